@@ -1,0 +1,6 @@
+//! Server functions, one file per domain. Each is mounted at a fixed path
+//! under `/api` (listed in docs/API.md), authorizes from the session as its
+//! first statement, and leaves the rules to `server::*`.
+
+pub mod sandbox;
+pub mod session;

@@ -1,0 +1,77 @@
+//! Sandbox API Token server functions (PRODUCT.md §2.1).
+
+use crate::error::AppError;
+use crate::model::{SandboxPage, SandboxTokenView};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use crate::{model::Permission, server::auth::require, server::sandbox};
+
+/// A token as just created or regenerated, shown in full once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IssuedToken {
+    pub token: SandboxTokenView,
+    pub secret: String,
+}
+
+#[cfg(feature = "ssr")]
+impl From<sandbox::IssuedToken> for IssuedToken {
+    fn from(t: sandbox::IssuedToken) -> Self {
+        use secrecy::ExposeSecret;
+        IssuedToken {
+            secret: t.secret.expose_secret().to_owned(),
+            token: t.view,
+        }
+    }
+}
+
+/// `ViewApiConfiguration`: the page's data, secrets masked.
+#[server(prefix = "/api", endpoint = "sandbox-tokens/list")]
+pub async fn list_sandbox_tokens() -> Result<SandboxPage, AppError> {
+    let who = require(Permission::ViewApiConfiguration).await?;
+    sandbox::page(&crate::server::app_state()?, &who).await
+}
+
+/// `ManageSandboxTokens`: adds a token named `name`, up to the organisation's limit.
+/// Errors: `conflict` at the limit, `validation`, `subscription_expired`,
+/// `no_subscription`, `token_disabled`.
+#[server(prefix = "/api", endpoint = "sandbox-tokens/add")]
+pub async fn add_sandbox_token(name: String) -> Result<IssuedToken, AppError> {
+    let who = require(Permission::ManageSandboxTokens).await?;
+    Ok(sandbox::add(&crate::server::app_state()?, &who, &name)
+        .await?
+        .into())
+}
+
+/// `ManageSandboxTokens`: renames a token (the secret is not editable).
+#[server(prefix = "/api", endpoint = "sandbox-tokens/rename")]
+pub async fn rename_sandbox_token(id: i64, name: String) -> Result<(), AppError> {
+    let who = require(Permission::ManageSandboxTokens).await?;
+    sandbox::rename(&crate::server::app_state()?, &who, id, &name).await
+}
+
+/// `ManageSandboxTokens`: replaces a token's secret; the old one stops working at once.
+#[server(prefix = "/api", endpoint = "sandbox-tokens/regenerate")]
+pub async fn regenerate_sandbox_token(id: i64) -> Result<IssuedToken, AppError> {
+    let who = require(Permission::ManageSandboxTokens).await?;
+    Ok(sandbox::regenerate(&crate::server::app_state()?, &who, id)
+        .await?
+        .into())
+}
+
+/// `ManageSandboxTokens`: deletes a token; it stops working at once.
+#[server(prefix = "/api", endpoint = "sandbox-tokens/delete")]
+pub async fn delete_sandbox_token(id: i64) -> Result<(), AppError> {
+    let who = require(Permission::ManageSandboxTokens).await?;
+    sandbox::delete(&crate::server::app_state()?, &who, id).await
+}
+
+/// `RevealSecrets`: the full secret of one token (audited).
+#[server(prefix = "/api", endpoint = "sandbox-tokens/reveal")]
+pub async fn reveal_sandbox_token(id: i64) -> Result<String, AppError> {
+    let who = require(Permission::RevealSecrets).await?;
+    let secret = sandbox::reveal(&crate::server::app_state()?, &who, id).await?;
+    use secrecy::ExposeSecret;
+    Ok(secret.expose_secret().to_owned())
+}

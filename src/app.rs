@@ -1,0 +1,84 @@
+//! The application shell and its routes (PRODUCT.md §1).
+
+use crate::components::layout::AdminShell;
+use crate::pages::{coming_soon, login, overview, sandbox_tokens};
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+/// The HTML document. On the server it also sets the page's
+/// Content-Security-Policy with this render's nonce.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_page_csp();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn set_page_csp() {
+    use axum::http::{HeaderValue, header};
+    let nonce = leptos::nonce::use_nonce()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    if let (Some(options), Ok(value)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        HeaderValue::from_str(&crate::server::http::page_csp(&nonce)),
+    ) {
+        options.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Every page waits for its data on the server, so the HTML is complete
+    // and readable without WebAssembly.
+    let ssr = SsrMode::Async;
+    view! {
+        <Stylesheet id="keyport" href="/pkg/keyport.css" />
+        <Title formatter=|t: String| if t.is_empty() { "Keyport".to_owned() } else { format!("{t} · Keyport") } />
+        <Router>
+            <Routes fallback=|| view! { <coming_soon::NotFound /> }>
+                <Route path=path!("/login") view=login::LoginPage ssr=ssr.clone() />
+                <ParentRoute path=path!("/administration") view=AdminShell ssr=ssr.clone()>
+                    <Route path=path!("/api-configuration") view=overview::OverviewPage ssr=ssr.clone() />
+                    <Route
+                        path=path!("/api-configuration/legacy-api/internet-saas-api/sandbox-api-token")
+                        view=sandbox_tokens::SandboxTokenPage
+                        ssr=ssr.clone()
+                    />
+                    <Route
+                        path=path!("/api-configuration/legacy-api/internet-saas-api/cloud-service-api-key")
+                        view=coming_soon::CloudServiceApiKeyPage
+                        ssr=ssr.clone()
+                    />
+                    <Route
+                        path=path!("/api-configuration/legacy-api/internet-saas-api/oauth-authorization-servers")
+                        view=coming_soon::OAuthServersPage
+                        ssr=ssr.clone()
+                    />
+                    <Route
+                        path=path!("/api-configuration/legacy-api/cloud-branch-connector-api/api-key-management")
+                        view=coming_soon::ConnectorKeyPage
+                        ssr=ssr.clone()
+                    />
+                    <Route path=path!("/audit-logs") view=coming_soon::AuditLogsPage ssr=ssr.clone() />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

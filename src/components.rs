@@ -1,0 +1,8 @@
+//! Building blocks the pages share.
+
+pub mod clipboard;
+pub mod dialog;
+pub mod layout;
+pub mod masked_secret;
+pub mod tabs;
+pub mod toast;

@@ -1,0 +1,52 @@
+//! Modal dialogs: the confirmation every irreversible action asks for, and a
+//! frame for small forms.
+
+use leptos::prelude::*;
+
+/// "This action cannot be undone." with Ok and Cancel. `on_ok` runs the
+/// action; the dialog stays up (Ok disabled) while `pending`.
+#[component]
+pub fn ConfirmDialog(
+    /// Heading, e.g. "Regenerate Sandbox API Token".
+    #[prop(into)]
+    title: Signal<String>,
+    /// What is about to happen, shown above the warning.
+    #[prop(into)]
+    message: Signal<String>,
+    #[prop(into)] pending: Signal<bool>,
+    on_ok: Callback<()>,
+    on_cancel: Callback<()>,
+) -> impl IntoView {
+    view! {
+        <div class="backdrop">
+            <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="confirm-title" aria-describedby="confirm-text">
+                <h2 id="confirm-title">{move || title.get()}</h2>
+                <div id="confirm-text">
+                    <p>{move || message.get()}</p>
+                    <p class="warning">"This action cannot be undone."</p>
+                </div>
+                <div class="dialog-actions">
+                    <button type="button" class="primary" disabled=move || pending.get() on:click=move |_| on_ok.run(())>
+                        {move || if pending.get() { "Working…" } else { "Ok" }}
+                    </button>
+                    <button type="button" disabled=move || pending.get() on:click=move |_| on_cancel.run(())>
+                        "Cancel"
+                    </button>
+                </div>
+            </div>
+        </div>
+    }
+}
+
+/// A modal frame with a heading, for forms.
+#[component]
+pub fn FormDialog(#[prop(into)] title: String, children: Children) -> impl IntoView {
+    view! {
+        <div class="backdrop">
+            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="form-dialog-title">
+                <h2 id="form-dialog-title">{title}</h2>
+                {children()}
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,87 @@
+//! The `keyport` binary: `serve` the portal, or run one operation (see `--help`).
+
+use clap::Parser;
+use keyport::server::config::{Cli, Command, Settings, default_key_file};
+use keyport::server::crypto::Secrets;
+use keyport::server::store::Store;
+use keyport::server::{cli, demo, routes};
+use leptos::prelude::{LeptosOptions, get_configuration};
+use std::net::SocketAddr;
+use tracing_subscriber::EnvFilter;
+
+type MainResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+#[tokio::main]
+async fn main() -> MainResult {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn")),
+        )
+        .init();
+    let args = Cli::parse();
+    let store = Store::connect(&args.db.database_url).await?;
+    let key_file = default_key_file(&args.db.database_url);
+    let secrets = Secrets::load(args.db.master_key.as_ref(), &key_file)?;
+
+    let serve = match args.command {
+        Command::Migrate => {
+            println!("migrations applied");
+            return Ok(());
+        }
+        Command::Serve(serve) => serve,
+        other => {
+            let state =
+                routes::state(store, secrets, Settings::for_cli(), leptos_options()).await?;
+            return cli::run(&state, other).await;
+        }
+    };
+
+    let mut leptos_options = leptos_options();
+    leptos_options.site_addr = serve.addr;
+    let settings = Settings::from_serve(&serve);
+    let state = routes::state(store, secrets, settings, leptos_options).await?;
+    if serve.demo {
+        demo::seed_if_empty(&state).await?;
+        if let Some(every) = serve.demo_reset_every {
+            let state = state.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    match demo::reset(&state).await {
+                        Ok(()) => tracing::info!("demo reset"),
+                        Err(e) => tracing::error!(error = %e, "demo reset failed"),
+                    }
+                }
+            });
+        }
+    }
+
+    let app = routes::router(state);
+    let listener = tokio::net::TcpListener::bind(serve.addr).await?;
+    tracing::info!("Keyport listening on http://{}", serve.addr);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
+
+/// The site settings cargo-leptos compiled in (site root, package name),
+/// with `LEPTOS_*` environment variables taking precedence.
+fn leptos_options() -> LeptosOptions {
+    get_configuration(None)
+        .map(|conf| conf.leptos_options)
+        .unwrap_or_else(|_| {
+            LeptosOptions::builder()
+                .output_name("keyport")
+                .site_root("target/site")
+                .build()
+        })
+}

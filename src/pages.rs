@@ -1,0 +1,6 @@
+//! One file per page.
+
+pub mod coming_soon;
+pub mod login;
+pub mod overview;
+pub mod sandbox_tokens;

@@ -1,0 +1,27 @@
+//! Server-only code: state, configuration, storage, authentication, the
+//! domain rules, and the consumer API. Nothing here reaches the browser.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod consumer;
+pub mod crypto;
+pub mod demo;
+pub mod http;
+pub mod password;
+pub mod routes;
+pub mod sandbox;
+pub mod state;
+pub mod store;
+
+pub use state::{AppState, app_state};
+
+/// Milliseconds since the epoch, the unit of every stored time.
+pub fn now_ms() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
+}
+
+/// Midnight UTC of the day `now_ms` falls in (the daily allowance resets then).
+pub fn day_start(now_ms: i64) -> i64 {
+    now_ms - now_ms.rem_euclid(86_400_000)
+}

@@ -1,0 +1,344 @@
+//! Sessions and the guard every server function calls first.
+//!
+//! The session (tower-sessions, stored in the database so any instance can
+//! serve any request) holds only the admin's id, the organisation chosen and
+//! when they signed in. Everything else — role included — is read from the
+//! database on each request, so a changed role or password applies at once.
+
+use super::http::RequestMeta;
+use super::now_ms;
+use super::password;
+use super::state::AppState;
+use super::store::{AuditRecord, MembershipRow};
+use crate::error::AppError;
+use crate::model::{AuditAction, OrgSummary, Permission, Role, Viewer, category};
+use leptos::prelude::use_context;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tower_sessions::Session;
+
+const SESSION_KEY: &str = "auth";
+/// Five failures to one account within a minute lock it for five minutes.
+const LOCK_AFTER_FAILURES: i64 = 5;
+const LOCK_WINDOW_MS: i64 = 60_000;
+const LOCK_FOR_MS: i64 = 5 * 60_000;
+/// Failures from one address within five minutes before it is throttled.
+const THROTTLE_ADDRESS_AFTER: i64 = 20;
+const THROTTLE_WINDOW_MS: i64 = 5 * 60_000;
+
+/// What the session stores.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct SessionAuth {
+    admin_id: i64,
+    org_id: i64,
+    signed_in_at: i64,
+    /// Changes when the password changes, which ends every older session.
+    password_tag: String,
+}
+
+/// The signed-in admin acting in one organisation, as the server sees them.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub admin_id: i64,
+    pub username: String,
+    pub role: Role,
+    pub org_id: i64,
+    pub org: OrgSummary,
+    pub orgs: Vec<OrgSummary>,
+    pub meta: RequestMeta,
+}
+
+impl Actor {
+    /// A successful audit entry made by this admin in this organisation.
+    pub fn audit(&self, action: AuditAction, sub_category: &str, resource: &str) -> AuditRecord {
+        audit_record(
+            &self.meta,
+            &self.username,
+            &self.org.short_name,
+            action,
+            sub_category,
+            resource,
+        )
+    }
+
+    pub fn viewer(&self) -> Viewer {
+        Viewer {
+            username: self.username.clone(),
+            role: self.role,
+            org: self.org.clone(),
+            orgs: self.orgs.clone(),
+        }
+    }
+}
+
+/// An audit entry in the API Configuration category.
+pub fn audit_record(
+    meta: &RequestMeta,
+    admin: &str,
+    org: &str,
+    action: AuditAction,
+    sub_category: &str,
+    resource: &str,
+) -> AuditRecord {
+    let category = match action {
+        AuditAction::SignIn | AuditAction::SignOut => category::AUTHENTICATION,
+        _ => category::API_CONFIGURATION,
+    };
+    AuditRecord {
+        at: now_ms(),
+        action: action.label().to_owned(),
+        category: category.to_owned(),
+        sub_category: sub_category.to_owned(),
+        resource: resource.to_owned(),
+        admin: admin.to_owned(),
+        org: org.to_owned(),
+        client_ip: meta.client_ip.clone(),
+        interface: meta.interface.label().to_owned(),
+        trace_id: meta.trace_id.clone(),
+        result: "success".to_owned(),
+        reason: None,
+    }
+}
+
+impl AuditRecord {
+    /// The same entry, recorded as a refusal or failure.
+    pub fn failed(mut self, reason: &str) -> Self {
+        self.result = "failure".to_owned();
+        self.reason = Some(reason.to_owned());
+        self
+    }
+}
+
+/// The request's parts, from the Leptos context of a server function/page.
+fn request_parts() -> Result<axum::http::request::Parts, AppError> {
+    use_context::<axum::http::request::Parts>().ok_or_else(|| {
+        tracing::error!("request Parts missing from the Leptos context");
+        AppError::internal()
+    })
+}
+
+/// The request's audit facts.
+pub fn request_meta() -> RequestMeta {
+    use_context::<axum::http::request::Parts>()
+        .and_then(|p| p.extensions.get::<RequestMeta>().cloned())
+        .unwrap_or_else(|| RequestMeta {
+            client_ip: "unknown".into(),
+            trace_id: super::http::new_trace_id(),
+            interface: crate::model::Interface::AdminUi,
+        })
+}
+
+fn session() -> Result<Session, AppError> {
+    request_parts()?
+        .extensions
+        .get::<Session>()
+        .cloned()
+        .ok_or_else(|| {
+            tracing::error!("session layer missing");
+            AppError::internal()
+        })
+}
+
+fn session_error(e: tower_sessions::session::Error) -> AppError {
+    tracing::error!(error = %e, "session store error");
+    AppError::internal()
+}
+
+fn password_tag(password_hash: &str) -> String {
+    hex::encode(&Sha256::digest(password_hash.as_bytes())[..8])
+}
+
+/// The signed-in admin, or `Unauthorized`. Ends sessions that are past their
+/// absolute lifetime or older than the admin's last password change.
+pub async fn current_actor() -> Result<Actor, AppError> {
+    let state = super::app_state()?;
+    let session = session()?;
+    let Some(auth) = session
+        .get::<SessionAuth>(SESSION_KEY)
+        .await
+        .map_err(session_error)?
+    else {
+        return Err(AppError::unauthorized());
+    };
+    let expired = now_ms() - auth.signed_in_at > state.settings.session_absolute.as_millis() as i64;
+    let admin = state.store.admin_by_id(auth.admin_id).await?;
+    let admin = match admin {
+        Some(a)
+            if !expired
+                && a.password_hash.len() > 1
+                && password_tag(&a.password_hash) == auth.password_tag =>
+        {
+            a
+        }
+        _ => {
+            session.flush().await.map_err(session_error)?;
+            return Err(AppError::unauthorized());
+        }
+    };
+    let memberships = state.store.memberships(admin.id).await?;
+    let Some(current) = memberships
+        .iter()
+        .find(|m| m.org_id == auth.org_id)
+        .cloned()
+    else {
+        // Removed from the organisation since signing in.
+        session.flush().await.map_err(session_error)?;
+        return Err(AppError::unauthorized());
+    };
+    Ok(Actor {
+        admin_id: admin.id,
+        username: admin.username,
+        role: current.role.0,
+        org_id: current.org_id,
+        org: summary(&current),
+        orgs: memberships.iter().map(summary).collect(),
+        meta: request_meta(),
+    })
+}
+
+fn summary(m: &MembershipRow) -> OrgSummary {
+    OrgSummary {
+        short_name: m.short_name.clone(),
+        name: m.name.clone(),
+    }
+}
+
+/// The guard: the signed-in admin if their role in the session's organisation
+/// allows `permission`; otherwise `Unauthorized` or `Forbidden` (recorded).
+pub async fn require(permission: Permission) -> Result<Actor, AppError> {
+    let actor = current_actor().await?;
+    if actor.role.allows(permission) {
+        return Ok(actor);
+    }
+    let state = super::app_state()?;
+    let record = actor
+        .audit(AuditAction::Access, &format!("{permission:?}"), "")
+        .failed("forbidden: the role does not allow this");
+    state.store.append_audit(&record).await?;
+    Err(AppError::forbidden())
+}
+
+/// Checks the credentials and starts a session with a fresh id.
+pub async fn sign_in(
+    state: &AppState,
+    session: &Session,
+    meta: &RequestMeta,
+    username: &str,
+    password: SecretString,
+) -> Result<Actor, AppError> {
+    let now = now_ms();
+    let username = username.trim().to_lowercase();
+    let store = &state.store;
+    let fail = |reason: &str| {
+        audit_record(
+            meta,
+            &username,
+            "",
+            AuditAction::SignIn,
+            category::SIGN_IN,
+            &username,
+        )
+        .failed(reason)
+    };
+
+    if store
+        .failures_from(&meta.client_ip, now - THROTTLE_WINDOW_MS)
+        .await?
+        >= THROTTLE_ADDRESS_AFTER
+    {
+        store
+            .append_audit(&fail("too many failed sign-ins from this address"))
+            .await?;
+        return Err(AppError::TooManyRequests {
+            message: "Too many failed sign-ins from your address. Try again in a few minutes."
+                .into(),
+        });
+    }
+    let admin = store.admin_by_username(&username).await?;
+    if let Some(until) = admin
+        .as_ref()
+        .and_then(|a| a.locked_until)
+        .filter(|&t| t > now)
+    {
+        store.append_audit(&fail("account locked")).await?;
+        let minutes = ((until - now) as f64 / 60_000.0).ceil() as i64;
+        return Err(AppError::TooManyRequests {
+            message: format!(
+                "This account is locked after repeated failed sign-ins. Try again in {minutes} minute(s)."
+            ),
+        });
+    }
+    let ok = password::verify(password, admin.as_ref().map(|a| a.password_hash.clone())).await;
+    let memberships = match &admin {
+        Some(a) if ok => store.memberships(a.id).await?,
+        _ => Vec::new(),
+    };
+    let (Some(admin), Some(first)) = (admin, memberships.first()) else {
+        let locked = store
+            .record_sign_in_failure(
+                &username,
+                &meta.client_ip,
+                now,
+                LOCK_WINDOW_MS,
+                LOCK_AFTER_FAILURES,
+                LOCK_FOR_MS,
+            )
+            .await?;
+        let reason = if locked {
+            "invalid credentials; account locked"
+        } else {
+            "invalid credentials"
+        };
+        store.append_audit(&fail(reason)).await?;
+        return Err(AppError::Unauthorized {
+            message: "Invalid username or password.".into(),
+        });
+    };
+    store.clear_sign_in_failures(&username).await?;
+
+    // A new id at sign-in: a session id planted before sign-in is worthless.
+    session.cycle_id().await.map_err(session_error)?;
+    let auth = SessionAuth {
+        admin_id: admin.id,
+        org_id: first.org_id,
+        signed_in_at: now,
+        password_tag: password_tag(&admin.password_hash),
+    };
+    session
+        .insert(SESSION_KEY, &auth)
+        .await
+        .map_err(session_error)?;
+
+    let actor = Actor {
+        admin_id: admin.id,
+        username: admin.username.clone(),
+        role: first.role.0,
+        org_id: first.org_id,
+        org: summary(first),
+        orgs: memberships.iter().map(summary).collect(),
+        meta: meta.clone(),
+    };
+    store
+        .append_audit(&actor.audit(AuditAction::SignIn, category::SIGN_IN, &actor.username))
+        .await?;
+    Ok(actor)
+}
+
+/// Ends the session (recorded if there was one).
+pub async fn sign_out() -> Result<(), AppError> {
+    let state = super::app_state()?;
+    if let Ok(actor) = current_actor().await {
+        state
+            .store
+            .append_audit(&actor.audit(AuditAction::SignOut, category::SIGN_IN, &actor.username))
+            .await?;
+    }
+    session()?.flush().await.map_err(session_error)
+}
+
+/// Sign-in as a server function sees it: the session comes from the request.
+pub async fn sign_in_request(username: &str, password: SecretString) -> Result<Actor, AppError> {
+    let state = super::app_state()?;
+    sign_in(&state, &session()?, &request_meta(), username, password).await
+}

@@ -1,0 +1,239 @@
+//! Runtime configuration: command-line flags, each with an environment
+//! variable, so the same binary runs a laptop demo or a fleet of instances.
+
+use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "keyport",
+    version,
+    about = "Keyport: API credentials admin portal"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DbArgs {
+    /// Database URL. The default is an embedded SQLite file.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/keyport.db",
+        global = true
+    )]
+    pub database_url: String,
+    /// Master key for secrets at rest, 64 hex characters. Every instance that
+    /// shares a database must share it. Without it a key file is created
+    /// beside the SQLite database (or under data/).
+    #[arg(
+        long,
+        env = "KEYPORT_MASTER_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub master_key: Option<SecretString>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the portal and the consumer API.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create an admin account (the password is read from KEYPORT_PASSWORD or stdin).
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+        /// Organisation short name; created if missing (with --org-name).
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        org_name: Option<String>,
+        /// super_admin, api_admin, read_only_admin, cloud_connector_admin or provider.
+        #[arg(long)]
+        role: String,
+    },
+    /// Provider: set an organisation's subscription.
+    SetSubscription {
+        #[arg(long)]
+        org: String,
+        /// sandbox or api
+        #[arg(long)]
+        kind: String,
+        /// active, expired or none
+        #[arg(long)]
+        state: String,
+    },
+    /// Provider: disable sandbox tokens of an organisation (all, or one by name).
+    DisableToken {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// threshold_exceeded, terms_violation or other
+        #[arg(long, default_value = "other")]
+        reason: String,
+    },
+    /// Provider: re-enable sandbox tokens of an organisation (all, or one by name).
+    EnableToken {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Provider: set an organisation's sandbox token limit (1 to 5).
+    SetTokenLimit {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        limit: i64,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "KEYPORT_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// The URL users reach this portal at; Base URLs are built from it.
+    /// Defaults to http://{addr}.
+    #[arg(long, env = "KEYPORT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Seed the demo organisations and accounts when the database is empty,
+    /// and show them on the sign-in page.
+    #[arg(long, env = "KEYPORT_DEMO")]
+    pub demo: bool,
+    /// With --demo: wipe and re-seed the demo this often (e.g. 24h, 30m).
+    #[arg(long, value_parser = parse_duration)]
+    pub demo_reset_every: Option<Duration>,
+    /// Mark the session cookie Secure (set when served over https).
+    #[arg(long, env = "KEYPORT_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Idle minutes after which a portal session ends.
+    #[arg(long, env = "KEYPORT_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub session_idle_minutes: i64,
+}
+
+/// Settings the request handlers need, fixed at start.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub public_url: String,
+    pub demo: bool,
+    pub secure_cookies: bool,
+    pub session_idle: Duration,
+    /// A session ends this long after sign-in, active or not.
+    pub session_absolute: Duration,
+}
+
+impl Settings {
+    pub fn from_serve(args: &ServeArgs) -> Self {
+        let public_url = args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", args.addr))
+            .trim_end_matches('/')
+            .to_owned();
+        Settings {
+            public_url,
+            demo: args.demo,
+            secure_cookies: args.secure_cookies,
+            session_idle: Duration::from_secs(60 * args.session_idle_minutes.max(1) as u64),
+            session_absolute: Duration::from_secs(12 * 3600),
+        }
+    }
+
+    /// For command-line operations, which build no URLs and set no cookies.
+    pub fn for_cli() -> Self {
+        Self::for_tests()
+    }
+
+    /// Defaults for tests.
+    pub fn for_tests() -> Self {
+        Settings {
+            public_url: "http://127.0.0.1:3000".into(),
+            demo: true,
+            secure_cookies: false,
+            session_idle: Duration::from_secs(30 * 60),
+            session_absolute: Duration::from_secs(12 * 3600),
+        }
+    }
+
+    /// `{public_url}/o/{org}` (PRODUCT.md §6).
+    pub fn base_url(&self, org_short_name: &str) -> String {
+        format!("{}/o/{}", self.public_url, org_short_name)
+    }
+}
+
+/// Where the master key file lives when none is configured: beside the
+/// SQLite database, or under `data/` otherwise.
+pub fn default_key_file(database_url: &str) -> PathBuf {
+    let path = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .map(|p| p.split('?').next().unwrap_or(p))
+        .filter(|p| !p.is_empty() && !p.contains(":memory:"));
+    match path
+        .map(PathBuf::from)
+        .and_then(|p| p.parent().map(|d| d.to_path_buf()))
+    {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join("master.key"),
+        _ => PathBuf::from("data/master.key"),
+    }
+}
+
+/// `24h`, `30m`, `45s` or `2d`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 24h"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" | "" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("`{s}`: use s, m, h or d")),
+    };
+    if secs == 0 {
+        return Err("the duration must be more than zero".into());
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1_800)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("1w").is_err());
+    }
+
+    #[test]
+    fn key_file_sits_beside_the_database() {
+        assert_eq!(
+            default_key_file("sqlite://data/keyport.db"),
+            PathBuf::from("data/master.key")
+        );
+        assert_eq!(
+            default_key_file("sqlite:///var/lib/k/k.db?mode=rwc"),
+            PathBuf::from("/var/lib/k/master.key")
+        );
+        assert_eq!(
+            default_key_file("postgres://x/y"),
+            PathBuf::from("data/master.key")
+        );
+    }
+}

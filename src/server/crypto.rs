@@ -1,0 +1,235 @@
+//! Secrets at rest (PRODUCT.md §7): generation from the OS CSPRNG, sealing
+//! with AES-256-GCM so admins can reveal them, and an HMAC-SHA-256 digest so
+//! a presented secret can be found without decrypting every row.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use hmac::{Hmac, Mac};
+use rand::rngs::OsRng;
+use rand::{Rng, RngCore};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
+use std::io::Write;
+use std::path::Path;
+
+/// Length of a sandbox token (A-Z a-z 0-9).
+pub const TOKEN_LEN: usize = 32;
+const NONCE_LEN: usize = 12;
+
+/// Why the master key could not be had. Never contains key material.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("KEYPORT_MASTER_KEY must be 64 hexadecimal characters (32 bytes)")]
+    BadEnvKey,
+    #[error("master key file {0} must hold 64 hexadecimal characters")]
+    BadKeyFile(String),
+    #[error("master key file {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// The keys derived from the configured master key.
+pub struct Secrets {
+    cipher: Aes256Gcm,
+    mac_key: [u8; 32],
+}
+
+impl Secrets {
+    /// Derives the encryption and digest keys from a 32-byte master key, so
+    /// that the same bytes are never used for two purposes.
+    pub fn from_master(master: &[u8; 32]) -> Self {
+        let derive = |label: &[u8]| -> [u8; 32] {
+            let mut mac =
+                <Hmac<Sha256> as Mac>::new_from_slice(master).expect("HMAC accepts any key length");
+            mac.update(label);
+            mac.finalize().into_bytes().into()
+        };
+        let enc_key = derive(b"keyport/v1/seal");
+        Secrets {
+            cipher: Aes256Gcm::new(&enc_key.into()),
+            mac_key: derive(b"keyport/v1/digest"),
+        }
+    }
+
+    /// Loads the master key from `KEYPORT_MASTER_KEY` (hex) if given, else
+    /// from `key_file`, creating it (mode 0600) on first start.
+    pub fn load(env_key: Option<&SecretString>, key_file: &Path) -> Result<Self, KeyError> {
+        if let Some(hex_key) = env_key {
+            let bytes = parse_key(hex_key.expose_secret()).ok_or(KeyError::BadEnvKey)?;
+            return Ok(Self::from_master(&bytes));
+        }
+        let io = |source| KeyError::Io {
+            path: key_file.display().to_string(),
+            source,
+        };
+        match std::fs::read_to_string(key_file) {
+            Ok(text) => {
+                let bytes = parse_key(&text)
+                    .ok_or_else(|| KeyError::BadKeyFile(key_file.display().to_string()))?;
+                Ok(Self::from_master(&bytes))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut master = [0u8; 32];
+                OsRng.fill_bytes(&mut master);
+                write_new_key_file(key_file, &hex::encode(master)).map_err(io)?;
+                tracing::info!(path = %key_file.display(), "created a new master key file");
+                Ok(Self::from_master(&master))
+            }
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    /// Seals `plaintext`; `context` binds the ciphertext to its use (a row
+    /// sealed for one purpose cannot be replayed for another).
+    pub fn seal(&self, plaintext: &SecretString, context: &[u8]) -> Vec<u8> {
+        let mut nonce = [0u8; NONCE_LEN];
+        OsRng.fill_bytes(&mut nonce);
+        let payload = Payload {
+            msg: plaintext.expose_secret().as_bytes(),
+            aad: context,
+        };
+        let sealed = self
+            .cipher
+            .encrypt(Nonce::from_slice(&nonce), payload)
+            .expect("AES-GCM encryption of a short message cannot fail");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    /// Opens what [`Secrets::seal`] made; `None` if it was tampered with or
+    /// sealed under another key.
+    pub fn open(&self, sealed: &[u8], context: &[u8]) -> Option<SecretString> {
+        if sealed.len() < NONCE_LEN {
+            return None;
+        }
+        let (nonce, msg) = sealed.split_at(NONCE_LEN);
+        let plain = self
+            .cipher
+            .decrypt(Nonce::from_slice(nonce), Payload { msg, aad: context })
+            .ok()?;
+        String::from_utf8(plain).ok().map(SecretString::from)
+    }
+
+    /// The keyed digest used to look a presented secret up.
+    pub fn digest(&self, secret: &str) -> Vec<u8> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.mac_key)
+            .expect("HMAC accepts any key length");
+        mac.update(secret.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// Constant-time check that `secret` has the stored `digest`.
+    pub fn verify(&self, secret: &str, digest: &[u8]) -> bool {
+        use subtle::ConstantTimeEq;
+        self.digest(secret).ct_eq(digest).into()
+    }
+}
+
+/// A new random secret of `len` characters from A-Z a-z 0-9.
+pub fn generate_secret(len: usize) -> SecretString {
+    let s: String = OsRng
+        .sample_iter(&rand::distributions::Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect();
+    SecretString::from(s)
+}
+
+/// The last four characters, the only part of a secret ever shown masked.
+pub fn last4(secret: &SecretString) -> String {
+    let s = secret.expose_secret();
+    s[s.len().saturating_sub(4)..].to_owned()
+}
+
+fn parse_key(text: &str) -> Option<[u8; 32]> {
+    hex::decode(text.trim()).ok()?.try_into().ok()
+}
+
+fn write_new_key_file(path: &Path, hex_key: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(hex_key.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secrets() -> Secrets {
+        Secrets::from_master(&[7u8; 32])
+    }
+
+    #[test]
+    fn generated_secrets_are_alphanumeric_and_distinct() {
+        let a = generate_secret(TOKEN_LEN);
+        let b = generate_secret(TOKEN_LEN);
+        assert_eq!(a.expose_secret().len(), 32);
+        assert!(a.expose_secret().chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a.expose_secret(), b.expose_secret());
+    }
+
+    #[test]
+    fn seal_round_trips_and_binds_context() {
+        let s = secrets();
+        let secret = SecretString::from("abcdEFGH1234");
+        let sealed = s.seal(&secret, b"sandbox");
+        assert!(
+            !sealed.windows(12).any(|w| w == b"abcdEFGH1234"),
+            "plaintext must not appear"
+        );
+        assert_eq!(
+            s.open(&sealed, b"sandbox")
+                .map(|x| x.expose_secret().to_owned())
+                .as_deref(),
+            Some("abcdEFGH1234")
+        );
+        assert!(s.open(&sealed, b"other").is_none());
+        assert!(
+            Secrets::from_master(&[8u8; 32])
+                .open(&sealed, b"sandbox")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn digest_is_keyed_and_verifies() {
+        let s = secrets();
+        let d = s.digest("token");
+        assert!(s.verify("token", &d));
+        assert!(!s.verify("token2", &d));
+        assert_ne!(Secrets::from_master(&[8u8; 32]).digest("token"), d);
+    }
+
+    #[test]
+    fn key_file_is_created_private_and_reused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        let first = Secrets::load(None, &path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let sealed = first.seal(&SecretString::from("x"), b"c");
+        let second = Secrets::load(None, &path).unwrap();
+        assert!(second.open(&sealed, b"c").is_some());
+    }
+
+    #[test]
+    fn env_key_must_be_64_hex() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = SecretString::from("abc");
+        assert!(Secrets::load(Some(&bad), &dir.path().join("k")).is_err());
+        let good = SecretString::from("11".repeat(32));
+        assert!(Secrets::load(Some(&good), &dir.path().join("k")).is_ok());
+    }
+}

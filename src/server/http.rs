@@ -1,0 +1,177 @@
+//! HTTP plumbing shared by every route: who is calling from where (for the
+//! audit log), the Origin check on state-changing requests, and the security
+//! headers (PRODUCT.md §9).
+
+use crate::model::Interface;
+use axum::extract::{ConnectInfo, Request};
+use axum::http::header::{self, HeaderName, HeaderValue};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rand::RngCore;
+use std::net::SocketAddr;
+
+/// Facts about the request that the audit log records.
+#[derive(Clone, Debug)]
+pub struct RequestMeta {
+    pub client_ip: String,
+    pub trace_id: String,
+    pub interface: Interface,
+}
+
+impl RequestMeta {
+    /// For work started from the command line.
+    pub fn cli() -> Self {
+        RequestMeta {
+            client_ip: "127.0.0.1".into(),
+            trace_id: new_trace_id(),
+            interface: Interface::Cli,
+        }
+    }
+}
+
+pub fn new_trace_id() -> String {
+    let mut bytes = [0u8; 8];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+pub const TRACE_HEADER: HeaderName = HeaderName::from_static("x-trace-id");
+
+/// Attaches a [`RequestMeta`] to every request and echoes its trace id.
+pub async fn request_meta(mut req: Request, next: Next) -> Response {
+    let client_ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ci| ci.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let interface = if req.uri().path().starts_with("/o/") {
+        Interface::Api
+    } else {
+        Interface::AdminUi
+    };
+    let meta = RequestMeta {
+        client_ip,
+        trace_id: new_trace_id(),
+        interface,
+    };
+    let trace = HeaderValue::from_str(&meta.trace_id).ok();
+    req.extensions_mut().insert(meta);
+    let mut res = next.run(req).await;
+    if let Some(trace) = trace {
+        res.headers_mut().insert(TRACE_HEADER, trace);
+    }
+    res
+}
+
+/// Refuses a state-changing request whose Origin (or, failing that, Referer)
+/// names another host than the one it was sent to. Requests with neither
+/// come from scripts, not browsers, and carry no ambient cookie risk.
+pub async fn check_origin(req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && !same_origin(&req) {
+        let body = axum::Json(serde_json::json!({
+            "code": "forbidden",
+            "message": "Cross-origin requests are not allowed."
+        }));
+        return (StatusCode::FORBIDDEN, body).into_response();
+    }
+    next.run(req).await
+}
+
+fn same_origin(req: &Request) -> bool {
+    let headers = req.headers();
+    let Some(source) = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|v| v.to_str().ok())
+    else {
+        return true;
+    };
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    // `scheme://host[:port][/path]` → `host[:port]`
+    let authority = source
+        .split_once("://")
+        .map(|(_, rest)| rest.split('/').next().unwrap_or(""))
+        .unwrap_or("");
+    authority.eq_ignore_ascii_case(host)
+}
+
+/// Headers every response carries. HTML pages set their own
+/// Content-Security-Policy with the render's nonce (see `app::shell`); every
+/// other response gets one that allows nothing.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let headers = res.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
+        h.entry(name).or_insert(HeaderValue::from_static(value));
+    };
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    set(headers, header::REFERRER_POLICY, "same-origin");
+    set(
+        headers,
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    set(
+        headers,
+        HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=()",
+    );
+    set(
+        headers,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+    );
+    res
+}
+
+/// The policy for server-rendered pages: scripts only with this render's
+/// nonce (Leptos puts it on its hydration scripts) and WebAssembly compilation.
+pub fn page_csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+
+    fn req(method: Method, origin: Option<&str>, host: &str) -> Request {
+        let mut b = axum::http::Request::builder()
+            .method(method)
+            .uri("/api/x")
+            .header("host", host);
+        if let Some(o) = origin {
+            b = b.header("origin", o);
+        }
+        b.body(Body::empty()).unwrap()
+    }
+
+    #[test]
+    fn origin_must_match_host() {
+        assert!(same_origin(&req(
+            Method::POST,
+            Some("http://127.0.0.1:3000"),
+            "127.0.0.1:3000"
+        )));
+        assert!(!same_origin(&req(
+            Method::POST,
+            Some("http://evil.example"),
+            "127.0.0.1:3000"
+        )));
+        assert!(!same_origin(&req(
+            Method::POST,
+            Some("null"),
+            "127.0.0.1:3000"
+        )));
+        assert!(same_origin(&req(Method::POST, None, "127.0.0.1:3000")));
+    }
+}

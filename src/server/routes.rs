@@ -1,0 +1,80 @@
+//! The whole HTTP surface in one place: pages and server functions (Leptos),
+//! the consumer API, redirects, and the layers every request passes.
+
+use super::config::Settings;
+use super::crypto::Secrets;
+use super::state::AppState;
+use super::store::Store;
+use super::{consumer, http};
+use crate::app::{App, shell};
+use axum::Router;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use leptos::prelude::LeptosOptions;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::sync::Arc;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+pub const SESSION_COOKIE: &str = "keyport_session";
+pub const SANDBOX_PAGE: &str =
+    "/administration/api-configuration/legacy-api/internet-saas-api/sandbox-api-token";
+pub const OVERVIEW_PAGE: &str = "/administration/api-configuration";
+
+/// Builds the state from its parts and creates the session table.
+pub async fn state(
+    store: Store,
+    secrets: Secrets,
+    settings: Settings,
+    leptos_options: LeptosOptions,
+) -> Result<AppState, sqlx::Error> {
+    SqliteStore::new(store.pool().clone()).migrate().await?;
+    Ok(AppState {
+        leptos_options,
+        store,
+        secrets: Arc::new(secrets),
+        settings: Arc::new(settings),
+    })
+}
+
+/// The application, ready to serve.
+pub fn router(state: AppState) -> Router {
+    let leptos_options = state.leptos_options.clone();
+    let session_layer = SessionManagerLayer::new(SqliteStore::new(state.store.pool().clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_secure(state.settings.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(
+            time::Duration::try_from(state.settings.session_idle)
+                .unwrap_or(time::Duration::minutes(30)),
+        ))
+        // Saving on every request is what extends the idle timeout.
+        .with_always_save(true);
+
+    let routes = generate_route_list(App);
+    Router::new()
+        .route("/", get(root))
+        .route(
+            "/administration/cloud-service-api-security/sandbox-api-token",
+            get(|| async { Redirect::permanent(SANDBOX_PAGE) }),
+        )
+        .merge(consumer::routes())
+        .leptos_routes(&state, routes, {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state)
+        .layer(axum::middleware::from_fn(http::check_origin))
+        .layer(session_layer)
+        .layer(axum::middleware::from_fn(http::request_meta))
+        .layer(axum::middleware::from_fn(http::security_headers))
+}
+
+/// `/`: the overview when signed in, the sign-in page otherwise.
+async fn root(session: Session) -> Response {
+    let signed_in = matches!(session.get_value("auth").await, Ok(Some(_)));
+    Redirect::to(if signed_in { OVERVIEW_PAGE } else { "/login" }).into_response()
+}

@@ -1,0 +1,399 @@
+//! The Sandbox API Token rules (PRODUCT.md §2.1, §3), without HTTP: limits,
+//! subscription and provider states, and invalidation by replacement.
+//!
+//! Server functions authorize with `auth::require` and then call these; the
+//! permission is checked again here so no caller can skip it.
+
+use super::auth::Actor;
+use super::crypto::{self, Secrets, TOKEN_LEN};
+use super::now_ms;
+use super::state::AppState;
+use super::store::{
+    AuditRecord, InsertOutcome, OrgRow, SandboxTokenRow, SealedSecret, SubscriptionKind,
+};
+use crate::error::AppError;
+use crate::model::{
+    AuditAction, DisableReason, Permission, SandboxPage, SandboxTokenView, Subscription,
+    TokenStatus, category, mask,
+};
+use secrecy::{ExposeSecret, SecretString};
+
+/// Binds a sealed token to its purpose (see `Secrets::seal`).
+const SEAL_CONTEXT: &[u8] = b"sandbox-api-token";
+pub const NAME_MAX: usize = 64;
+pub const LIMIT_MESSAGE: &str = "Delete an existing token before adding a new one.";
+
+/// A token just created or regenerated: shown once in full, right away.
+pub struct IssuedToken {
+    pub view: SandboxTokenView,
+    pub secret: SecretString,
+}
+
+/// A newly generated token in the forms the store keeps.
+pub struct FreshSecret {
+    pub secret: SecretString,
+    sealed: Vec<u8>,
+    digest: Vec<u8>,
+    last4: String,
+}
+
+impl FreshSecret {
+    pub fn generate(secrets: &Secrets) -> Self {
+        let secret = crypto::generate_secret(TOKEN_LEN);
+        FreshSecret {
+            sealed: secrets.seal(&secret, SEAL_CONTEXT),
+            digest: secrets.digest(secret.expose_secret()),
+            last4: crypto::last4(&secret),
+            secret,
+        }
+    }
+
+    pub fn stored(&self) -> SealedSecret<'_> {
+        SealedSecret {
+            sealed: &self.sealed,
+            digest: &self.digest,
+            last4: &self.last4,
+        }
+    }
+}
+
+/// The page as this admin may see it.
+pub async fn page(state: &AppState, actor: &Actor) -> Result<SandboxPage, AppError> {
+    ensure(actor, Permission::ViewApiConfiguration)?;
+    let now = now_ms();
+    let org = org(state, actor).await?;
+    let subscription = state
+        .store
+        .subscription(actor.org_id, SubscriptionKind::Sandbox, now)
+        .await?;
+    let rows = match subscription {
+        Subscription::None => Vec::new(),
+        _ => state.store.sandbox_tokens(actor.org_id, now).await?,
+    };
+    let disabled_reason = rows.iter().find_map(SandboxTokenRow::disabled_reason);
+    Ok(SandboxPage {
+        base_url: state.settings.base_url(&org.short_name),
+        subscription,
+        limit: org.sandbox_token_limit,
+        tokens: rows.iter().map(|r| view(r, subscription)).collect(),
+        can_manage: actor.role.allows(Permission::ManageSandboxTokens)
+            && subscription == Subscription::Active,
+        can_reveal: actor.role.allows(Permission::RevealSecrets)
+            && subscription != Subscription::None,
+        disabled_reason,
+    })
+}
+
+/// Adds a token named `name`, up to the organisation's limit.
+pub async fn add(state: &AppState, actor: &Actor, name: &str) -> Result<IssuedToken, AppError> {
+    ensure(actor, Permission::ManageSandboxTokens)?;
+    let name = validate_name(name)?;
+    let audit = actor.audit(AuditAction::Create, category::SANDBOX_API_TOKEN, &name);
+    let org = org(state, actor).await?;
+    let now = now_ms();
+    if let Err(e) = ensure_changeable(state, actor, true, now).await {
+        return Err(refuse(state, audit, e).await);
+    }
+    let fresh = FreshSecret::generate(&state.secrets);
+    match state
+        .store
+        .insert_sandbox_token(
+            org.id,
+            org.sandbox_token_limit,
+            &name,
+            fresh.stored(),
+            &audit,
+        )
+        .await?
+    {
+        InsertOutcome::Inserted(id) => {
+            let row = state
+                .store
+                .sandbox_token(org.id, id, now)
+                .await?
+                .ok_or_else(AppError::internal)?;
+            Ok(IssuedToken {
+                view: view(&row, Subscription::Active),
+                secret: fresh.secret,
+            })
+        }
+        InsertOutcome::LimitReached => {
+            Err(refuse(state, audit, AppError::conflict(LIMIT_MESSAGE)).await)
+        }
+        InsertOutcome::DuplicateName => Err(refuse(state, audit, duplicate(&name)).await),
+    }
+}
+
+/// Renames a token (only the name: the secret is not editable).
+pub async fn rename(state: &AppState, actor: &Actor, id: i64, name: &str) -> Result<(), AppError> {
+    ensure(actor, Permission::ManageSandboxTokens)?;
+    let name = validate_name(name)?;
+    let now = now_ms();
+    let current = existing(state, actor, id, now).await?;
+    let audit = actor.audit(
+        AuditAction::Update,
+        category::SANDBOX_API_TOKEN,
+        &format!("{} → {}", current.name, name),
+    );
+    if let Err(e) = ensure_changeable(state, actor, false, now).await {
+        return Err(refuse(state, audit, e).await);
+    }
+    match state
+        .store
+        .rename_sandbox_token(actor.org_id, id, &name, &audit)
+        .await?
+    {
+        Some(true) => Ok(()),
+        Some(false) => Err(refuse(state, audit, duplicate(&name)).await),
+        None => Err(AppError::not_found("The token")),
+    }
+}
+
+/// Replaces a token's secret; the old one stops working when this returns.
+pub async fn regenerate(state: &AppState, actor: &Actor, id: i64) -> Result<IssuedToken, AppError> {
+    ensure(actor, Permission::ManageSandboxTokens)?;
+    let now = now_ms();
+    let current = existing(state, actor, id, now).await?;
+    let audit = actor.audit(
+        AuditAction::Regenerate,
+        category::SANDBOX_API_TOKEN,
+        &current.name,
+    );
+    if let Err(e) = ensure_changeable(state, actor, true, now).await {
+        return Err(refuse(state, audit, e).await);
+    }
+    let fresh = FreshSecret::generate(&state.secrets);
+    if !state
+        .store
+        .replace_sandbox_secret(actor.org_id, id, fresh.stored(), &audit)
+        .await?
+    {
+        return Err(AppError::not_found("The token"));
+    }
+    let row = state
+        .store
+        .sandbox_token(actor.org_id, id, now)
+        .await?
+        .ok_or_else(AppError::internal)?;
+    Ok(IssuedToken {
+        view: view(&row, Subscription::Active),
+        secret: fresh.secret,
+    })
+}
+
+/// Deletes a token; it stops working when this returns.
+pub async fn delete(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppError> {
+    ensure(actor, Permission::ManageSandboxTokens)?;
+    let now = now_ms();
+    let current = existing(state, actor, id, now).await?;
+    let audit = actor.audit(
+        AuditAction::Delete,
+        category::SANDBOX_API_TOKEN,
+        &current.name,
+    );
+    if let Err(e) = ensure_changeable(state, actor, true, now).await {
+        return Err(refuse(state, audit, e).await);
+    }
+    if !state
+        .store
+        .delete_sandbox_token(actor.org_id, id, &audit)
+        .await?
+    {
+        return Err(AppError::not_found("The token"));
+    }
+    Ok(())
+}
+
+/// The secret of one token, for an admin allowed to reveal (audited).
+pub async fn reveal(state: &AppState, actor: &Actor, id: i64) -> Result<SecretString, AppError> {
+    ensure(actor, Permission::RevealSecrets)?;
+    let now = now_ms();
+    let row = existing(state, actor, id, now).await?;
+    let audit = actor.audit(AuditAction::Reveal, category::SANDBOX_API_TOKEN, &row.name);
+    if state
+        .store
+        .subscription(actor.org_id, SubscriptionKind::Sandbox, now)
+        .await?
+        == Subscription::None
+    {
+        return Err(refuse(state, audit, no_subscription()).await);
+    }
+    let secret = state
+        .secrets
+        .open(&row.secret_sealed, SEAL_CONTEXT)
+        .ok_or_else(|| {
+            tracing::error!(
+                token_id = id,
+                "a sealed token could not be opened: is the master key the one it was sealed with?"
+            );
+            AppError::internal()
+        })?;
+    state.store.append_audit(&audit).await?;
+    Ok(secret)
+}
+
+/// Defence in depth: the guard already checked, but these functions are
+/// reachable from tests and the CLI too.
+fn ensure(actor: &Actor, permission: Permission) -> Result<(), AppError> {
+    if actor.role.allows(permission) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden())
+    }
+}
+
+/// §3: nothing changes without an active Sandbox subscription, and Add,
+/// Regenerate and Delete wait while the provider has tokens disabled.
+async fn ensure_changeable(
+    state: &AppState,
+    actor: &Actor,
+    blocked_by_disable: bool,
+    now: i64,
+) -> Result<(), AppError> {
+    match state
+        .store
+        .subscription(actor.org_id, SubscriptionKind::Sandbox, now)
+        .await?
+    {
+        Subscription::Active => {}
+        Subscription::Expired => {
+            return Err(AppError::SubscriptionExpired {
+                message:
+                    "The Sandbox subscription has expired: tokens can be viewed but not changed."
+                        .into(),
+            });
+        }
+        Subscription::None => return Err(no_subscription()),
+    }
+    if blocked_by_disable {
+        let rows = state.store.sandbox_tokens(actor.org_id, now).await?;
+        if rows.iter().any(|r| r.disabled_reason.is_some()) {
+            return Err(AppError::TokenDisabled {
+                message: "The service provider has disabled this organisation's tokens. Contact support or your service provider to re-enable the token.".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn no_subscription() -> AppError {
+    AppError::NoSubscription {
+        message: "A valid subscription is required.".into(),
+    }
+}
+
+fn duplicate(name: &str) -> AppError {
+    AppError::Validation {
+        message: format!("A token named “{name}” already exists."),
+        fields: [(
+            "name".to_owned(),
+            "This name is already used by another token.".to_owned(),
+        )]
+        .into(),
+    }
+}
+
+/// Records the refusal and hands the error back.
+async fn refuse(state: &AppState, audit: AuditRecord, error: AppError) -> AppError {
+    let record = audit.failed(&format!("{}: {}", error.code(), error));
+    if let Err(e) = state.store.append_audit(&record).await {
+        return e.into();
+    }
+    error
+}
+
+async fn org(state: &AppState, actor: &Actor) -> Result<OrgRow, AppError> {
+    state
+        .store
+        .org_by_id(actor.org_id)
+        .await?
+        .ok_or_else(AppError::internal)
+}
+
+async fn existing(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    now: i64,
+) -> Result<SandboxTokenRow, AppError> {
+    state
+        .store
+        .sandbox_token(actor.org_id, id, now)
+        .await?
+        .ok_or_else(|| AppError::not_found("The token"))
+}
+
+/// Trims the name and checks it is 1 to 64 characters with no control characters.
+pub fn validate_name(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(AppError::invalid("name", "Enter a name for the token."));
+    }
+    if name.chars().count() > NAME_MAX {
+        return Err(AppError::invalid(
+            "name",
+            format!("The name must be at most {NAME_MAX} characters."),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "name",
+            "The name cannot contain control characters.",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// The effective status of a token (PRODUCT.md §3).
+pub fn status(row: &SandboxTokenRow, subscription: Subscription) -> TokenStatus {
+    match (row.disabled_reason(), subscription) {
+        (Some(reason), _) => TokenStatus::DisabledByProvider(reason),
+        (None, Subscription::Active) => TokenStatus::Enabled,
+        (None, _) => TokenStatus::SubscriptionExpired,
+    }
+}
+
+fn view(row: &SandboxTokenRow, subscription: Subscription) -> SandboxTokenView {
+    SandboxTokenView {
+        id: row.id,
+        name: row.name.clone(),
+        masked: mask(&row.last4),
+        status: status(row, subscription),
+        last_modified_by: row.modified_by.clone(),
+        last_modified_on: row.modified_at,
+        last_used_on: row.last_used_at,
+        calls_24h: row.calls_24h,
+    }
+}
+
+/// Provider operation: disable (`Some(reason)`) or enable (`None`) tokens.
+pub async fn set_disabled(
+    state: &AppState,
+    meta: &super::http::RequestMeta,
+    operator: &str,
+    org: &OrgRow,
+    name: Option<&str>,
+    reason: Option<DisableReason>,
+) -> Result<u64, AppError> {
+    let (action, label) = match reason {
+        Some(r) => (AuditAction::Disable, r.label()),
+        None => (AuditAction::Enable, "enabled"),
+    };
+    let resource = name
+        .map(str::to_owned)
+        .unwrap_or_else(|| "all tokens".into());
+    let mut audit = super::auth::audit_record(
+        meta,
+        operator,
+        &org.short_name,
+        action,
+        category::SANDBOX_API_TOKEN,
+        &resource,
+    );
+    audit.category = category::PROVIDER.to_owned();
+    audit.reason = Some(label.to_owned());
+    Ok(state
+        .store
+        .set_sandbox_disabled(org.id, name, reason, &audit)
+        .await?)
+}

@@ -1,0 +1,116 @@
+//! All SQL lives behind [`Store`]. Today it speaks SQLite; the PostgreSQL
+//! backend of a later milestone adds a second pool behind the same methods.
+//!
+//! Writes that check a rule and then change rows (token limits, daily
+//! allowances) run in one transaction that serialises writers
+//! (`BEGIN IMMEDIATE`), never as a count followed by a separate insert.
+
+mod admins;
+mod audit;
+mod orgs;
+mod sandbox;
+
+pub use admins::{AdminRow, MembershipRow};
+pub use audit::AuditRecord;
+pub use orgs::{OrgRow, SubscriptionKind};
+pub use sandbox::{InsertOutcome, NewSubmission, SandboxTokenRow, SealedSecret, SubmitOutcome};
+
+use crate::error::AppError;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// Database failures are logged here and reach the client as a bare
+/// `Internal`: the actual message isn't returned for security reasons.
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        tracing::error!(error = %e, "database error");
+        AppError::internal()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and migrates it.
+    pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            // Writers queue for the lock instead of failing with SQLITE_BUSY.
+            .busy_timeout(Duration::from_secs(30));
+        if let Some(dir) = options.get_filename().parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+            }
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        let store = Store { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// A fresh private in-memory database, for tests.
+    pub async fn in_memory() -> Result<Self, sqlx::Error> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
+        // One connection: every in-memory connection would be its own database.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        let store = Store { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub async fn migrate(&self) -> Result<(), sqlx::Error> {
+        MIGRATIONS.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The pool, for the session store that shares this database.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Starts a transaction that holds the write lock from its first
+    /// statement, so check-then-write rules cannot interleave.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    /// Removes every row (the demo reset). Sessions go too.
+    pub async fn wipe(&self) -> Result<(), sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        for table in [
+            "sandbox_submissions",
+            "sandbox_tokens",
+            "memberships",
+            "subscriptions",
+            "sign_in_failures",
+            "admins",
+            "organisations",
+            "audit_log",
+        ] {
+            sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&mut *tx)
+                .await?;
+        }
+        // The session table belongs to tower-sessions and may not exist yet.
+        let _ = sqlx::query("DELETE FROM tower_sessions")
+            .execute(&mut *tx)
+            .await;
+        tx.commit().await
+    }
+}

@@ -1,0 +1,154 @@
+//! Admin accounts, their memberships, and failed sign-ins.
+
+use super::Store;
+use crate::model::Role;
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AdminRow {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub locked_until: Option<i64>,
+}
+
+/// An admin's role in one organisation, with the organisation's names.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct MembershipRow {
+    pub org_id: i64,
+    pub short_name: String,
+    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub role: RoleText,
+}
+
+/// `Role` read from its TEXT column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RoleText(pub Role);
+
+impl TryFrom<String> for RoleText {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse().map(RoleText)
+    }
+}
+
+impl Store {
+    pub async fn admin_by_username(&self, username: &str) -> Result<Option<AdminRow>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT id, username, password_hash, locked_until FROM admins WHERE username = ?",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    pub async fn admin_by_id(&self, id: i64) -> Result<Option<AdminRow>, sqlx::Error> {
+        sqlx::query_as("SELECT id, username, password_hash, locked_until FROM admins WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    pub async fn create_admin(
+        &self,
+        username: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<i64, sqlx::Error> {
+        let row: (i64,) = sqlx::query_as("INSERT INTO admins (username, password_hash, created_at) VALUES (?, ?, ?) RETURNING id")
+            .bind(username)
+            .bind(password_hash)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.0)
+    }
+
+    pub async fn add_membership(
+        &self,
+        admin_id: i64,
+        org_id: i64,
+        role: Role,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO memberships (admin_id, org_id, role) VALUES (?, ?, ?) ON CONFLICT (admin_id, org_id) DO UPDATE SET role = excluded.role")
+            .bind(admin_id)
+            .bind(org_id)
+            .bind(role.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The admin's organisations, in a stable order (by short name).
+    pub async fn memberships(&self, admin_id: i64) -> Result<Vec<MembershipRow>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT o.id AS org_id, o.short_name, o.name, m.role FROM memberships m
+             JOIN organisations o ON o.id = m.org_id WHERE m.admin_id = ? ORDER BY o.short_name",
+        )
+        .bind(admin_id)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Records a failed sign-in and, if it is the fifth for this account
+    /// within `window_ms`, locks the account until `now + lock_ms`. Returns
+    /// whether the account is now locked.
+    pub async fn record_sign_in_failure(
+        &self,
+        username: &str,
+        client_ip: &str,
+        now: i64,
+        window_ms: i64,
+        max_failures: i64,
+        lock_ms: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO sign_in_failures (username, client_ip, at) VALUES (?, ?, ?)")
+            .bind(username)
+            .bind(client_ip)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let (recent,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM sign_in_failures WHERE username = ? AND at > ?")
+                .bind(username)
+                .bind(now - window_ms)
+                .fetch_one(&mut *tx)
+                .await?;
+        let locked = recent >= max_failures;
+        if locked {
+            sqlx::query("UPDATE admins SET locked_until = ? WHERE username = ?")
+                .bind(now + lock_ms)
+                .bind(username)
+                .execute(&mut *tx)
+                .await?;
+            // Start the count afresh once the lock has run out.
+            sqlx::query("DELETE FROM sign_in_failures WHERE username = ?")
+                .bind(username)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(locked)
+    }
+
+    /// Failed sign-ins from one address since `since`.
+    pub async fn failures_from(&self, client_ip: &str, since: i64) -> Result<i64, sqlx::Error> {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM sign_in_failures WHERE client_ip = ? AND at > ?")
+                .bind(client_ip)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(n)
+    }
+
+    pub async fn clear_sign_in_failures(&self, username: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM sign_in_failures WHERE username = ?")
+            .bind(username)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
