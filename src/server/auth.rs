@@ -176,25 +176,37 @@ pub async fn current_actor() -> Result<Actor, AppError> {
             return Err(AppError::unauthorized());
         }
     };
-    let memberships = state.store.memberships(admin.id).await?;
-    let Some(current) = memberships
-        .iter()
-        .find(|m| m.org_id == auth.org_id)
-        .cloned()
-    else {
-        // Removed from the organisation since signing in.
-        session.flush().await.map_err(session_error)?;
-        return Err(AppError::unauthorized());
-    };
-    Ok(Actor {
-        admin_id: admin.id,
-        username: admin.username,
-        role: current.role.0,
-        org_id: current.org_id,
-        org: summary(&current),
-        orgs: memberships.iter().map(summary).collect(),
-        meta: request_meta(),
-    })
+    match Actor::load(&state, admin.id, auth.org_id, request_meta()).await? {
+        Some(actor) => Ok(actor),
+        None => {
+            // Removed from the organisation since signing in.
+            session.flush().await.map_err(session_error)?;
+            Err(AppError::unauthorized())
+        }
+    }
+}
+
+impl Actor {
+    /// The admin acting in organisation `org_id`, read from the database;
+    /// `None` if they have no role there.
+    pub async fn load(state: &AppState, admin_id: i64, org_id: i64, meta: RequestMeta) -> Result<Option<Actor>, AppError> {
+        let Some(admin) = state.store.admin_by_id(admin_id).await? else {
+            return Ok(None);
+        };
+        let memberships = state.store.memberships(admin.id).await?;
+        let Some(current) = memberships.iter().find(|m| m.org_id == org_id) else {
+            return Ok(None);
+        };
+        Ok(Some(Actor {
+            admin_id: admin.id,
+            username: admin.username,
+            role: current.role.0,
+            org_id: current.org_id,
+            org: summary(current),
+            orgs: memberships.iter().map(summary).collect(),
+            meta,
+        }))
+    }
 }
 
 fn summary(m: &MembershipRow) -> OrgSummary {

@@ -1,0 +1,79 @@
+# Keyport's two commands: `make run` and `make test`. Each installs what it
+# needs on a fresh machine (idempotently, quickly when already there).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+CARGO_LEPTOS_VERSION := 0.3.10
+# wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/version = |"/, ""); print }' Cargo.lock)
+E2E := end2end
+# cargo-leptos takes wasm-bindgen and wasm-opt from PATH instead of downloading them.
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/$(E2E)/node_modules/.bin:$(PATH)
+
+.PHONY: help run test setup setup-rust setup-node setup-browser build build-release test-rust test-e2e lint clean
+
+help:
+	@echo "make run    start the portal with demo data on http://127.0.0.1:3000"
+	@echo "make test   run every test (Rust and Playwright)"
+	@echo "make lint   cargo fmt --check and clippy on both feature sets"
+
+## --- set-up -----------------------------------------------------------------
+
+setup: setup-rust setup-node
+
+setup-rust:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@if ! cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)"; then \
+		echo "Installing cargo-leptos $(CARGO_LEPTOS_VERSION) (about 20 minutes, once)"; \
+		cargo install --locked cargo-leptos@$(CARGO_LEPTOS_VERSION); \
+	fi
+	@if ! wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)"; then \
+		echo "Installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (a few minutes, once)"; \
+		CARGO_PROFILE_RELEASE_LTO=false cargo install --force wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
+	fi
+
+# npm packages: Playwright, axe-core and binaryen (wasm-opt for release builds).
+setup-node: $(E2E)/node_modules/.installed
+
+$(E2E)/node_modules/.installed: $(E2E)/package.json $(E2E)/package-lock.json
+	cd $(E2E) && npm ci --no-audit --no-fund
+	touch $@
+
+# Playwright's own browser download cannot work here: use Debian's Chromium.
+setup-browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "Installing Debian's chromium"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+
+## --- build and run -----------------------------------------------------------
+
+build: setup
+	cargo leptos build
+
+build-release: setup
+	cargo leptos build --release
+
+run: build-release
+	mkdir -p data
+	LEPTOS_SITE_ROOT=target/site ./target/release/keyport serve --demo
+
+## --- tests --------------------------------------------------------------------
+
+test: setup setup-browser test-rust test-e2e
+
+test-rust:
+	cargo test --features ssr
+
+# Playwright starts its own server (debug build, fresh database, port 3100).
+test-e2e: build
+	cd $(E2E) && npx playwright test
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --features ssr --all-targets -- -D warnings
+	cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+clean:
+	cargo clean
+	rm -rf $(E2E)/node_modules $(E2E)/test-results

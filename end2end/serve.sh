@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Starts the debug build on a fresh demo database for the browser tests.
+set -euo pipefail
+port="${1:-3100}"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+data="$root/target/e2e-data"
+rm -rf "$data"
+mkdir -p "$data"
+cd "$root"
+export LEPTOS_SITE_ROOT="$root/target/site"
+export DATABASE_URL="sqlite://$data/keyport.db"
+export RUST_LOG="${RUST_LOG:-warn}"
+exec "$root/target/debug/keyport" serve --demo --addr "127.0.0.1:$port"

@@ -1,0 +1,34 @@
+// Shared steps for Keyport's browser tests.
+import { expect, type Page } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
+
+export const PASSWORD = 'Keyport-demo-1';
+export const SANDBOX = '/administration/api-configuration/legacy-api/internet-saas-api/sandbox-api-token';
+
+/** Signs in through the form, as a person does. */
+export async function signIn(page: Page, username: string) {
+  await page.goto('/login');
+  await waitForHydration(page);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign In' }).click();
+  await expect(page).toHaveURL(/\/administration\/api-configuration$/);
+}
+
+/** Opens the Sandbox API Token tab and waits until it is interactive. */
+export async function openSandbox(page: Page) {
+  await page.goto(SANDBOX);
+  await waitForHydration(page);
+  await expect(page.getByRole('heading', { name: 'Sandbox API Token' })).toBeVisible();
+}
+
+export async function waitForHydration(page: Page) {
+  await page.locator('body[data-hydrated="true"]').waitFor({ state: 'attached', timeout: 30_000 });
+}
+
+/** An axe-core scan of the page as it is now: no violations allowed. */
+export async function expectNoAxeViolations(page: Page) {
+  const results = await new AxeBuilder({ page }).analyze();
+  const summary = results.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+  expect(summary).toEqual([]);
+}

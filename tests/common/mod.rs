@@ -1,0 +1,174 @@
+//! A Keyport instance for tests: the real router over a fresh SQLite file
+//! seeded with the demo, driven in-process with `tower::ServiceExt::oneshot`.
+#![allow(dead_code)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use keyport::server::auth::Actor;
+use keyport::server::config::Settings;
+use keyport::server::crypto::Secrets;
+use keyport::server::demo::DEMO_PASSWORD;
+use keyport::server::http::RequestMeta;
+use keyport::server::store::Store;
+use keyport::server::{AppState, demo, routes};
+use leptos::prelude::LeptosOptions;
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub const HOST: &str = "127.0.0.1:3000";
+
+pub struct TestApp {
+    pub state: AppState,
+    pub caller: Caller,
+    _dir: tempfile::TempDir,
+}
+
+/// Sends requests to the router; cheap to clone into spawned tasks.
+#[derive(Clone)]
+pub struct Caller {
+    router: Router,
+}
+
+/// A test's answer: status, headers and the body (JSON when it parses).
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+
+    pub fn code(&self) -> String {
+        self.json()["code"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+impl Caller {
+    pub async fn send(&self, req: Request<Body>) -> Reply {
+        let res = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        Reply {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// POSTs a form to the server function at `/api/{endpoint}`.
+    pub async fn call(&self, cookie: Option<&str>, endpoint: &str, form: &[(&str, &str)]) -> Reply {
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut req = Request::post(format!("/api/{endpoint}"))
+            .header(header::HOST, HOST)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json");
+        if let Some(cookie) = cookie {
+            req = req.header(header::COOKIE, cookie);
+        }
+        self.send(req.body(Body::from(body)).expect("request")).await
+    }
+
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/keyport.db", dir.path().display());
+        let store = Store::connect(&url).await.expect("database");
+        let secrets = Secrets::from_master(&[42u8; 32]);
+        let options = LeptosOptions::builder()
+            .output_name("keyport")
+            .site_root(dir.path().display().to_string())
+            .build();
+        let state = routes::state(store, secrets, Settings::for_tests(), options)
+            .await
+            .expect("state");
+        demo::seed_if_empty(&state).await.expect("demo seed");
+        let router = routes::router(state.clone());
+        let caller = Caller { router };
+        TestApp { state, caller, _dir: dir }
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Reply {
+        self.caller.send(req).await
+    }
+
+    pub async fn call(&self, cookie: Option<&str>, endpoint: &str, form: &[(&str, &str)]) -> Reply {
+        self.caller.call(cookie, endpoint, form).await
+    }
+
+    /// Signs in through the real server function; returns the cookie header value.
+    pub async fn sign_in(&self, username: &str) -> String {
+        self.try_sign_in(username, DEMO_PASSWORD)
+            .await
+            .unwrap_or_else(|r| panic!("sign-in of {username} failed: {} {}", r.status, r.text))
+    }
+
+    pub async fn try_sign_in(&self, username: &str, password: &str) -> Result<String, Reply> {
+        let reply = self
+            .call(None, "session/sign-in", &[("username", username), ("password", password)])
+            .await;
+        if !reply.status.is_success() {
+            return Err(reply);
+        }
+        let cookie = reply
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(routes::SESSION_COOKIE))
+            .expect("a session cookie");
+        Ok(cookie.split(';').next().unwrap_or_default().to_owned())
+    }
+
+    pub async fn get(&self, cookie: Option<&str>, path: &str) -> Reply {
+        let mut req = Request::get(path).header(header::HOST, HOST);
+        if let Some(cookie) = cookie {
+            req = req.header(header::COOKIE, cookie);
+        }
+        self.send(req.body(Body::empty()).expect("request")).await
+    }
+
+    /// POSTs a file to the sandbox submit endpoint.
+    pub async fn submit(&self, org: &str, token: &str, body: &'static [u8]) -> Reply {
+        let req = Request::post(format!("/o/{org}/zscsb/submit?api_token={}&force=0", urlencode(token)))
+            .header(header::HOST, HOST)
+            .body(Body::from(body))
+            .expect("request");
+        self.send(req).await
+    }
+
+    /// The admin `username` acting in `org`, for calling domain code directly.
+    pub async fn actor(&self, username: &str, org: &str) -> Actor {
+        let store = &self.state.store;
+        let admin = store.admin_by_username(username).await.unwrap().expect("admin");
+        let org = store.org_by_short_name(org).await.unwrap().expect("org");
+        Actor::load(&self.state, admin.id, org.id, RequestMeta::cli())
+            .await
+            .unwrap()
+            .expect("membership")
+    }
+
+    pub async fn org_id(&self, org: &str) -> i64 {
+        self.state.store.org_by_short_name(org).await.unwrap().expect("org").id
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,162 @@
+//! Every server function over HTTP, called anonymously, by each role and by
+//! another organisation's admin, with the status each must get.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{Reply, TestApp};
+
+async fn first_token_id(app: &TestApp, cookie: &str) -> i64 {
+    let list = app.call(Some(cookie), "sandbox-tokens/list", &[]).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    list.json()["tokens"][0]["id"].as_i64().expect("a token id")
+}
+
+fn assert_status(reply: &Reply, expected: StatusCode, what: &str) {
+    assert_eq!(reply.status, expected, "{what}: {}", reply.text);
+}
+
+#[tokio::test]
+async fn anonymous_callers_get_401_from_every_guarded_function() {
+    let app = TestApp::new().await;
+    for (endpoint, form) in [
+        ("sandbox-tokens/list", vec![]),
+        ("sandbox-tokens/add", vec![("name", "x")]),
+        ("sandbox-tokens/rename", vec![("id", "1"), ("name", "x")]),
+        ("sandbox-tokens/regenerate", vec![("id", "1")]),
+        ("sandbox-tokens/delete", vec![("id", "1")]),
+        ("sandbox-tokens/reveal", vec![("id", "1")]),
+    ] {
+        let reply = app.call(None, endpoint, &form).await;
+        assert_status(&reply, StatusCode::UNAUTHORIZED, endpoint);
+        assert_eq!(reply.code(), "unauthorized");
+    }
+    let current = app.call(None, "session/current", &[]).await;
+    assert_status(&current, StatusCode::OK, "session/current");
+    assert_eq!(current.json(), serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn managing_roles_can_do_everything() {
+    let app = TestApp::new().await;
+    for user in ["super@acme.example", "api@acme.example", "multi@example.com"] {
+        let cookie = app.sign_in(user).await;
+        let added = app.call(Some(&cookie), "sandbox-tokens/add", &[("name", user)]).await;
+        assert_status(&added, StatusCode::OK, "add");
+        let id = added.json()["token"]["id"].as_i64().unwrap().to_string();
+        let secret = added.json()["secret"].as_str().unwrap().to_owned();
+        assert_eq!(secret.len(), 32);
+        assert!(!added.json()["token"]["masked"].as_str().unwrap().contains(&secret));
+
+        let revealed = app.call(Some(&cookie), "sandbox-tokens/reveal", &[("id", &id)]).await;
+        assert_status(&revealed, StatusCode::OK, "reveal");
+        assert_eq!(revealed.json(), serde_json::json!(secret));
+        assert_status(&app.call(Some(&cookie), "sandbox-tokens/rename", &[("id", &id), ("name", "Renamed")]).await, StatusCode::OK, "rename");
+        let regenerated = app.call(Some(&cookie), "sandbox-tokens/regenerate", &[("id", &id)]).await;
+        assert_status(&regenerated, StatusCode::OK, "regenerate");
+        assert_ne!(regenerated.json()["secret"].as_str().unwrap(), secret);
+        assert_status(&app.call(Some(&cookie), "sandbox-tokens/delete", &[("id", &id)]).await, StatusCode::OK, "delete");
+    }
+}
+
+#[tokio::test]
+async fn view_only_roles_get_403_and_nothing_changes() {
+    let app = TestApp::new().await;
+    let api = app.sign_in("api@acme.example").await;
+    let id = first_token_id(&app, &api).await.to_string();
+    let before = app.call(Some(&api), "sandbox-tokens/list", &[]).await.json();
+    for (user, may_reveal) in [
+        ("readonly@acme.example", false),
+        ("connector@acme.example", true),
+        ("provider@keyport.example", true),
+    ] {
+        let cookie = app.sign_in(user).await;
+        assert_status(&app.call(Some(&cookie), "sandbox-tokens/list", &[]).await, StatusCode::OK, user);
+        for (endpoint, form) in [
+            ("sandbox-tokens/add", vec![("name", "Sneaky")]),
+            ("sandbox-tokens/rename", vec![("id", id.as_str()), ("name", "Sneaky")]),
+            ("sandbox-tokens/regenerate", vec![("id", id.as_str())]),
+            ("sandbox-tokens/delete", vec![("id", id.as_str())]),
+        ] {
+            let reply = app.call(Some(&cookie), endpoint, &form).await;
+            assert_status(&reply, StatusCode::FORBIDDEN, &format!("{user} {endpoint}"));
+            assert_eq!(reply.code(), "forbidden");
+        }
+        let reveal = app.call(Some(&cookie), "sandbox-tokens/reveal", &[("id", &id)]).await;
+        let expected = if may_reveal { StatusCode::OK } else { StatusCode::FORBIDDEN };
+        assert_status(&reveal, expected, &format!("{user} reveal"));
+    }
+    let after = app.call(Some(&api), "sandbox-tokens/list", &[]).await.json();
+    assert_eq!(before, after, "a refused call changed something");
+    let refusals = app.state.store.recent_audit("acme", 100).await.unwrap();
+    assert!(refusals.iter().filter(|r| r.result == "failure" && r.action == "Access").count() >= 12);
+}
+
+#[tokio::test]
+async fn another_organisations_admin_cannot_touch_acme_tokens() {
+    let app = TestApp::new().await;
+    let acme = app.sign_in("api@acme.example").await;
+    let id = first_token_id(&app, &acme).await.to_string();
+    let globex = app.sign_in("api@globex.example").await;
+    for (endpoint, form) in [
+        ("sandbox-tokens/reveal", vec![("id", id.as_str())]),
+        ("sandbox-tokens/rename", vec![("id", id.as_str()), ("name", "Mine")]),
+        ("sandbox-tokens/regenerate", vec![("id", id.as_str())]),
+        ("sandbox-tokens/delete", vec![("id", id.as_str())]),
+    ] {
+        let reply = app.call(Some(&globex), endpoint, &form).await;
+        assert_status(&reply, StatusCode::NOT_FOUND, endpoint);
+    }
+    let list = app.call(Some(&globex), "sandbox-tokens/list", &[]).await.json();
+    assert_eq!(list["tokens"].as_array().unwrap().len(), 1, "globex sees only its own token");
+    let add = app.call(Some(&globex), "sandbox-tokens/add", &[("name", "x")]).await;
+    assert_status(&add, StatusCode::FORBIDDEN, "add with an expired subscription");
+    assert_eq!(add.code(), "subscription_expired");
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_message_and_changes_nothing() {
+    let app = TestApp::new().await;
+    let cookie = app.sign_in("api@acme.example").await;
+    let empty = app.call(Some(&cookie), "sandbox-tokens/add", &[("name", "  ")]).await;
+    assert_status(&empty, StatusCode::BAD_REQUEST, "empty name");
+    assert_eq!(empty.code(), "validation");
+    assert_eq!(empty.json()["fields"]["name"], "Enter a name for the token.");
+    let missing = app.call(Some(&cookie), "sandbox-tokens/rename", &[("name", "x")]).await;
+    assert_status(&missing, StatusCode::BAD_REQUEST, "missing id");
+    let unknown = app.call(Some(&cookie), "sandbox-tokens/delete", &[("id", "999999")]).await;
+    assert_status(&unknown, StatusCode::NOT_FOUND, "unknown id");
+    let list = app.call(Some(&cookie), "sandbox-tokens/list", &[]).await.json();
+    assert_eq!(list["tokens"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_adds_against_a_limit_of_five() {
+    let app = TestApp::new().await;
+    let cookie = app.sign_in("api@acme.example").await;
+    for token in app.call(Some(&cookie), "sandbox-tokens/list", &[]).await.json()["tokens"].as_array().unwrap() {
+        let id = token["id"].as_i64().unwrap().to_string();
+        assert_status(&app.call(Some(&cookie), "sandbox-tokens/delete", &[("id", &id)]).await, StatusCode::OK, "delete");
+    }
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let caller = app.caller.clone();
+            let cookie = cookie.clone();
+            tokio::spawn(async move { caller.call(Some(&cookie), "sandbox-tokens/add", &[("name", &format!("Parallel {i}"))]).await })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for task in tasks {
+        replies.push(task.await.expect("task"));
+    }
+    let ok = replies.iter().filter(|r| r.status == StatusCode::OK).count();
+    let refused: Vec<_> = replies.iter().filter(|r| r.status != StatusCode::OK).collect();
+    assert_eq!(ok, 5);
+    assert_eq!(refused.len(), 45);
+    for r in refused {
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+        assert_eq!(r.json()["message"], "Delete an existing token before adding a new one.");
+    }
+    let list = app.call(Some(&cookie), "sandbox-tokens/list", &[]).await.json();
+    assert_eq!(list["tokens"].as_array().unwrap().len(), 5);
+}
