@@ -9,6 +9,9 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 E2E := end2end
 # cargo-leptos takes wasm-bindgen and wasm-opt from PATH instead of downloading them.
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/$(E2E)/node_modules/.bin:$(PATH)
+# cargo-leptos compiles this into leptos_config; setting it for `cargo test`
+# too keeps the two builds from invalidating each other.
+export LEPTOS_OUTPUT_NAME := keyport
 
 .PHONY: help run test setup setup-rust setup-node setup-browser build build-release test-rust test-e2e lint clean
 

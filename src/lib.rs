@@ -5,6 +5,8 @@
 //! `hydrate` as the WebAssembly that makes the server-rendered pages live.
 //! Everything under [`server`] exists only in the server build.
 
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 pub mod components;

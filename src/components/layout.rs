@@ -28,7 +28,11 @@ pub fn AdminShell() -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Ok(None) => view! { <Redirect path="/login" /> }.into_any(),
+                    Ok(None) => {
+                        #[cfg(feature = "ssr")]
+                        crate::server::http::redirect_page("/login");
+                        view! { <Redirect path="/login" /> }.into_any()
+                    }
                     Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 }
             })}

@@ -129,6 +129,18 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     res
 }
 
+/// During a page render: answer with a real `302 Found` to `path`, whatever
+/// the request's Accept header (scripts and crawlers get a redirect too).
+pub fn redirect_page(path: &str) {
+    if let (Some(options), Ok(location)) = (
+        leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
+        HeaderValue::from_str(path),
+    ) {
+        options.insert_header(header::LOCATION, location);
+        options.set_status(StatusCode::FOUND);
+    }
+}
+
 /// The policy for server-rendered pages: scripts only with this render's
 /// nonce (Leptos puts it on its hydration scripts) and WebAssembly compilation.
 pub fn page_csp(nonce: &str) -> String {
