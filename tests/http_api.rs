@@ -39,23 +39,52 @@ async fn anonymous_callers_get_401_from_every_guarded_function() {
 #[tokio::test]
 async fn managing_roles_can_do_everything() {
     let app = TestApp::new().await;
-    for user in ["super@acme.example", "api@acme.example", "multi@example.com"] {
+    for user in [
+        "super@acme.example",
+        "api@acme.example",
+        "multi@example.com",
+    ] {
         let cookie = app.sign_in(user).await;
-        let added = app.call(Some(&cookie), "sandbox-tokens/add", &[("name", user)]).await;
+        let added = app
+            .call(Some(&cookie), "sandbox-tokens/add", &[("name", user)])
+            .await;
         assert_status(&added, StatusCode::OK, "add");
         let id = added.json()["token"]["id"].as_i64().unwrap().to_string();
         let secret = added.json()["secret"].as_str().unwrap().to_owned();
         assert_eq!(secret.len(), 32);
-        assert!(!added.json()["token"]["masked"].as_str().unwrap().contains(&secret));
+        assert!(
+            !added.json()["token"]["masked"]
+                .as_str()
+                .unwrap()
+                .contains(&secret)
+        );
 
-        let revealed = app.call(Some(&cookie), "sandbox-tokens/reveal", &[("id", &id)]).await;
+        let revealed = app
+            .call(Some(&cookie), "sandbox-tokens/reveal", &[("id", &id)])
+            .await;
         assert_status(&revealed, StatusCode::OK, "reveal");
         assert_eq!(revealed.json(), serde_json::json!(secret));
-        assert_status(&app.call(Some(&cookie), "sandbox-tokens/rename", &[("id", &id), ("name", "Renamed")]).await, StatusCode::OK, "rename");
-        let regenerated = app.call(Some(&cookie), "sandbox-tokens/regenerate", &[("id", &id)]).await;
+        assert_status(
+            &app.call(
+                Some(&cookie),
+                "sandbox-tokens/rename",
+                &[("id", &id), ("name", "Renamed")],
+            )
+            .await,
+            StatusCode::OK,
+            "rename",
+        );
+        let regenerated = app
+            .call(Some(&cookie), "sandbox-tokens/regenerate", &[("id", &id)])
+            .await;
         assert_status(&regenerated, StatusCode::OK, "regenerate");
         assert_ne!(regenerated.json()["secret"].as_str().unwrap(), secret);
-        assert_status(&app.call(Some(&cookie), "sandbox-tokens/delete", &[("id", &id)]).await, StatusCode::OK, "delete");
+        assert_status(
+            &app.call(Some(&cookie), "sandbox-tokens/delete", &[("id", &id)])
+                .await,
+            StatusCode::OK,
+            "delete",
+        );
     }
 }
 
@@ -64,17 +93,27 @@ async fn view_only_roles_get_403_and_nothing_changes() {
     let app = TestApp::new().await;
     let api = app.sign_in("api@acme.example").await;
     let id = first_token_id(&app, &api).await.to_string();
-    let before = app.call(Some(&api), "sandbox-tokens/list", &[]).await.json();
+    let before = app
+        .call(Some(&api), "sandbox-tokens/list", &[])
+        .await
+        .json();
     for (user, may_reveal) in [
         ("readonly@acme.example", false),
         ("connector@acme.example", true),
         ("provider@keyport.example", true),
     ] {
         let cookie = app.sign_in(user).await;
-        assert_status(&app.call(Some(&cookie), "sandbox-tokens/list", &[]).await, StatusCode::OK, user);
+        assert_status(
+            &app.call(Some(&cookie), "sandbox-tokens/list", &[]).await,
+            StatusCode::OK,
+            user,
+        );
         for (endpoint, form) in [
             ("sandbox-tokens/add", vec![("name", "Sneaky")]),
-            ("sandbox-tokens/rename", vec![("id", id.as_str()), ("name", "Sneaky")]),
+            (
+                "sandbox-tokens/rename",
+                vec![("id", id.as_str()), ("name", "Sneaky")],
+            ),
             ("sandbox-tokens/regenerate", vec![("id", id.as_str())]),
             ("sandbox-tokens/delete", vec![("id", id.as_str())]),
         ] {
@@ -82,14 +121,29 @@ async fn view_only_roles_get_403_and_nothing_changes() {
             assert_status(&reply, StatusCode::FORBIDDEN, &format!("{user} {endpoint}"));
             assert_eq!(reply.code(), "forbidden");
         }
-        let reveal = app.call(Some(&cookie), "sandbox-tokens/reveal", &[("id", &id)]).await;
-        let expected = if may_reveal { StatusCode::OK } else { StatusCode::FORBIDDEN };
+        let reveal = app
+            .call(Some(&cookie), "sandbox-tokens/reveal", &[("id", &id)])
+            .await;
+        let expected = if may_reveal {
+            StatusCode::OK
+        } else {
+            StatusCode::FORBIDDEN
+        };
         assert_status(&reveal, expected, &format!("{user} reveal"));
     }
-    let after = app.call(Some(&api), "sandbox-tokens/list", &[]).await.json();
+    let after = app
+        .call(Some(&api), "sandbox-tokens/list", &[])
+        .await
+        .json();
     assert_eq!(before, after, "a refused call changed something");
     let refusals = app.state.store.recent_audit("acme", 100).await.unwrap();
-    assert!(refusals.iter().filter(|r| r.result == "failure" && r.action == "Access").count() >= 12);
+    assert!(
+        refusals
+            .iter()
+            .filter(|r| r.result == "failure" && r.action == "Access")
+            .count()
+            >= 12
+    );
 }
 
 #[tokio::test]
@@ -100,17 +154,33 @@ async fn another_organisations_admin_cannot_touch_acme_tokens() {
     let globex = app.sign_in("api@globex.example").await;
     for (endpoint, form) in [
         ("sandbox-tokens/reveal", vec![("id", id.as_str())]),
-        ("sandbox-tokens/rename", vec![("id", id.as_str()), ("name", "Mine")]),
+        (
+            "sandbox-tokens/rename",
+            vec![("id", id.as_str()), ("name", "Mine")],
+        ),
         ("sandbox-tokens/regenerate", vec![("id", id.as_str())]),
         ("sandbox-tokens/delete", vec![("id", id.as_str())]),
     ] {
         let reply = app.call(Some(&globex), endpoint, &form).await;
         assert_status(&reply, StatusCode::NOT_FOUND, endpoint);
     }
-    let list = app.call(Some(&globex), "sandbox-tokens/list", &[]).await.json();
-    assert_eq!(list["tokens"].as_array().unwrap().len(), 1, "globex sees only its own token");
-    let add = app.call(Some(&globex), "sandbox-tokens/add", &[("name", "x")]).await;
-    assert_status(&add, StatusCode::FORBIDDEN, "add with an expired subscription");
+    let list = app
+        .call(Some(&globex), "sandbox-tokens/list", &[])
+        .await
+        .json();
+    assert_eq!(
+        list["tokens"].as_array().unwrap().len(),
+        1,
+        "globex sees only its own token"
+    );
+    let add = app
+        .call(Some(&globex), "sandbox-tokens/add", &[("name", "x")])
+        .await;
+    assert_status(
+        &add,
+        StatusCode::FORBIDDEN,
+        "add with an expired subscription",
+    );
     assert_eq!(add.code(), "subscription_expired");
 }
 
@@ -118,15 +188,27 @@ async fn another_organisations_admin_cannot_touch_acme_tokens() {
 async fn bad_input_gets_a_clear_message_and_changes_nothing() {
     let app = TestApp::new().await;
     let cookie = app.sign_in("api@acme.example").await;
-    let empty = app.call(Some(&cookie), "sandbox-tokens/add", &[("name", "  ")]).await;
+    let empty = app
+        .call(Some(&cookie), "sandbox-tokens/add", &[("name", "  ")])
+        .await;
     assert_status(&empty, StatusCode::BAD_REQUEST, "empty name");
     assert_eq!(empty.code(), "validation");
-    assert_eq!(empty.json()["fields"]["name"], "Enter a name for the token.");
-    let missing = app.call(Some(&cookie), "sandbox-tokens/rename", &[("name", "x")]).await;
+    assert_eq!(
+        empty.json()["fields"]["name"],
+        "Enter a name for the token."
+    );
+    let missing = app
+        .call(Some(&cookie), "sandbox-tokens/rename", &[("name", "x")])
+        .await;
     assert_status(&missing, StatusCode::BAD_REQUEST, "missing id");
-    let unknown = app.call(Some(&cookie), "sandbox-tokens/delete", &[("id", "999999")]).await;
+    let unknown = app
+        .call(Some(&cookie), "sandbox-tokens/delete", &[("id", "999999")])
+        .await;
     assert_status(&unknown, StatusCode::NOT_FOUND, "unknown id");
-    let list = app.call(Some(&cookie), "sandbox-tokens/list", &[]).await.json();
+    let list = app
+        .call(Some(&cookie), "sandbox-tokens/list", &[])
+        .await
+        .json();
     assert_eq!(list["tokens"].as_array().unwrap().len(), 2);
 }
 
@@ -134,29 +216,60 @@ async fn bad_input_gets_a_clear_message_and_changes_nothing() {
 async fn fifty_concurrent_adds_against_a_limit_of_five() {
     let app = TestApp::new().await;
     let cookie = app.sign_in("api@acme.example").await;
-    for token in app.call(Some(&cookie), "sandbox-tokens/list", &[]).await.json()["tokens"].as_array().unwrap() {
+    for token in app
+        .call(Some(&cookie), "sandbox-tokens/list", &[])
+        .await
+        .json()["tokens"]
+        .as_array()
+        .unwrap()
+    {
         let id = token["id"].as_i64().unwrap().to_string();
-        assert_status(&app.call(Some(&cookie), "sandbox-tokens/delete", &[("id", &id)]).await, StatusCode::OK, "delete");
+        assert_status(
+            &app.call(Some(&cookie), "sandbox-tokens/delete", &[("id", &id)])
+                .await,
+            StatusCode::OK,
+            "delete",
+        );
     }
     let tasks: Vec<_> = (0..50)
         .map(|i| {
             let caller = app.caller.clone();
             let cookie = cookie.clone();
-            tokio::spawn(async move { caller.call(Some(&cookie), "sandbox-tokens/add", &[("name", &format!("Parallel {i}"))]).await })
+            tokio::spawn(async move {
+                caller
+                    .call(
+                        Some(&cookie),
+                        "sandbox-tokens/add",
+                        &[("name", &format!("Parallel {i}"))],
+                    )
+                    .await
+            })
         })
         .collect();
     let mut replies = Vec::new();
     for task in tasks {
         replies.push(task.await.expect("task"));
     }
-    let ok = replies.iter().filter(|r| r.status == StatusCode::OK).count();
-    let refused: Vec<_> = replies.iter().filter(|r| r.status != StatusCode::OK).collect();
+    let ok = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    let refused: Vec<_> = replies
+        .iter()
+        .filter(|r| r.status != StatusCode::OK)
+        .collect();
     assert_eq!(ok, 5);
     assert_eq!(refused.len(), 45);
     for r in refused {
         assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
-        assert_eq!(r.json()["message"], "Delete an existing token before adding a new one.");
+        assert_eq!(
+            r.json()["message"],
+            "Delete an existing token before adding a new one."
+        );
     }
-    let list = app.call(Some(&cookie), "sandbox-tokens/list", &[]).await.json();
+    let list = app
+        .call(Some(&cookie), "sandbox-tokens/list", &[])
+        .await
+        .json();
     assert_eq!(list["tokens"].as_array().unwrap().len(), 5);
 }

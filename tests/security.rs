@@ -10,10 +10,23 @@ use common::{HOST, TestApp};
 async fn sign_in_sets_a_strict_http_only_cookie_with_a_new_id() {
     let app = TestApp::new().await;
     let reply = app
-        .call(None, "session/sign-in", &[("username", "api@acme.example"), ("password", "Keyport-demo-1")])
+        .call(
+            None,
+            "session/sign-in",
+            &[
+                ("username", "api@acme.example"),
+                ("password", "Keyport-demo-1"),
+            ],
+        )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    let cookie = reply.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().to_owned();
+    let cookie = reply
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(cookie.starts_with("keyport_session="));
     assert!(cookie.contains("HttpOnly"));
     assert!(cookie.contains("SameSite=Strict"));
@@ -30,24 +43,56 @@ async fn sign_in_sets_a_strict_http_only_cookie_with_a_new_id() {
 #[tokio::test]
 async fn wrong_credentials_are_refused_alike_and_audited() {
     let app = TestApp::new().await;
-    let wrong_password = app.try_sign_in("api@acme.example", "nope-nope-nope").await.err().unwrap();
-    let unknown_user = app.try_sign_in("nobody@acme.example", "Keyport-demo-1").await.err().unwrap();
+    let wrong_password = app
+        .try_sign_in("api@acme.example", "nope-nope-nope")
+        .await
+        .err()
+        .unwrap();
+    let unknown_user = app
+        .try_sign_in("nobody@acme.example", "Keyport-demo-1")
+        .await
+        .err()
+        .unwrap();
     assert_eq!(wrong_password.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(wrong_password.text, unknown_user.text, "the answer must not tell which part was wrong");
+    assert_eq!(
+        wrong_password.text, unknown_user.text,
+        "the answer must not tell which part was wrong"
+    );
     let log = app.state.store.all_audit().await.unwrap();
-    assert!(log.iter().any(|r| r.action == "Sign In" && r.result == "failure" && r.admin == "api@acme.example"));
-    assert!(!log.iter().any(|r| format!("{r:?}").contains("nope-nope-nope")), "a password reached the audit log");
+    assert!(
+        log.iter().any(|r| r.action == "Sign In"
+            && r.result == "failure"
+            && r.admin == "api@acme.example")
+    );
+    assert!(
+        !log.iter()
+            .any(|r| format!("{r:?}").contains("nope-nope-nope")),
+        "a password reached the audit log"
+    );
 }
 
 #[tokio::test]
 async fn five_failures_in_a_minute_lock_the_account() {
     let app = TestApp::new().await;
     for _ in 0..5 {
-        let r = app.try_sign_in("readonly@acme.example", "wrong-password-1").await.err().unwrap();
+        let r = app
+            .try_sign_in("readonly@acme.example", "wrong-password-1")
+            .await
+            .err()
+            .unwrap();
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
-    let locked = app.try_sign_in("readonly@acme.example", "Keyport-demo-1").await.err().unwrap();
-    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{}", locked.text);
+    let locked = app
+        .try_sign_in("readonly@acme.example", "Keyport-demo-1")
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        locked.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        locked.text
+    );
     assert!(locked.text.contains("locked"));
     // Other accounts are unaffected.
     app.sign_in("api@acme.example").await;
@@ -57,9 +102,19 @@ async fn five_failures_in_a_minute_lock_the_account() {
 async fn sign_out_ends_the_session() {
     let app = TestApp::new().await;
     let cookie = app.sign_in("api@acme.example").await;
-    assert_eq!(app.call(Some(&cookie), "sandbox-tokens/list", &[]).await.status, StatusCode::OK);
+    assert_eq!(
+        app.call(Some(&cookie), "sandbox-tokens/list", &[])
+            .await
+            .status,
+        StatusCode::OK
+    );
     app.call(Some(&cookie), "session/sign-out", &[]).await;
-    assert_eq!(app.call(Some(&cookie), "sandbox-tokens/list", &[]).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.call(Some(&cookie), "sandbox-tokens/list", &[])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -70,7 +125,12 @@ async fn a_password_change_ends_existing_sessions() {
         .execute(app.state.store.pool())
         .await
         .unwrap();
-    assert_eq!(app.call(Some(&cookie), "sandbox-tokens/list", &[]).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.call(Some(&cookie), "sandbox-tokens/list", &[])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -86,8 +146,15 @@ async fn cross_origin_state_changes_are_refused() {
         .unwrap();
     let reply = app.send(req).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
-    let list = app.call(Some(&cookie), "sandbox-tokens/list", &[]).await.json();
-    assert_eq!(list["tokens"].as_array().unwrap().len(), 2, "nothing was added");
+    let list = app
+        .call(Some(&cookie), "sandbox-tokens/list", &[])
+        .await
+        .json();
+    assert_eq!(
+        list["tokens"].as_array().unwrap().len(),
+        2,
+        "nothing was added"
+    );
 
     let same_origin = Request::post("/api/sandbox-tokens/add")
         .header(header::HOST, HOST)
@@ -104,17 +171,42 @@ async fn pages_carry_security_headers_and_a_nonce_csp() {
     let app = TestApp::new().await;
     let login = app.get(None, "/login").await;
     assert_eq!(login.status, StatusCode::OK);
-    let csp = login.headers.get(header::CONTENT_SECURITY_POLICY).unwrap().to_str().unwrap();
-    let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).expect("a nonce in the CSP");
+    let csp = login
+        .headers
+        .get(header::CONTENT_SECURITY_POLICY)
+        .unwrap()
+        .to_str()
+        .unwrap();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .expect("a nonce in the CSP");
     assert!(nonce.len() >= 16);
     assert!(csp.contains("frame-ancestors 'none'"));
-    assert!(login.text.contains(&format!("nonce=\"{nonce}\"")), "Leptos' scripts carry the nonce");
-    assert_eq!(login.headers.get(header::X_CONTENT_TYPE_OPTIONS).unwrap(), "nosniff");
+    assert!(
+        login.text.contains(&format!("nonce=\"{nonce}\"")),
+        "Leptos' scripts carry the nonce"
+    );
+    assert_eq!(
+        login.headers.get(header::X_CONTENT_TYPE_OPTIONS).unwrap(),
+        "nosniff"
+    );
     assert!(login.headers.contains_key(header::REFERRER_POLICY));
 
     let api = app.call(None, "sandbox-tokens/list", &[]).await;
-    assert_eq!(api.headers.get(header::X_CONTENT_TYPE_OPTIONS).unwrap(), "nosniff");
-    assert!(api.headers.get(header::CONTENT_SECURITY_POLICY).unwrap().to_str().unwrap().contains("default-src 'none'"));
+    assert_eq!(
+        api.headers.get(header::X_CONTENT_TYPE_OPTIONS).unwrap(),
+        "nosniff"
+    );
+    assert!(
+        api.headers
+            .get(header::CONTENT_SECURITY_POLICY)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
 }
 
 #[tokio::test]
@@ -131,12 +223,23 @@ async fn pages_redirect_strangers_and_render_for_admins() {
     let cookie = app.sign_in("readonly@acme.example").await;
     let html = app.get(Some(&cookie), page).await;
     assert_eq!(html.status, StatusCode::OK);
-    assert!(html.text.contains("Primary") && html.text.contains("CI pipeline"), "the table is in the server-rendered HTML");
+    assert!(
+        html.text.contains("Primary") && html.text.contains("CI pipeline"),
+        "the table is in the server-rendered HTML"
+    );
     assert!(html.text.contains("http://127.0.0.1:3000/o/acme"));
-    assert!(!html.text.contains("Add Sandbox API Token"), "no Add for a view-only role");
+    assert!(
+        !html.text.contains("Add Sandbox API Token"),
+        "no Add for a view-only role"
+    );
     assert!(!html.text.contains(">Regenerate<"));
 
-    let old = app.get(Some(&cookie), "/administration/cloud-service-api-security/sandbox-api-token").await;
+    let old = app
+        .get(
+            Some(&cookie),
+            "/administration/cloud-service-api-security/sandbox-api-token",
+        )
+        .await;
     assert_eq!(old.status, StatusCode::PERMANENT_REDIRECT);
     assert_eq!(old.headers.get(header::LOCATION).unwrap(), page);
 }
@@ -146,9 +249,15 @@ async fn secrets_never_appear_in_a_page() {
     let app = TestApp::new().await;
     let cookie = app.sign_in("api@acme.example").await;
     let page = "/administration/api-configuration/legacy-api/internet-saas-api/sandbox-api-token";
-    let list = app.call(Some(&cookie), "sandbox-tokens/list", &[]).await.json();
+    let list = app
+        .call(Some(&cookie), "sandbox-tokens/list", &[])
+        .await
+        .json();
     let id = list["tokens"][0]["id"].as_i64().unwrap().to_string();
-    let secret = app.call(Some(&cookie), "sandbox-tokens/reveal", &[("id", &id)]).await.json();
+    let secret = app
+        .call(Some(&cookie), "sandbox-tokens/reveal", &[("id", &id)])
+        .await
+        .json();
     let html = app.get(Some(&cookie), page).await;
     assert!(!html.text.contains(secret.as_str().unwrap()));
 }

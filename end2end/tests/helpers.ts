@@ -1,5 +1,5 @@
 // Shared steps for Keyport's browser tests.
-import { expect, type Page } from '@playwright/test';
+import { test as base, expect, type Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 
 export const PASSWORD = 'Keyport-demo-1';
@@ -32,3 +32,19 @@ export async function expectNoAxeViolations(page: Page) {
   const summary = results.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
   expect(summary).toEqual([]);
 }
+
+/** Playwright's `test`, with the browser's errors printed when a test fails. */
+export const test = base.extend({
+  page: async ({ page }, use, testInfo) => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+    });
+    await use(page);
+    if (testInfo.status !== testInfo.expectedStatus && errors.length > 0) {
+      console.log(`Browser errors in "${testInfo.title}":\n${errors.join('\n')}`);
+    }
+  },
+});
+export { expect };

@@ -1,6 +1,5 @@
 // The Sandbox API Token tab, as each demo role uses it.
-import { test, expect } from '@playwright/test';
-import { expectNoAxeViolations, openSandbox, signIn, SANDBOX } from './helpers';
+import { expect, expectNoAxeViolations, openSandbox, signIn, SANDBOX, test } from './helpers';
 
 const FILE = 'MZ pretend executable';
 

@@ -6,52 +6,48 @@ use super::tabs::{
 };
 use super::toast::ToastRegion;
 use crate::api::session::{SignOut, current_viewer};
+use crate::error::AppError;
 use crate::model::{Permission, Viewer};
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
 
-/// Loads the signed-in admin for every page under /administration; pages
-/// below read it with `expect_context::<Viewer>()`.
+/// The signed-in admin, loaded once by [`AdminShell`] for every page under
+/// /administration. Pages read it with `expect_context::<ViewerResource>()`
+/// and await it inside their own `Suspense`.
+pub type ViewerResource = Resource<Result<Option<Viewer>, AppError>>;
+
+/// The frame of every signed-in page. Resources are created here, at the top
+/// of components, never inside a `Suspend`: a resource made inside one would
+/// be made again each time it re-runs, and the server and browser would then
+/// disagree about the page (a hydration error).
 #[component]
 pub fn AdminShell() -> impl IntoView {
-    let viewer = Resource::new(|| (), |_| current_viewer());
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match viewer.await {
-                    Ok(Some(viewer)) => {
-                        provide_context(viewer.clone());
-                        view! {
-                            <Frame viewer>
-                                <Outlet />
-                            </Frame>
-                        }
-                            .into_any()
-                    }
-                    Ok(None) => {
-                        #[cfg(feature = "ssr")]
-                        crate::server::http::redirect_page("/login");
-                        view! { <Redirect path="/login" /> }.into_any()
-                    }
-                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-}
-
-#[component]
-fn Frame(viewer: Viewer, children: Children) -> impl IntoView {
+    let viewer: ViewerResource = Resource::new(|| (), |_| current_viewer());
+    provide_context(viewer);
     let sign_out = ServerAction::<SignOut>::new();
-    let audit_visible = viewer.can(Permission::ViewAuditLog);
     view! {
         <ToastRegion>
             <header class="topbar">
                 <a class="brand" href=OVERVIEW>"Keyport"</a>
-                <span class="org" title="Organisation">{viewer.org.name.clone()}</span>
-                <span class="who">
-                    {viewer.username.clone()} " · " <span class="role">{viewer.role.label()}</span>
-                </span>
+                <Suspense>
+                    {move || Suspend::new(async move {
+                        match viewer.await {
+                            Ok(Some(viewer)) => view! {
+                                <span class="org" title="Organisation">{viewer.org.name.clone()}</span>
+                                <span class="who">
+                                    {viewer.username.clone()} " · " <span class="role">{viewer.role.label()}</span>
+                                </span>
+                            }
+                            .into_any(),
+                            Ok(None) => {
+                                #[cfg(feature = "ssr")]
+                                crate::server::http::redirect_page("/login");
+                                view! { <Redirect path="/login" /> }.into_any()
+                            }
+                            Err(e) => view! { <span class="error" role="alert">{e.to_string()}</span> }.into_any(),
+                        }
+                    })}
+                </Suspense>
                 <ActionForm action=sign_out attr:class="signout">
                     <button type="submit" class="link">"Sign Out"</button>
                 </ActionForm>
@@ -72,10 +68,17 @@ fn Frame(viewer: Viewer, children: Children) -> impl IntoView {
                                 </li>
                             </ul>
                         </li>
-                        {audit_visible.then(|| view! { <li><A href=AUDIT_LOGS>"Audit Logs"</A></li> })}
+                        <Suspense>
+                            {move || Suspend::new(async move {
+                                let may_audit = matches!(viewer.await, Ok(Some(v)) if v.can(Permission::ViewAuditLog));
+                                may_audit.then(|| view! { <li><A href=AUDIT_LOGS>"Audit Logs"</A></li> })
+                            })}
+                        </Suspense>
                     </ul>
                 </nav>
-                <main id="main">{children()}</main>
+                <main id="main">
+                    <Outlet />
+                </main>
             </div>
         </ToastRegion>
     }

@@ -1,6 +1,6 @@
 //! `/administration/api-configuration`: the sections and their Base URLs.
 
-use crate::components::layout::Breadcrumbs;
+use crate::components::layout::{Breadcrumbs, ViewerResource};
 use crate::components::tabs::{
     CLOUD_SERVICE_API_KEY, CONNECTOR_KEY_MANAGEMENT, OAUTH_SERVERS, SANDBOX_API_TOKEN,
 };
@@ -10,7 +10,21 @@ use leptos_meta::Title;
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
-    let viewer = expect_context::<Viewer>();
+    let viewer = expect_context::<ViewerResource>();
+    view! {
+        <Title text="API Configuration" />
+        <Breadcrumbs trail=vec![("Administration", None), ("API Configuration", None)] />
+        <h1>"API Configuration"</h1>
+        <Suspense>
+            {move || Suspend::new(async move {
+                viewer.await.ok().flatten().map(|viewer| view! { <Sections viewer /> })
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Sections(viewer: Viewer) -> impl IntoView {
     let may_manage = viewer.can(Permission::ManageSandboxTokens);
     let sections = [
         (
@@ -35,9 +49,6 @@ pub fn OverviewPage() -> impl IntoView {
         ),
     ];
     view! {
-        <Title text="API Configuration" />
-        <Breadcrumbs trail=vec![("Administration", None), ("API Configuration", None)] />
-        <h1>"API Configuration"</h1>
         <p>
             {format!("Signed in as {} ({}) in {}. ", viewer.username, viewer.role.label(), viewer.org.name)}
             {if may_manage { "You can view and manage these credentials." } else { "You can view these credentials; changes need another role." }}

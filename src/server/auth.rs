@@ -189,7 +189,12 @@ pub async fn current_actor() -> Result<Actor, AppError> {
 impl Actor {
     /// The admin acting in organisation `org_id`, read from the database;
     /// `None` if they have no role there.
-    pub async fn load(state: &AppState, admin_id: i64, org_id: i64, meta: RequestMeta) -> Result<Option<Actor>, AppError> {
+    pub async fn load(
+        state: &AppState,
+        admin_id: i64,
+        org_id: i64,
+        meta: RequestMeta,
+    ) -> Result<Option<Actor>, AppError> {
         let Some(admin) = state.store.admin_by_id(admin_id).await? else {
             return Ok(None);
         };

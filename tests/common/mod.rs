@@ -75,9 +75,9 @@ impl Caller {
         if let Some(cookie) = cookie {
             req = req.header(header::COOKIE, cookie);
         }
-        self.send(req.body(Body::from(body)).expect("request")).await
+        self.send(req.body(Body::from(body)).expect("request"))
+            .await
     }
-
 }
 
 impl TestApp {
@@ -96,7 +96,11 @@ impl TestApp {
         demo::seed_if_empty(&state).await.expect("demo seed");
         let router = routes::router(state.clone());
         let caller = Caller { router };
-        TestApp { state, caller, _dir: dir }
+        TestApp {
+            state,
+            caller,
+            _dir: dir,
+        }
     }
 
     pub async fn send(&self, req: Request<Body>) -> Reply {
@@ -116,7 +120,11 @@ impl TestApp {
 
     pub async fn try_sign_in(&self, username: &str, password: &str) -> Result<String, Reply> {
         let reply = self
-            .call(None, "session/sign-in", &[("username", username), ("password", password)])
+            .call(
+                None,
+                "session/sign-in",
+                &[("username", username), ("password", password)],
+            )
             .await;
         if !reply.status.is_success() {
             return Err(reply);
@@ -141,17 +149,24 @@ impl TestApp {
 
     /// POSTs a file to the sandbox submit endpoint.
     pub async fn submit(&self, org: &str, token: &str, body: &'static [u8]) -> Reply {
-        let req = Request::post(format!("/o/{org}/zscsb/submit?api_token={}&force=0", urlencode(token)))
-            .header(header::HOST, HOST)
-            .body(Body::from(body))
-            .expect("request");
+        let req = Request::post(format!(
+            "/o/{org}/zscsb/submit?api_token={}&force=0",
+            urlencode(token)
+        ))
+        .header(header::HOST, HOST)
+        .body(Body::from(body))
+        .expect("request");
         self.send(req).await
     }
 
     /// The admin `username` acting in `org`, for calling domain code directly.
     pub async fn actor(&self, username: &str, org: &str) -> Actor {
         let store = &self.state.store;
-        let admin = store.admin_by_username(username).await.unwrap().expect("admin");
+        let admin = store
+            .admin_by_username(username)
+            .await
+            .unwrap()
+            .expect("admin");
         let org = store.org_by_short_name(org).await.unwrap().expect("org");
         Actor::load(&self.state, admin.id, org.id, RequestMeta::cli())
             .await
@@ -160,14 +175,22 @@ impl TestApp {
     }
 
     pub async fn org_id(&self, org: &str) -> i64 {
-        self.state.store.org_by_short_name(org).await.unwrap().expect("org").id
+        self.state
+            .store
+            .org_by_short_name(org)
+            .await
+            .unwrap()
+            .expect("org")
+            .id
     }
 }
 
 pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
