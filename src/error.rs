@@ -153,10 +153,11 @@ impl FromServerFnError for AppError {
     /// the one place every error passes, so it is where the HTTP status is set.
     fn ser(&self) -> leptos::server_fn::Bytes {
         #[cfg(feature = "ssr")]
-        if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            if let Ok(status) = axum::http::StatusCode::from_u16(self.status()) {
-                options.set_status(status);
-            }
+        if let (Some(options), Ok(status)) = (
+            leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
+            axum::http::StatusCode::from_u16(self.status()),
+        ) {
+            options.set_status(status);
         }
         serde_json::to_vec(self)
             .map(Into::into)

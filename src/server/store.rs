@@ -47,10 +47,10 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             // Writers queue for the lock instead of failing with SQLITE_BUSY.
             .busy_timeout(Duration::from_secs(30));
-        if let Some(dir) = options.get_filename().parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
-            }
+        if let Some(dir) = options.get_filename().parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
