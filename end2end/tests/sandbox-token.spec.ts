@@ -1,5 +1,5 @@
 // The Sandbox API Token tab, as each demo role uses it.
-import { expect, expectNoAxeViolations, openSandbox, signIn, SANDBOX, test } from './helpers';
+import { expect, expectNoAxeViolations, openSandbox, signIn, SANDBOX, test, waitForHydration } from './helpers';
 
 const FILE = 'MZ pretend executable';
 
@@ -134,6 +134,7 @@ test('the signed-in pages and the sign-in page pass axe-core', async ({ page }) 
 
 test('a wrong password is refused with a clear message', async ({ page }) => {
   await page.goto('/login');
+  await waitForHydration(page);
   await page.getByLabel('Username').fill('nobody@example.com');
   await page.getByLabel('Password').fill('wrong-password');
   await page.getByRole('button', { name: 'Sign In' }).click();
@@ -155,4 +156,59 @@ test.describe('without JavaScript', () => {
     await expect(page.getByText('http://127.0.0.1:3100/o/acme')).toBeVisible();
     await expect(page.getByRole('link', { name: 'Sandbox API Token' })).toHaveAttribute('aria-current', 'page');
   });
+});
+
+test('a revealed token hides itself after 30 seconds, and Copy puts it on the clipboard', async ({ page, context }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  await page.clock.install();
+  await signIn(page, 'api@acme.example');
+  await openSandbox(page);
+  const row = page.getByRole('row', { name: /Primary/ });
+  const value = row.locator('code.secret-value');
+  await row.getByRole('button', { name: 'Show token' }).click();
+  await expect(value).toHaveText(/^[A-Za-z0-9]{32}$/);
+  const secret = (await value.textContent())!.trim();
+
+  await row.getByRole('button', { name: 'Copy', exact: true }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Copied to the clipboard.' })).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+
+  await page.clock.runFor(29_000);
+  await expect(value).toHaveText(secret);
+  await page.clock.runFor(2_000);
+  await expect(value).toHaveText(/^••••[A-Za-z0-9]{4}$/);
+  await expect(row.getByRole('button', { name: 'Show token' })).toBeVisible();
+});
+
+test('at the limit the Add button is withdrawn and the page says why', async ({ page }) => {
+  await signIn(page, 'super@acme.example');
+  await openSandbox(page);
+  const added: string[] = [];
+  while (await page.getByRole('button', { name: 'Add Sandbox API Token' }).isVisible()) {
+    const name = `Limit ${added.length + 1}`;
+    await page.getByRole('button', { name: 'Add Sandbox API Token' }).click();
+    await page.getByRole('dialog').getByLabel('Name').fill(name);
+    await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
+    await expect(page.getByRole('row', { name: new RegExp(name) })).toBeVisible();
+    added.push(name);
+  }
+  await expect(page.getByRole('row')).toHaveCount(6); // header + 5 tokens
+  await expect(page.getByText('Delete an existing token before adding a new one.')).toBeVisible();
+  // Clean up for the tests that follow.
+  for (const name of added) {
+    await page.getByRole('row', { name: new RegExp(name) }).getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Ok' }).click();
+    await expect(page.getByRole('row', { name: new RegExp(name) })).toHaveCount(0);
+  }
+  await expect(page.getByRole('button', { name: 'Add Sandbox API Token' })).toBeVisible();
+});
+
+test('signed-out visitors are sent to the sign-in page, and Sign Out ends the session', async ({ page }) => {
+  await page.goto(SANDBOX);
+  await expect(page).toHaveURL(/\/login$/);
+  await signIn(page, 'api@acme.example');
+  await page.getByRole('button', { name: 'Sign Out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await page.goto(SANDBOX);
+  await expect(page).toHaveURL(/\/login$/);
 });
