@@ -151,11 +151,14 @@ impl FromServerFnError for AppError {
 
     /// Encoding happens on the server just before the error is sent: that is
     /// the one place every error passes, so it is where the HTTP status is set.
+    /// A plain HTML form post (no WebAssembly) is left to the framework, which
+    /// sends the browser back to the form with a redirect.
     fn ser(&self) -> leptos::server_fn::Bytes {
         #[cfg(feature = "ssr")]
-        if let (Some(options), Ok(status)) = (
+        if let (Some(options), Ok(status), false) = (
             leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
             axum::http::StatusCode::from_u16(self.status()),
+            crate::server::http::is_form_navigation(),
         ) {
             options.set_status(status);
         }

@@ -13,29 +13,95 @@ async fn provider_operations_take_effect_and_are_audited() {
     let app = TestApp::new().await;
     let admin = app.actor("api@acme.example", "acme").await;
 
-    cli::run(&app.state, Command::SetTokenLimit { org: "acme".into(), limit: 2 }).await.unwrap();
+    cli::run(
+        &app.state,
+        Command::SetTokenLimit {
+            org: "acme".into(),
+            limit: 2,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(sandbox::page(&app.state, &admin).await.unwrap().limit, 2);
-    assert!(cli::run(&app.state, Command::SetTokenLimit { org: "acme".into(), limit: 6 }).await.is_err());
+    assert!(
+        cli::run(
+            &app.state,
+            Command::SetTokenLimit {
+                org: "acme".into(),
+                limit: 6
+            }
+        )
+        .await
+        .is_err()
+    );
 
     cli::run(
         &app.state,
-        Command::DisableToken { org: "acme".into(), name: Some("CI pipeline".into()), reason: "terms_violation".into() },
+        Command::DisableToken {
+            org: "acme".into(),
+            name: Some("CI pipeline".into()),
+            reason: "terms_violation".into(),
+        },
     )
     .await
     .unwrap();
     let page = sandbox::page(&app.state, &admin).await.unwrap();
-    assert_eq!(page.tokens[1].status, TokenStatus::DisabledByProvider(DisableReason::TermsViolation));
+    assert_eq!(
+        page.tokens[1].status,
+        TokenStatus::DisabledByProvider(DisableReason::TermsViolation)
+    );
     assert_eq!(page.tokens[0].status, TokenStatus::Enabled);
-    cli::run(&app.state, Command::EnableToken { org: "acme".into(), name: None }).await.unwrap();
-    assert_eq!(sandbox::page(&app.state, &admin).await.unwrap().tokens[1].status, TokenStatus::Enabled);
+    cli::run(
+        &app.state,
+        Command::EnableToken {
+            org: "acme".into(),
+            name: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        sandbox::page(&app.state, &admin).await.unwrap().tokens[1].status,
+        TokenStatus::Enabled
+    );
 
-    cli::run(&app.state, Command::SetSubscription { org: "acme".into(), kind: "sandbox".into(), state: "expired".into() })
+    cli::run(
+        &app.state,
+        Command::SetSubscription {
+            org: "acme".into(),
+            kind: "sandbox".into(),
+            state: "expired".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        sandbox::page(&app.state, &admin)
+            .await
+            .unwrap()
+            .subscription,
+        Subscription::Expired
+    );
+    assert!(
+        cli::run(
+            &app.state,
+            Command::SetSubscription {
+                org: "nope".into(),
+                kind: "sandbox".into(),
+                state: "active".into()
+            }
+        )
         .await
-        .unwrap();
-    assert_eq!(sandbox::page(&app.state, &admin).await.unwrap().subscription, Subscription::Expired);
-    assert!(cli::run(&app.state, Command::SetSubscription { org: "nope".into(), kind: "sandbox".into(), state: "active".into() }).await.is_err());
+        .is_err()
+    );
 
     let log = app.state.store.recent_audit("acme", 10).await.unwrap();
-    assert!(log.iter().any(|r| r.interface == "CLI" && r.action == "Disable"));
-    assert!(log.iter().any(|r| r.interface == "CLI" && r.resource.contains("token limit")));
+    assert!(
+        log.iter()
+            .any(|r| r.interface == "CLI" && r.action == "Disable")
+    );
+    assert!(
+        log.iter()
+            .any(|r| r.interface == "CLI" && r.resource.contains("token limit"))
+    );
 }

@@ -144,6 +144,15 @@ test('a wrong password is refused with a clear message', async ({ page }) => {
 test.describe('without JavaScript', () => {
   test.use({ javaScriptEnabled: false });
 
+  test('a failed sign-in says so', async ({ page }) => {
+    await page.goto('/login');
+    await page.getByLabel('Username').fill('nobody@example.com');
+    await page.getByLabel('Password').fill('wrong-password');
+    await page.getByRole('button', { name: 'Sign In' }).click();
+    await expect(page).toHaveURL(/\/login\?__path=/);
+    await expect(page.getByRole('alert')).toHaveText('Invalid username or password.');
+  });
+
   test('signing in works and the page renders its table', async ({ page }) => {
     await page.goto('/login');
     await expect(page.getByText('Demo environment')).toBeVisible();

@@ -129,6 +129,19 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     res
 }
 
+/// Whether the current server-function call is a browser navigation (a
+/// form posted without WebAssembly), which expects HTML or a redirect back.
+pub fn is_form_navigation() -> bool {
+    leptos::prelude::use_context::<axum::http::request::Parts>()
+        .and_then(|p| {
+            p.headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.contains("text/html"))
+        })
+        .unwrap_or(false)
+}
+
 /// During a page render: answer with a real `302 Found` to `path`, whatever
 /// the request's Accept header (scripts and crawlers get a redirect too).
 pub fn redirect_page(path: &str) {
