@@ -2,5 +2,6 @@
 //! under `/api` (listed in docs/API.md), authorizes from the session as its
 //! first statement, and leaves the rules to `server::*`.
 
+pub mod api_keys;
 pub mod sandbox;
 pub mod session;

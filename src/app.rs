@@ -1,7 +1,7 @@
 //! The application shell and its routes (PRODUCT.md §1).
 
 use crate::components::layout::AdminShell;
-use crate::pages::{coming_soon, login, overview, sandbox_tokens};
+use crate::pages::{api_key, coming_soon, login, overview, sandbox_tokens};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
@@ -64,7 +64,7 @@ pub fn App() -> impl IntoView {
                     />
                     <Route
                         path=path!("/api-configuration/legacy-api/internet-saas-api/cloud-service-api-key")
-                        view=coming_soon::CloudServiceApiKeyPage
+                        view=api_key::CloudServiceApiKeyPage
                         ssr=ssr.clone()
                     />
                     <Route
@@ -74,7 +74,7 @@ pub fn App() -> impl IntoView {
                     />
                     <Route
                         path=path!("/api-configuration/legacy-api/cloud-branch-connector-api/api-key-management")
-                        view=coming_soon::ConnectorKeyPage
+                        view=api_key::ConnectorKeyPage
                         ssr=ssr.clone()
                     />
                     <Route path=path!("/audit-logs") view=coming_soon::AuditLogsPage ssr=ssr.clone() />

@@ -1,11 +1,13 @@
 //! Types that cross the wire between the server and the browser.
 
+mod api_key;
 mod audit;
 mod role;
 mod sandbox;
 mod session;
 mod time_fmt;
 
+pub use api_key::{API_KEY_LEN, ApiKeyPage, ApiKeyView, KeyDisabled, KeyKind, validate_api_key};
 pub use audit::{AuditAction, Interface, category};
 pub use role::{Permission, Role};
 pub use sandbox::{DisableReason, SandboxPage, SandboxTokenView, Subscription, TokenStatus, mask};

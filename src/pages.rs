@@ -1,5 +1,6 @@
 //! One file per page.
 
+pub mod api_key;
 pub mod coming_soon;
 pub mod login;
 pub mod overview;

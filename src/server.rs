@@ -1,6 +1,7 @@
 //! Server-only code: state, configuration, storage, authentication, the
 //! domain rules, and the consumer API. Nothing here reaches the browser.
 
+pub mod api_keys;
 pub mod auth;
 pub mod cli;
 pub mod config;

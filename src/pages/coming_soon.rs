@@ -2,7 +2,7 @@
 //! navigation so every route of PRODUCT.md §1 answers today.
 
 use crate::components::layout::{Breadcrumbs, internet_saas_trail};
-use crate::components::tabs::{InternetSaasTabs, OVERVIEW};
+use crate::components::tabs::InternetSaasTabs;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -22,25 +22,8 @@ fn ComingSoon(
 }
 
 #[component]
-pub fn CloudServiceApiKeyPage() -> impl IntoView {
-    view! { <ComingSoon title="Cloud Service API Key" trail=internet_saas_trail("Cloud Service API Key") tabs=true /> }
-}
-
-#[component]
 pub fn OAuthServersPage() -> impl IntoView {
     view! { <ComingSoon title="OAuth 2.0 Authorization Servers" trail=internet_saas_trail("OAuth 2.0 Authorization Servers") tabs=true /> }
-}
-
-#[component]
-pub fn ConnectorKeyPage() -> impl IntoView {
-    let trail = vec![
-        ("Administration", None),
-        ("API Configuration", Some(OVERVIEW)),
-        ("Legacy API", None),
-        ("Cloud & Branch Connector API", None),
-        ("API Key Management", None),
-    ];
-    view! { <ComingSoon title="API Key Management" trail tabs=false /> }
 }
 
 #[component]

@@ -7,7 +7,7 @@ use super::http::RequestMeta;
 use super::state::AppState;
 use super::store::{OrgRow, SubscriptionKind};
 use super::{auth, now_ms, password, sandbox};
-use crate::model::{AuditAction, DisableReason, Role, Subscription, category};
+use crate::model::{AuditAction, DisableReason, KeyKind, Role, Subscription, category};
 use secrecy::SecretString;
 use std::io::BufRead;
 
@@ -119,6 +119,69 @@ pub async fn run(state: &AppState, command: Command) -> CliResult {
             println!("{}: enabled {n} token(s)", org.short_name);
             Ok(())
         }
+        Command::SetConnectorSelfManage { org, allowed } => {
+            let org = find_org(state, &org).await?;
+            state
+                .store
+                .set_connector_self_managed(org.id, allowed)
+                .await?;
+            let resource = format!("Super Admins manage the connector key: {allowed}");
+            audit(
+                state,
+                &meta,
+                &org.short_name,
+                AuditAction::Update,
+                category::PROVIDER,
+                &resource,
+            )
+            .await?;
+            println!("{}: {resource}", org.short_name);
+            Ok(())
+        }
+        Command::DisableKey { org, kind, reason } => {
+            let org = find_org(state, &org).await?;
+            let kind = parse_kind(&kind)?;
+            let reason: DisableReason = reason.parse()?;
+            let mut record = auth::audit_record(
+                &meta,
+                "provider (CLI)",
+                &org.short_name,
+                AuditAction::Disable,
+                kind.label(),
+                kind.label(),
+            );
+            record.category = category::PROVIDER.to_owned();
+            record.reason = Some(reason.label().to_owned());
+            let n = state
+                .store
+                .set_api_key_disabled(org.id, kind, Some(reason), &record)
+                .await?;
+            println!(
+                "{}: disabled {n} key(s) ({})",
+                org.short_name,
+                reason.label()
+            );
+            Ok(())
+        }
+        Command::EnableKey { org, kind } => {
+            let org = find_org(state, &org).await?;
+            let kind = parse_kind(&kind)?;
+            let mut record = auth::audit_record(
+                &meta,
+                "provider (CLI)",
+                &org.short_name,
+                AuditAction::Enable,
+                kind.label(),
+                kind.label(),
+            );
+            record.category = category::PROVIDER.to_owned();
+            let n = state
+                .store
+                .set_api_key_disabled(org.id, kind, None, &record)
+                .await?;
+            println!("{}: enabled {n} key(s)", org.short_name);
+            Ok(())
+        }
         Command::SetTokenLimit { org, limit } => {
             let org = find_org(state, &org).await?;
             if !(1..=5).contains(&limit) {
@@ -163,6 +226,14 @@ async fn audit(
     record.category = category.to_owned();
     state.store.append_audit(&record).await?;
     Ok(())
+}
+
+fn parse_kind(kind: &str) -> Result<KeyKind, Box<dyn std::error::Error + Send + Sync>> {
+    match kind {
+        "cloud_service" => Ok(KeyKind::CloudService),
+        "connector" => Ok(KeyKind::Connector),
+        _ => Err("--kind must be cloud_service or connector".into()),
+    }
 }
 
 fn validate_short_name(s: &str) -> CliResult {

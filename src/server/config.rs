@@ -89,6 +89,29 @@ pub enum Command {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Provider: let the organisation's Super Admins manage the connector key (or not).
+    SetConnectorSelfManage {
+        #[arg(long)]
+        org: String,
+        #[arg(long, action = clap::ArgAction::Set)]
+        allowed: bool,
+    },
+    /// Provider: disable an API key (cloud_service or connector).
+    DisableKey {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        kind: String,
+        #[arg(long, default_value = "other")]
+        reason: String,
+    },
+    /// Provider: re-enable an API key.
+    EnableKey {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        kind: String,
+    },
     /// Provider: set an organisation's sandbox token limit (1 to 5).
     SetTokenLimit {
         #[arg(long)]
@@ -120,6 +143,15 @@ pub struct ServeArgs {
     /// Idle minutes after which a portal session ends.
     #[arg(long, env = "KEYPORT_SESSION_IDLE_MINUTES", default_value_t = 30)]
     pub session_idle_minutes: i64,
+    /// Idle minutes after which a consumer-API session (JSESSIONID) ends.
+    #[arg(long, env = "KEYPORT_API_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub api_session_idle_minutes: i64,
+    /// Consumer-API requests allowed per organisation per second.
+    #[arg(long, env = "KEYPORT_API_RATE_PER_SECOND", default_value_t = 2)]
+    pub api_rate_per_second: i64,
+    /// Consumer-API requests allowed per organisation per hour.
+    #[arg(long, env = "KEYPORT_API_RATE_PER_HOUR", default_value_t = 1000)]
+    pub api_rate_per_hour: i64,
 }
 
 /// Settings the request handlers need, fixed at start.
@@ -131,6 +163,11 @@ pub struct Settings {
     pub session_idle: Duration,
     /// A session ends this long after sign-in, active or not.
     pub session_absolute: Duration,
+    /// Consumer-API sessions (JSESSIONID) end after this long idle.
+    pub api_session_idle: Duration,
+    /// Consumer-API requests per organisation per second and per hour.
+    pub api_rate_per_second: i64,
+    pub api_rate_per_hour: i64,
 }
 
 impl Settings {
@@ -147,6 +184,9 @@ impl Settings {
             secure_cookies: args.secure_cookies,
             session_idle: Duration::from_secs(60 * args.session_idle_minutes.max(1) as u64),
             session_absolute: Duration::from_secs(12 * 3600),
+            api_session_idle: Duration::from_secs(60 * args.api_session_idle_minutes.max(1) as u64),
+            api_rate_per_second: args.api_rate_per_second.max(1),
+            api_rate_per_hour: args.api_rate_per_hour.max(1),
         }
     }
 
@@ -163,6 +203,9 @@ impl Settings {
             secure_cookies: false,
             session_idle: Duration::from_secs(30 * 60),
             session_absolute: Duration::from_secs(12 * 3600),
+            api_session_idle: Duration::from_secs(30 * 60),
+            api_rate_per_second: 2,
+            api_rate_per_hour: 1000,
         }
     }
 

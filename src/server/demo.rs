@@ -5,8 +5,8 @@ use super::http::RequestMeta;
 use super::sandbox::FreshSecret;
 use super::state::AppState;
 use super::store::{InsertOutcome, SubscriptionKind};
-use super::{auth, now_ms, password};
-use crate::model::{AuditAction, Role, Subscription, category};
+use super::{api_keys, auth, now_ms, password};
+use crate::model::{AuditAction, KeyKind, Role, Subscription, category};
 use secrecy::SecretString;
 
 pub const DEMO_PASSWORD: &str = "Keyport-demo-1";
@@ -86,6 +86,17 @@ async fn seed(state: &AppState) -> Result<(), Box<dyn std::error::Error + Send +
         (globex, "globex", "Primary"),
     ] {
         seed_token(state, org_id, org, name).await?;
+    }
+    for kind in [KeyKind::CloudService, KeyKind::Connector] {
+        let audit = auth::audit_record(
+            &RequestMeta::cli(),
+            "system",
+            "acme",
+            AuditAction::Create,
+            kind.label(),
+            kind.label(),
+        );
+        api_keys::seed(state, acme, kind, &audit).await?;
     }
     tracing::info!("seeded the demo organisations acme and globex");
     Ok(())

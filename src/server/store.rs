@@ -6,11 +6,13 @@
 //! (`BEGIN IMMEDIATE`), never as a count followed by a separate insert.
 
 mod admins;
+mod api_keys;
 mod audit;
 mod orgs;
 mod sandbox;
 
 pub use admins::{AdminRow, MembershipRow};
+pub use api_keys::{ApiKeyRow, ApiSessionRow};
 pub use audit::AuditRecord;
 pub use orgs::{OrgRow, SubscriptionKind};
 pub use sandbox::{InsertOutcome, NewSubmission, SandboxTokenRow, SealedSecret, SubmitOutcome};
@@ -94,6 +96,9 @@ impl Store {
     pub async fn wipe(&self) -> Result<(), sqlx::Error> {
         let mut tx = self.begin_write().await?;
         for table in [
+            "api_rate_counters",
+            "api_sessions",
+            "api_keys",
             "sandbox_submissions",
             "sandbox_tokens",
             "memberships",

@@ -82,6 +82,13 @@ impl Caller {
 
 impl TestApp {
     pub async fn new() -> Self {
+        Self::with_settings(|_| {}).await
+    }
+
+    /// A test app whose settings `adjust` changes first (e.g. rate limits).
+    pub async fn with_settings(adjust: impl FnOnce(&mut Settings)) -> Self {
+        let mut settings = Settings::for_tests();
+        adjust(&mut settings);
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/keyport.db", dir.path().display());
         let store = Store::connect(&url).await.expect("database");
@@ -90,7 +97,7 @@ impl TestApp {
             .output_name("keyport")
             .site_root(dir.path().display().to_string())
             .build();
-        let state = routes::state(store, secrets, Settings::for_tests(), options)
+        let state = routes::state(store, secrets, settings, options)
             .await
             .expect("state");
         demo::seed_if_empty(&state).await.expect("demo seed");
@@ -157,6 +164,31 @@ impl TestApp {
         .body(Body::from(body))
         .expect("request");
         self.send(req).await
+    }
+
+    /// Sends a consumer-API request with an optional JSON body and cookie.
+    pub async fn consumer(
+        &self,
+        method: &str,
+        path: &str,
+        cookie: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> Reply {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, HOST);
+        if let Some(cookie) = cookie {
+            req = req.header(header::COOKIE, cookie);
+        }
+        let body = match body {
+            Some(json) => {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(req.body(body).expect("request")).await
     }
 
     /// The admin `username` acting in `org`, for calling domain code directly.

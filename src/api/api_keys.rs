@@ -1,0 +1,61 @@
+//! Cloud Service API Key and Connector API Key server functions
+//! (PRODUCT.md §2.2, §2.3). `kind` picks the key; the organisation is the
+//! session's.
+
+use crate::error::AppError;
+use crate::model::{ApiKeyPage, KeyKind};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::{model::Permission, server::api_keys, server::auth::require};
+#[cfg(feature = "ssr")]
+use secrecy::ExposeSecret;
+
+/// `ViewApiConfiguration`: the page's data, the key masked.
+#[server(prefix = "/api", endpoint = "api-keys/get")]
+pub async fn get_api_key(kind: KeyKind) -> Result<ApiKeyPage, AppError> {
+    let who = require(Permission::ViewApiConfiguration).await?;
+    api_keys::page(&crate::server::app_state()?, &who, kind).await
+}
+
+/// `ManageCloudServiceKey` / `ManageConnectorKey`: generates the key; refused
+/// (`conflict`) while one exists. Returns the new key.
+#[server(prefix = "/api", endpoint = "api-keys/add")]
+pub async fn add_api_key(kind: KeyKind) -> Result<String, AppError> {
+    let who = require(kind.manage_permission()).await?;
+    let key = api_keys::add(&crate::server::app_state()?, &who, kind).await?;
+    Ok(key.expose_secret().to_owned())
+}
+
+/// `ManageCloudServiceKey` / `ManageConnectorKey`: sets the key to `key`
+/// (12 characters A-Z a-z 0-9, different from the current one). The old key
+/// and its API sessions stop working at once.
+#[server(prefix = "/api", endpoint = "api-keys/edit")]
+pub async fn edit_api_key(kind: KeyKind, key: String) -> Result<(), AppError> {
+    let who = require(kind.manage_permission()).await?;
+    api_keys::edit(&crate::server::app_state()?, &who, kind, &key).await
+}
+
+/// `ManageCloudServiceKey` / `ManageConnectorKey`: replaces the key with a
+/// random one; the old key and its API sessions stop working at once.
+#[server(prefix = "/api", endpoint = "api-keys/regenerate")]
+pub async fn regenerate_api_key(kind: KeyKind) -> Result<String, AppError> {
+    let who = require(kind.manage_permission()).await?;
+    let key = api_keys::regenerate(&crate::server::app_state()?, &who, kind).await?;
+    Ok(key.expose_secret().to_owned())
+}
+
+/// `ManageCloudServiceKey` / `ManageConnectorKey`: deletes the key and ends its API sessions.
+#[server(prefix = "/api", endpoint = "api-keys/delete")]
+pub async fn delete_api_key(kind: KeyKind) -> Result<(), AppError> {
+    let who = require(kind.manage_permission()).await?;
+    api_keys::delete(&crate::server::app_state()?, &who, kind).await
+}
+
+/// `RevealSecrets`: the key in full (audited).
+#[server(prefix = "/api", endpoint = "api-keys/reveal")]
+pub async fn reveal_api_key(kind: KeyKind) -> Result<String, AppError> {
+    let who = require(Permission::RevealSecrets).await?;
+    let key = api_keys::reveal(&crate::server::app_state()?, &who, kind).await?;
+    Ok(key.expose_secret().to_owned())
+}

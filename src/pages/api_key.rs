@@ -1,0 +1,311 @@
+//! The two one-key pages: Cloud Service API Key (a tab of Internet & SaaS
+//! API) and API Key Management (Cloud & Branch Connector API).
+
+use crate::api::api_keys::{
+    AddApiKey, DeleteApiKey, EditApiKey, RegenerateApiKey, get_api_key, reveal_api_key,
+};
+use crate::components::dialog::{ConfirmDialog, FormDialog};
+use crate::components::layout::{BaseUrl, Breadcrumbs, internet_saas_trail};
+use crate::components::masked_secret::MaskedSecret;
+use crate::components::tabs::{InternetSaasTabs, OVERVIEW};
+use crate::components::toast::use_toaster;
+use crate::error::AppError;
+use crate::model::{
+    API_KEY_LEN, ApiKeyPage, KeyDisabled, KeyKind, Subscription, format_timestamp, validate_api_key,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn CloudServiceApiKeyPage() -> impl IntoView {
+    view! {
+        <Title text="Cloud Service API Key" />
+        <Breadcrumbs trail=internet_saas_trail("Cloud Service API Key") />
+        <h1>"Internet & SaaS API"</h1>
+        <InternetSaasTabs />
+        <KeySection kind=KeyKind::CloudService title="Cloud Service API Key" />
+    }
+}
+
+#[component]
+pub fn ConnectorKeyPage() -> impl IntoView {
+    let trail = vec![
+        ("Administration", None),
+        ("API Configuration", Some(OVERVIEW)),
+        ("Legacy API", None),
+        ("Cloud & Branch Connector API", None),
+        ("API Key Management", None),
+    ];
+    view! {
+        <Title text="API Key Management" />
+        <Breadcrumbs trail />
+        <h1>"Cloud & Branch Connector API"</h1>
+        <KeySection kind=KeyKind::Connector title="API Key Management" />
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Dialog {
+    Closed,
+    Edit,
+    Regenerate,
+    Delete,
+}
+
+#[derive(Clone, Copy)]
+struct Controls {
+    kind: KeyKind,
+    dialog: RwSignal<Dialog>,
+    add: ServerAction<AddApiKey>,
+    edit: ServerAction<EditApiKey>,
+    regenerate: ServerAction<RegenerateApiKey>,
+    delete: ServerAction<DeleteApiKey>,
+}
+
+#[component]
+fn KeySection(kind: KeyKind, title: &'static str) -> impl IntoView {
+    let c = Controls {
+        kind,
+        dialog: RwSignal::new(Dialog::Closed),
+        add: ServerAction::new(),
+        edit: ServerAction::new(),
+        regenerate: ServerAction::new(),
+        delete: ServerAction::new(),
+    };
+    let data = Resource::new(
+        move || {
+            (
+                c.add.version().get(),
+                c.edit.version().get(),
+                c.regenerate.version().get(),
+                c.delete.version().get(),
+            )
+        },
+        move |_| get_api_key(kind),
+    );
+    report_outcomes(c);
+    view! {
+        <section aria-labelledby="tab-title">
+            <h2 id="tab-title">{title}</h2>
+            {(kind == KeyKind::Connector).then(|| view! {
+                <p class="hint">"Currently, only the provider modifies the key."</p>
+            })}
+            <Suspense fallback=|| view! { <p class="loading">"Loading the key…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(page) => view! { <KeyBody page c /> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+        <Dialogs c />
+    }
+}
+
+fn report_outcomes(c: Controls) {
+    let toaster = use_toaster();
+    let done = move |message: &str| {
+        c.dialog.set(Dialog::Closed);
+        toaster.success(message.to_owned());
+    };
+    Effect::new(move |_| match c.add.value().get() {
+        Some(Ok(_)) => done("API key added."),
+        Some(Err(e)) => toaster.error(e.to_string()),
+        None => {}
+    });
+    Effect::new(move |_| match c.edit.value().get() {
+        Some(Ok(())) => done("API key changed. The old key and its API sessions no longer work."),
+        Some(Err(e)) => toaster.error(e.to_string()),
+        None => {}
+    });
+    Effect::new(move |_| match c.regenerate.value().get() {
+        Some(Ok(_)) => {
+            done("API key regenerated. The old key and its API sessions no longer work.")
+        }
+        Some(Err(e)) => toaster.error(e.to_string()),
+        None => {}
+    });
+    Effect::new(move |_| match c.delete.value().get() {
+        Some(Ok(())) => done("API key deleted."),
+        Some(Err(e)) => toaster.error(e.to_string()),
+        None => {}
+    });
+}
+
+#[component]
+fn KeyBody(page: ApiKeyPage, c: Controls) -> impl IntoView {
+    if page.subscription == Subscription::None {
+        return view! {
+            <BaseUrl url=page.base_url.clone() />
+            <p class="banner banner-error" role="status">"A valid subscription is required to use API keys."</p>
+        }
+        .into_any();
+    }
+    let kind = c.kind;
+    let reveal = page
+        .can_reveal
+        .then(|| Action::new(move |_: &()| reveal_api_key(kind)));
+    let by_provider = matches!(
+        page.key.as_ref().and_then(|k| k.disabled),
+        Some(KeyDisabled::ByProvider(_))
+    );
+    let can_manage = page.can_manage;
+    let row_actions = can_manage && !by_provider;
+    let can_add = can_manage && page.key.is_none();
+    view! {
+        <BaseUrl url=page.base_url.clone() />
+        {(page.subscription == Subscription::Expired).then(|| view! {
+            <p class="banner banner-warning" role="status">
+                "Your API subscription has expired. The key is kept but disabled, and nothing can be changed until the subscription is renewed."
+            </p>
+        })}
+        {by_provider.then(|| view! {
+            <div class="banner banner-error" role="status">
+                <p><strong>"Disabled by your service provider."</strong></p>
+                <p>"Contact support or your service provider to re-enable the token."</p>
+            </div>
+        })}
+        <div class="toolbar">
+            {can_add.then(|| view! {
+                <button type="button" class="primary" disabled=move || c.add.pending().get() on:click=move |_| { c.add.dispatch(AddApiKey { kind }); }>
+                    {move || if c.add.pending().get() { "Adding…" } else { "Add API Key" }}
+                </button>
+            })}
+        </div>
+        <table class="data">
+            <caption class="visually-hidden">{kind.label()}</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"Key"</th>
+                    <th scope="col">"Status"</th>
+                    <th scope="col">"Last Modified By"</th>
+                    <th scope="col">"Last Modified On"</th>
+                    {can_manage.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
+                </tr>
+            </thead>
+            <tbody>
+                {match page.key {
+                    None => view! { <tr><td colspan="5" class="empty">"No API key yet."</td></tr> }.into_any(),
+                    Some(key) => {
+                        let status = match key.disabled {
+                            None => view! { <span class="status">"Enabled"</span> }.into_any(),
+                            Some(KeyDisabled::ByProvider(reason)) => view! {
+                                <span class="status status-disabled">"Disabled"</span>
+                                <span class="status-detail">{format!("By the service provider: {}", reason.label())}</span>
+                            }.into_any(),
+                            Some(KeyDisabled::SubscriptionExpired) => view! {
+                                <span class="status status-disabled">"Disabled"</span>
+                                <span class="status-detail">"Subscription expired"</span>
+                            }.into_any(),
+                        };
+                        view! {
+                            <tr>
+                                <td><MaskedSecret masked=key.masked.clone() reveal noun="key" /></td>
+                                <td>{status}</td>
+                                <td>{key.last_modified_by.clone()}</td>
+                                <td>{format_timestamp(key.last_modified_on)}</td>
+                                {can_manage.then(|| view! {
+                                    <td class="row-actions">
+                                        {row_actions.then(|| view! {
+                                            <button type="button" on:click=move |_| { c.edit.value().set(None); c.dialog.set(Dialog::Edit); }>"Edit"</button>
+                                            <button type="button" on:click=move |_| c.dialog.set(Dialog::Regenerate)>"Regenerate"</button>
+                                            <button type="button" class="danger" on:click=move |_| c.dialog.set(Dialog::Delete)>"Delete"</button>
+                                        })}
+                                    </td>
+                                })}
+                            </tr>
+                        }.into_any()
+                    }
+                }}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+fn Dialogs(c: Controls) -> impl IntoView {
+    let close = Callback::new(move |_| c.dialog.set(Dialog::Closed));
+    let kind = c.kind;
+    move || {
+        match c.dialog.get() {
+        Dialog::Closed => ().into_any(),
+        Dialog::Edit => view! { <EditKeyDialog c on_cancel=close /> }.into_any(),
+        Dialog::Regenerate => view! {
+            <ConfirmDialog
+                title="Regenerate API Key"
+                message="Regenerate the key? The current key and every API session made with it stop working immediately."
+                pending=c.regenerate.pending()
+                on_ok=Callback::new(move |_| { c.regenerate.dispatch(RegenerateApiKey { kind }); })
+                on_cancel=close
+            />
+        }
+        .into_any(),
+        Dialog::Delete => view! {
+            <ConfirmDialog
+                title="Delete API Key"
+                message="Delete the key? It and every API session made with it stop working immediately."
+                pending=c.delete.pending()
+                on_ok=Callback::new(move |_| { c.delete.dispatch(DeleteApiKey { kind }); })
+                on_cancel=close
+            />
+        }
+        .into_any(),
+    }
+    }
+}
+
+/// Typing a specific key, e.g. to share one key between organisations.
+#[component]
+fn EditKeyDialog(c: Controls, on_cancel: Callback<()>) -> impl IntoView {
+    let key = RwSignal::new(String::new());
+    let local_error = RwSignal::new(None::<String>);
+    let server_error = move || c.edit.value().get().and_then(Result::err);
+    let message = move || {
+        local_error.get().or_else(|| {
+            server_error().map(|e: AppError| {
+                e.field("key")
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| e.to_string())
+            })
+        })
+    };
+    let kind = c.kind;
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let value = key.get_untracked();
+        let problem = validate_api_key(&value).err();
+        local_error.set(problem.clone());
+        if problem.is_none() {
+            c.edit.dispatch(EditApiKey { kind, key: value });
+        }
+    };
+    let pending = c.edit.pending();
+    view! {
+        <FormDialog title="Edit API Key">
+            <form on:submit=submit novalidate>
+                <label for="api-key">"New key"</label>
+                <input
+                    id="api-key"
+                    name="key"
+                    type="text"
+                    autocomplete="off"
+                    spellcheck="false"
+                    maxlength=API_KEY_LEN.to_string()
+                    bind:value=key
+                    aria-invalid=move || message().is_some().to_string()
+                    aria-describedby="api-key-help api-key-error"
+                />
+                <p id="api-key-help" class="hint">{format!("Exactly {API_KEY_LEN} characters: A-Z, a-z and 0-9. The current key stops working when you save.")}</p>
+                <p id="api-key-error" class="field-error" role="alert">{message}</p>
+                <div class="dialog-actions">
+                    <button type="submit" class="primary" disabled=move || pending.get()>
+                        {move || if pending.get() { "Saving…" } else { "Save" }}
+                    </button>
+                    <button type="button" disabled=move || pending.get() on:click=move |_| on_cancel.run(())>"Cancel"</button>
+                </div>
+            </form>
+        </FormDialog>
+    }
+}

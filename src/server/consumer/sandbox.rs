@@ -1,0 +1,189 @@
+//! The Sandbox Submission API: every request looks the presented token up in
+//! the database — there is no cache — so a replaced or deleted token fails on
+//! the very next request, on every instance.
+
+use super::ApiError;
+use crate::model::{AuditAction, Subscription, category};
+use crate::server::http::RequestMeta;
+use crate::server::state::AppState;
+use crate::server::store::{
+    NewSubmission, OrgRow, SandboxTokenRow, SubmitOutcome, SubscriptionKind,
+};
+use crate::server::{auth, day_start, now_ms};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use md5::{Digest, Md5};
+use serde::Deserialize;
+use serde_json::json;
+
+/// Largest file the submit endpoint accepts.
+pub const MAX_SUBMISSION_BYTES: usize = 32 * 1024 * 1024;
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    api_token: Option<String>,
+    force: Option<String>,
+}
+
+/// Finds the organisation and the usable token presented to it.
+async fn authenticate(
+    state: &AppState,
+    org: &str,
+    token: Option<&str>,
+) -> Result<(OrgRow, SandboxTokenRow), ApiError> {
+    let token = token.filter(|t| !t.is_empty()).ok_or_else(invalid_token)?;
+    let org = state
+        .store
+        .org_by_short_name(org)
+        .await?
+        .ok_or_else(invalid_token)?;
+    let now = now_ms();
+    let digest = state.secrets.digest(token);
+    let row = state
+        .store
+        .sandbox_token_by_digest(org.id, &digest, now)
+        .await?
+        .filter(|row| state.secrets.verify(token, &row.secret_digest))
+        .ok_or_else(invalid_token)?;
+    if row.disabled_reason.is_some() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "API_KEY_DISABLED",
+            "The API token is disabled.",
+        ));
+    }
+    match state
+        .store
+        .subscription(org.id, SubscriptionKind::Sandbox, now)
+        .await?
+    {
+        Subscription::Active => Ok((org, row)),
+        Subscription::Expired => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "SUBSCRIPTION_EXPIRED",
+            "The Sandbox subscription has expired.",
+        )),
+        Subscription::None => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "NO_SUBSCRIPTION",
+            "A valid Sandbox subscription is required.",
+        )),
+    }
+}
+
+/// `POST /o/{org}/zscsb/submit?api_token=T&force=0|1`: records the file's
+/// receipt (size, MD5, type). Nothing is analysed, and the answer says so.
+pub async fn submit(
+    State(state): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
+    Path(org): Path<String>,
+    Query(q): Query<TokenQuery>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let (org, token) = authenticate(&state, &org, q.api_token.as_deref()).await?;
+    if body.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "EMPTY_FILE",
+            "Send the file as the request body.",
+        ));
+    }
+    let md5 = hex::encode(Md5::digest(&body));
+    let file_type = file_type(&body);
+    let now = now_ms();
+    let submission = NewSubmission {
+        org_id: org.id,
+        token_id: token.id,
+        size: body.len() as i64,
+        md5: &md5,
+        file_type,
+        force: q.force.as_deref() == Some("1"),
+        client_ip: &meta.client_ip,
+        at: now,
+        day_start: day_start(now),
+    };
+    let mut on_exceeded = auth::audit_record(
+        &meta,
+        "system",
+        &org.short_name,
+        AuditAction::Disable,
+        category::SANDBOX_API_TOKEN,
+        "all tokens",
+    );
+    on_exceeded.category = category::PROVIDER.to_owned();
+    on_exceeded.reason = Some("API call threshold exceeded".into());
+    match state.store.record_submission(&submission, org.sandbox_daily_allowance, &on_exceeded).await? {
+        SubmitOutcome::Accepted { .. } => Ok(Json(json!({
+            "code": 200,
+            "message": "/submit response OK",
+            "md5": md5,
+            "fileType": file_type,
+            "sandboxSubmission": "Received and recorded. Keyport does not analyse files: no verdict will follow.",
+            "size": body.len(),
+        }))
+        .into_response()),
+        SubmitOutcome::OverAllowance => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMIT_EXCEEDED",
+            "The organisation's daily submission allowance is used up; its tokens are now disabled.",
+        )
+        .retry_after(((day_start(now) + 86_400_000 - now) / 1000).max(1) as u64)),
+    }
+}
+
+/// `GET /o/{org}/sandbox/report/quota?api_token=T`
+pub async fn quota(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response, ApiError> {
+    let (org, _) = authenticate(&state, &org, q.api_token.as_deref()).await?;
+    let start = day_start(now_ms());
+    let used = state.store.submissions_since(org.id, start).await?;
+    let allowed = org.sandbox_daily_allowance;
+    Ok(Json(json!({
+        "startTime": start / 1000,
+        "used": used,
+        "allowed": allowed,
+        "scale": "DAILY",
+        "unused": (allowed - used).max(0),
+    }))
+    .into_response())
+}
+
+/// A coarse type from the file's first bytes.
+fn file_type(body: &[u8]) -> &'static str {
+    match body {
+        [b'M', b'Z', ..] => "exe",
+        [0x7f, b'E', b'L', b'F', ..] => "elf",
+        [b'%', b'P', b'D', b'F', ..] => "pdf",
+        [b'P', b'K', 3, 4, ..] => "zip",
+        [0xd0, 0xcf, 0x11, 0xe0, ..] => "ole",
+        [0x1f, 0x8b, ..] => "gzip",
+        [b'#', b'!', ..] => "script",
+        _ => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_type;
+
+    #[test]
+    fn detects_common_types() {
+        assert_eq!(file_type(b"MZ\x90\x00"), "exe");
+        assert_eq!(file_type(b"%PDF-1.7"), "pdf");
+        assert_eq!(file_type(b"hello"), "unknown");
+    }
+}
+
+fn invalid_token() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "INVALID_API_TOKEN",
+        "The API token is not valid.",
+    )
+}

@@ -1,0 +1,316 @@
+//! The Cloud Service and Connector API keys, the consumer API's sessions and
+//! its rate counters.
+
+use super::{AuditRecord, Store};
+use crate::model::{DisableReason, KeyKind};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ApiKeyRow {
+    pub key_sealed: Vec<u8>,
+    pub last4: String,
+    pub disabled_reason: Option<String>,
+    pub modified_at: i64,
+    pub modified_by: String,
+    pub last_used_at: Option<i64>,
+}
+
+impl ApiKeyRow {
+    pub fn disabled_reason(&self) -> Option<DisableReason> {
+        self.disabled_reason
+            .as_deref()
+            .map(|r| r.parse().unwrap_or(DisableReason::Other))
+    }
+}
+
+/// A live consumer-API session.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct ApiSessionRow {
+    pub kind: String,
+    pub admin_id: i64,
+}
+
+impl Store {
+    pub async fn api_key(
+        &self,
+        org_id: i64,
+        kind: KeyKind,
+    ) -> Result<Option<ApiKeyRow>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT key_sealed, last4, disabled_reason, modified_at, modified_by, last_used_at
+             FROM api_keys WHERE org_id = ? AND kind = ?",
+        )
+        .bind(org_id)
+        .bind(kind.as_str())
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// Adds the key unless the organisation already has one (`false` then).
+    pub async fn insert_api_key(
+        &self,
+        org_id: i64,
+        kind: KeyKind,
+        sealed: &[u8],
+        last4: &str,
+        audit: &AuditRecord,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO api_keys (org_id, kind, key_sealed, last4, created_at, modified_at, modified_by)
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, kind) DO NOTHING",
+        )
+        .bind(org_id)
+        .bind(kind.as_str())
+        .bind(sealed)
+        .bind(last4)
+        .bind(audit.at)
+        .bind(audit.at)
+        .bind(&audit.admin)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(false);
+        }
+        end_sessions(&mut tx, org_id, kind).await?;
+        audit.insert(&mut tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Replaces the key and ends every API session made with the old one, in
+    /// one transaction. `false` if there was no key.
+    pub async fn replace_api_key(
+        &self,
+        org_id: i64,
+        kind: KeyKind,
+        sealed: &[u8],
+        last4: &str,
+        audit: &AuditRecord,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE api_keys SET key_sealed = ?, last4 = ?, modified_at = ?, modified_by = ?, last_used_at = NULL, last_used_ip = NULL
+             WHERE org_id = ? AND kind = ?",
+        )
+        .bind(sealed)
+        .bind(last4)
+        .bind(audit.at)
+        .bind(&audit.admin)
+        .bind(org_id)
+        .bind(kind.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(false);
+        }
+        end_sessions(&mut tx, org_id, kind).await?;
+        audit.insert(&mut tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Deletes the key and its sessions. `false` if there was none.
+    pub async fn delete_api_key(
+        &self,
+        org_id: i64,
+        kind: KeyKind,
+        audit: &AuditRecord,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let deleted = sqlx::query("DELETE FROM api_keys WHERE org_id = ? AND kind = ?")
+            .bind(org_id)
+            .bind(kind.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted == 0 {
+            return Ok(false);
+        }
+        end_sessions(&mut tx, org_id, kind).await?;
+        audit.insert(&mut tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn set_api_key_disabled(
+        &self,
+        org_id: i64,
+        kind: KeyKind,
+        reason: Option<DisableReason>,
+        audit: &AuditRecord,
+    ) -> Result<u64, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let changed =
+            sqlx::query("UPDATE api_keys SET disabled_reason = ? WHERE org_id = ? AND kind = ?")
+                .bind(reason.map(DisableReason::as_str))
+                .bind(org_id)
+                .bind(kind.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if reason.is_some() {
+            end_sessions(&mut tx, org_id, kind).await?;
+        }
+        audit.insert(&mut tx).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    pub async fn connector_self_managed(&self, org_id: i64) -> Result<bool, sqlx::Error> {
+        let row: Option<(bool,)> = sqlx::query_as(
+            "SELECT super_admins_manage_connector_key FROM organisations WHERE id = ?",
+        )
+        .bind(org_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some_and(|r| r.0))
+    }
+
+    pub async fn set_connector_self_managed(
+        &self,
+        org_id: i64,
+        allowed: bool,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE organisations SET super_admins_manage_connector_key = ? WHERE id = ?")
+            .bind(allowed)
+            .bind(org_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn mark_api_key_used(
+        &self,
+        org_id: i64,
+        kind: KeyKind,
+        now: i64,
+        client_ip: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE api_keys SET last_used_at = ?, last_used_ip = ? WHERE org_id = ? AND kind = ?",
+        )
+        .bind(now)
+        .bind(client_ip)
+        .bind(org_id)
+        .bind(kind.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn create_api_session(
+        &self,
+        id_digest: &[u8],
+        org_id: i64,
+        kind: KeyKind,
+        admin_id: i64,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO api_sessions (id_digest, org_id, kind, admin_id, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(id_digest)
+            .bind(org_id)
+            .bind(kind.as_str())
+            .bind(admin_id)
+            .bind(now)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The session if it is alive (seen within `idle_ms`), marking it seen now.
+    pub async fn touch_api_session(
+        &self,
+        id_digest: &[u8],
+        org_id: i64,
+        now: i64,
+        idle_ms: i64,
+    ) -> Result<Option<ApiSessionRow>, sqlx::Error> {
+        sqlx::query_as(
+            "UPDATE api_sessions SET last_seen_at = ? WHERE id_digest = ? AND org_id = ? AND last_seen_at > ?
+             RETURNING kind, admin_id",
+        )
+        .bind(now)
+        .bind(id_digest)
+        .bind(org_id)
+        .bind(now - idle_ms)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    pub async fn delete_api_session(
+        &self,
+        id_digest: &[u8],
+        org_id: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let deleted = sqlx::query("DELETE FROM api_sessions WHERE id_digest = ? AND org_id = ?")
+            .bind(id_digest)
+            .bind(org_id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(deleted > 0)
+    }
+
+    /// Counts one request against the organisation's fixed windows. Returns
+    /// `Some(seconds)` to wait when a window is full (the request is not counted).
+    pub async fn hit_rate_limit(
+        &self,
+        org_id: i64,
+        now: i64,
+        limits: &[(&str, i64, i64)],
+    ) -> Result<Option<u64>, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        for &(name, window_ms, max) in limits {
+            let start = now - now.rem_euclid(window_ms);
+            let (count,): (i64,) = sqlx::query_as(
+                "SELECT COALESCE((SELECT count FROM api_rate_counters WHERE org_id = ? AND window_kind = ? AND window_start = ?), 0)",
+            )
+            .bind(org_id)
+            .bind(name)
+            .bind(start)
+            .fetch_one(&mut *tx)
+            .await?;
+            if count >= max {
+                let wait_ms = start + window_ms - now;
+                return Ok(Some(((wait_ms + 999) / 1000).max(1) as u64));
+            }
+        }
+        for &(name, window_ms, _) in limits {
+            let start = now - now.rem_euclid(window_ms);
+            sqlx::query(
+                "INSERT INTO api_rate_counters (org_id, window_kind, window_start, count) VALUES (?, ?, ?, 1)
+                 ON CONFLICT (org_id, window_kind, window_start) DO UPDATE SET count = count + 1",
+            )
+            .bind(org_id)
+            .bind(name)
+            .bind(start)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM api_rate_counters WHERE org_id = ? AND window_kind = ? AND window_start < ?")
+                .bind(org_id)
+                .bind(name)
+                .bind(start)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(None)
+    }
+}
+
+/// Ends the API sessions made with an organisation's key of `kind`.
+async fn end_sessions(
+    conn: &mut sqlx::SqliteConnection,
+    org_id: i64,
+    kind: KeyKind,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM api_sessions WHERE org_id = ? AND kind = ?")
+        .bind(org_id)
+        .bind(kind.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
