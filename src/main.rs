@@ -23,6 +23,14 @@ async fn main() -> MainResult {
     let store = Store::connect(&args.db.database_url).await?;
     let key_file = default_key_file(&args.db.database_url);
     let secrets = Secrets::load(args.db.master_key.as_ref(), &key_file)?;
+    if !store.check_key_fingerprint(secrets.fingerprint()).await? {
+        return Err(format!(
+            "the master key (KEYPORT_MASTER_KEY or {}) is not the one this database's secrets were sealed with; \
+             start with the original key",
+            key_file.display()
+        )
+        .into());
+    }
 
     let serve = match args.command {
         Command::Migrate => {
@@ -59,6 +67,7 @@ async fn main() -> MainResult {
         }
     }
 
+    routes::spawn_housekeeping(state.clone());
     let app = routes::router(state);
     let listener = tokio::net::TcpListener::bind(serve.addr).await?;
     tracing::info!("Keyport listening on http://{}", serve.addr);

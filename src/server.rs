@@ -2,6 +2,7 @@
 //! domain rules, and the consumer API. Nothing here reaches the browser.
 
 pub mod api_keys;
+pub mod audit_log;
 pub mod auth;
 pub mod cli;
 pub mod config;

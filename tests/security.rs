@@ -261,3 +261,87 @@ async fn secrets_never_appear_in_a_page() {
     let html = app.get(Some(&cookie), page).await;
     assert!(!html.text.contains(secret.as_str().unwrap()));
 }
+
+#[tokio::test]
+async fn sign_in_redirects_only_to_local_paths() {
+    let app = TestApp::new().await;
+    for (next, expected) in [
+        ("/administration/audit-logs", "/administration/audit-logs"),
+        ("//evil.example", "/administration/api-configuration"),
+        ("/\\evil.example", "/administration/api-configuration"),
+        ("/\t/evil.example", "/administration/api-configuration"),
+        ("https://evil.example", "/administration/api-configuration"),
+    ] {
+        let reply = app
+            .call(
+                None,
+                "session/sign-in",
+                &[
+                    ("username", "api@acme.example"),
+                    ("password", "Keyport-demo-1"),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(
+            reply.headers.get(header::LOCATION).unwrap(),
+            expected,
+            "next={next:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_multi_organisation_admin_switches_organisation() {
+    let app = TestApp::new().await;
+    let cookie = app.sign_in("multi@example.com").await;
+    let current = app.call(Some(&cookie), "session/current", &[]).await.json();
+    assert_eq!(current["org"]["short_name"], "acme");
+    assert_eq!(current["orgs"].as_array().unwrap().len(), 2);
+    let acme_tokens = app
+        .call(Some(&cookie), "sandbox-tokens/list", &[])
+        .await
+        .json();
+    assert_eq!(acme_tokens["tokens"].as_array().unwrap().len(), 2);
+
+    assert_eq!(
+        app.call(Some(&cookie), "session/switch-org", &[("org", "globex")])
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let globex = app
+        .call(Some(&cookie), "sandbox-tokens/list", &[])
+        .await
+        .json();
+    assert_eq!(globex["tokens"].as_array().unwrap().len(), 1);
+    assert_eq!(globex["subscription"], "expired");
+
+    // Not a member: refused, and the session stays where it was.
+    let api = app.sign_in("api@acme.example").await;
+    let refused = app
+        .call(Some(&api), "session/switch-org", &[("org", "globex")])
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.call(Some(&api), "session/current", &[]).await.json()["org"]["short_name"],
+        "acme"
+    );
+    assert_eq!(
+        app.call(None, "session/switch-org", &[("org", "globex")])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn secret_bearing_answers_are_not_cached() {
+    let app = TestApp::new().await;
+    let cookie = app.sign_in("api@acme.example").await;
+    let reply = app.call(Some(&cookie), "sandbox-tokens/list", &[]).await;
+    assert_eq!(
+        reply.headers.get(header::CACHE_CONTROL).unwrap(),
+        "no-store"
+    );
+}

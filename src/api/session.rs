@@ -53,12 +53,33 @@ pub async fn sign_in(
     next: Option<String>,
 ) -> Result<Viewer, AppError> {
     let actor = auth::sign_in_request(&username, secrecy::SecretString::from(password)).await?;
-    // Only local paths: an open redirect would make the sign-in page a phishing aid.
     let next = next
-        .filter(|n| n.starts_with('/') && !n.starts_with("//"))
+        .filter(|n| is_local_path(n))
         .unwrap_or_else(|| crate::server::routes::OVERVIEW_PAGE.to_owned());
     leptos_axum::redirect(&next);
     Ok(actor.viewer())
+}
+
+/// Only plain local paths: an open redirect would make the sign-in page a
+/// phishing aid (`//evil`, `/\evil` and control characters are all refused).
+#[cfg(feature = "ssr")]
+fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && path.len() <= 512
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/-_.?=&%".contains(c))
+}
+
+/// `ViewApiConfiguration` (any signed-in admin): work in another of the
+/// admin's organisations. Errors: `validation` if not a member.
+#[server(prefix = "/api", endpoint = "session/switch-org")]
+pub async fn switch_org(org: String) -> Result<(), AppError> {
+    let who = auth::require(crate::model::Permission::ViewApiConfiguration).await?;
+    auth::switch_org(&who, &org).await?;
+    leptos_axum::redirect(crate::server::routes::OVERVIEW_PAGE);
+    Ok(())
 }
 
 /// Any session: ends it.

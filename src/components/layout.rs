@@ -5,7 +5,7 @@ use super::tabs::{
     AUDIT_LOGS, CLOUD_SERVICE_API_KEY, CONNECTOR_KEY_MANAGEMENT, OVERVIEW, SANDBOX_API_TOKEN,
 };
 use super::toast::ToastRegion;
-use crate::api::session::{SignOut, current_viewer};
+use crate::api::session::{SignOut, SwitchOrg, current_viewer};
 use crate::error::AppError;
 use crate::model::{Permission, Viewer};
 use leptos::prelude::*;
@@ -22,9 +22,12 @@ pub type ViewerResource = Resource<Result<Option<Viewer>, AppError>>;
 /// disagree about the page (a hydration error).
 #[component]
 pub fn AdminShell() -> impl IntoView {
-    let viewer: ViewerResource = Resource::new(|| (), |_| current_viewer());
-    provide_context(viewer);
     let sign_out = ServerAction::<SignOut>::new();
+    let switch_org = ServerAction::<SwitchOrg>::new();
+    // Reloaded after a switch of organisation.
+    let viewer: ViewerResource =
+        Resource::new(move || switch_org.version().get(), |_| current_viewer());
+    provide_context(viewer);
     view! {
         <ToastRegion>
             <header class="topbar">
@@ -33,7 +36,7 @@ pub fn AdminShell() -> impl IntoView {
                     {move || Suspend::new(async move {
                         match viewer.await {
                             Ok(Some(viewer)) => view! {
-                                <span class="org" title="Organisation">{viewer.org.name.clone()}</span>
+                                <OrgSwitcher viewer=viewer.clone() action=switch_org />
                                 <span class="who">
                                     {viewer.username.clone()} " · " <span class="role">{viewer.role.label()}</span>
                                 </span>
@@ -82,6 +85,30 @@ pub fn AdminShell() -> impl IntoView {
             </div>
         </ToastRegion>
     }
+}
+
+/// The organisation, with a switcher when the admin belongs to several.
+#[component]
+fn OrgSwitcher(viewer: Viewer, action: ServerAction<SwitchOrg>) -> impl IntoView {
+    if viewer.orgs.len() < 2 {
+        return view! { <span class="org" title="Organisation">{viewer.org.name.clone()}</span> }
+            .into_any();
+    }
+    let current = viewer.org.short_name.clone();
+    view! {
+        <ActionForm action attr:class="org-switcher">
+            <label for="org-switch" class="visually-hidden">"Organisation"</label>
+            <select id="org-switch" name="org">
+                {viewer
+                    .orgs
+                    .iter()
+                    .map(|o| view! { <option value=o.short_name.clone() selected=o.short_name == current>{o.name.clone()}</option> })
+                    .collect_view()}
+            </select>
+            <button type="submit" class="small">"Switch"</button>
+        </ActionForm>
+    }
+    .into_any()
 }
 
 /// The reference portal's menu path to the current page.

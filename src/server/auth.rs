@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tower_sessions::Session;
 
-const SESSION_KEY: &str = "auth";
+pub const SESSION_KEY: &str = "auth";
+const MAX_USERNAME: usize = 254;
+const MAX_PASSWORD: usize = 1024;
 /// Five failures to one account within a minute lock it for five minutes.
 const LOCK_AFTER_FAILURES: i64 = 5;
 const LOCK_WINDOW_MS: i64 = 60_000;
@@ -247,6 +249,14 @@ pub async fn sign_in(
     let now = now_ms();
     let username = username.trim().to_lowercase();
     let store = &state.store;
+    // Bounded before any work: argon2 on a megabyte password is a cheap DoS.
+    if username.len() > MAX_USERNAME
+        || secrecy::ExposeSecret::expose_secret(&password).len() > MAX_PASSWORD
+    {
+        return Err(AppError::Unauthorized {
+            message: "Invalid username or password.".into(),
+        });
+    }
     let fail = |reason: &str| {
         audit_record(
             meta,
@@ -312,6 +322,16 @@ pub async fn sign_in(
             message: "Invalid username or password.".into(),
         });
     };
+    // Guesses made in parallel may all have passed the lock check above:
+    // one that arrives after the lock was set must not open a session.
+    if store.is_locked(&username, now_ms()).await? {
+        store.append_audit(&fail("account locked")).await?;
+        return Err(AppError::TooManyRequests {
+            message:
+                "This account is locked after repeated failed sign-ins. Try again in a few minutes."
+                    .into(),
+        });
+    }
     store.clear_sign_in_failures(&username).await?;
 
     // A new id at sign-in: a session id planted before sign-in is worthless.
@@ -340,6 +360,45 @@ pub async fn sign_in(
         .append_audit(&actor.audit(AuditAction::SignIn, category::SIGN_IN, &actor.username))
         .await?;
     Ok(actor)
+}
+
+/// Moves the session to another of the admin's organisations (audited).
+pub async fn switch_org(actor: &Actor, short_name: &str) -> Result<(), AppError> {
+    let state = super::app_state()?;
+    let session = session()?;
+    let target = state
+        .store
+        .memberships(actor.admin_id)
+        .await?
+        .into_iter()
+        .find(|m| m.short_name == short_name)
+        .ok_or_else(|| AppError::invalid("org", "You are not an admin of that organisation."))?;
+    let Some(mut auth) = session
+        .get::<SessionAuth>(SESSION_KEY)
+        .await
+        .map_err(session_error)?
+    else {
+        return Err(AppError::unauthorized());
+    };
+    auth.org_id = target.org_id;
+    session
+        .insert(SESSION_KEY, &auth)
+        .await
+        .map_err(session_error)?;
+    let mut record = audit_record(
+        &actor.meta,
+        &actor.username,
+        &target.short_name,
+        AuditAction::Update,
+        category::SIGN_IN,
+        "organisation",
+    );
+    record.resource = format!(
+        "switched from {} to {}",
+        actor.org.short_name, target.short_name
+    );
+    state.store.append_audit(&record).await?;
+    Ok(())
 }
 
 /// Ends the session (recorded if there was one).

@@ -30,15 +30,11 @@ pub struct DbArgs {
         global = true
     )]
     pub database_url: String,
-    /// Master key for secrets at rest, 64 hex characters. Every instance that
+    /// Master key for secrets at rest, 64 hex characters, read from the
+    /// environment only (a flag would show in `ps`). Every instance that
     /// shares a database must share it. Without it a key file is created
     /// beside the SQLite database (or under data/).
-    #[arg(
-        long,
-        env = "KEYPORT_MASTER_KEY",
-        hide_env_values = true,
-        global = true
-    )]
+    #[arg(skip = std::env::var("KEYPORT_MASTER_KEY").ok().map(SecretString::from))]
     pub master_key: Option<SecretString>,
 }
 
@@ -179,9 +175,9 @@ impl Settings {
             .trim_end_matches('/')
             .to_owned();
         Settings {
+            secure_cookies: args.secure_cookies || public_url.starts_with("https://"),
             public_url,
             demo: args.demo,
-            secure_cookies: args.secure_cookies,
             session_idle: Duration::from_secs(60 * args.session_idle_minutes.max(1) as u64),
             session_absolute: Duration::from_secs(12 * 3600),
             api_session_idle: Duration::from_secs(60 * args.api_session_idle_minutes.max(1) as u64),

@@ -33,7 +33,9 @@ pub enum KeyError {
 /// The keys derived from the configured master key.
 pub struct Secrets {
     cipher: Aes256Gcm,
-    mac_key: [u8; 32],
+    /// Keyed once; cloned for each digest.
+    mac: Hmac<Sha256>,
+    fingerprint: String,
 }
 
 impl Secrets {
@@ -41,16 +43,22 @@ impl Secrets {
     /// that the same bytes are never used for two purposes.
     pub fn from_master(master: &[u8; 32]) -> Self {
         let derive = |label: &[u8]| -> [u8; 32] {
-            let mut mac =
-                <Hmac<Sha256> as Mac>::new_from_slice(master).expect("HMAC accepts any key length");
+            let mut mac = hmac_with(master);
             mac.update(label);
             mac.finalize().into_bytes().into()
         };
         let enc_key = derive(b"keyport/v1/seal");
         Secrets {
             cipher: Aes256Gcm::new(&enc_key.into()),
-            mac_key: derive(b"keyport/v1/digest"),
+            mac: hmac_with(&derive(b"keyport/v1/digest")),
+            fingerprint: hex::encode(&derive(b"keyport/v1/fingerprint")[..8]),
         }
+    }
+
+    /// Identifies the master key without revealing it. Stored in the
+    /// database, so that starting with another key is noticed.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// Loads the master key from `KEYPORT_MASTER_KEY` (hex) if given, else
@@ -93,6 +101,7 @@ impl Secrets {
         let sealed = self
             .cipher
             .encrypt(Nonce::from_slice(&nonce), payload)
+            // AES-GCM fails only for messages over 64 GiB; secrets are 12 to 32 bytes.
             .expect("AES-GCM encryption of a short message cannot fail");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
@@ -115,8 +124,7 @@ impl Secrets {
 
     /// The keyed digest used to look a presented secret up.
     pub fn digest(&self, secret: &str) -> Vec<u8> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.mac_key)
-            .expect("HMAC accepts any key length");
+        let mut mac = self.mac.clone();
         mac.update(secret.as_bytes());
         mac.finalize().into_bytes().to_vec()
     }
@@ -126,6 +134,14 @@ impl Secrets {
         use subtle::ConstantTimeEq;
         self.digest(secret).ct_eq(digest).into()
     }
+}
+
+/// HMAC-SHA-256 keyed with a 32-byte key. HMAC zero-pads keys shorter than
+/// its 64-byte block, so padding here gives the same MAC, infallibly.
+fn hmac_with(key: &[u8; 32]) -> Hmac<Sha256> {
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(key);
+    <Hmac<Sha256> as hmac::digest::KeyInit>::new(&block.into())
 }
 
 /// A new random secret of `len` characters from A-Z a-z 0-9.
@@ -199,6 +215,19 @@ mod tests {
             Secrets::from_master(&[8u8; 32])
                 .open(&sealed, b"sandbox")
                 .is_none()
+        );
+    }
+
+    #[test]
+    fn padded_key_gives_the_standard_hmac() {
+        let key = [3u8; 32];
+        let mut standard = <Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap();
+        standard.update(b"x");
+        let mut ours = hmac_with(&key);
+        ours.update(b"x");
+        assert_eq!(
+            standard.finalize().into_bytes(),
+            ours.finalize().into_bytes()
         );
     }
 

@@ -81,6 +81,13 @@ pub async fn check_origin(req: Request, next: Next) -> Response {
 
 fn same_origin(req: &Request) -> bool {
     let headers = req.headers();
+    // Browsers say where a request comes from; cross-site is never ours.
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v == "cross-site" || v == "same-site")
+    {
+        return false;
+    }
     let Some(source) = headers
         .get(header::ORIGIN)
         .or_else(|| headers.get(header::REFERER))
@@ -103,7 +110,13 @@ fn same_origin(req: &Request) -> bool {
 /// Content-Security-Policy with the render's nonce (see `app::shell`); every
 /// other response gets one that allows nothing.
 pub async fn security_headers(req: Request, next: Next) -> Response {
+    // Server functions and the consumer API may answer with secrets.
+    let no_store = req.uri().path().starts_with("/api/") || req.uri().path().starts_with("/o/");
     let mut res = next.run(req).await;
+    if no_store {
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     let headers = res.headers_mut();
     let set = |h: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
         h.entry(name).or_insert(HeaderValue::from_static(value));

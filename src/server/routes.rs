@@ -84,8 +84,30 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::compression::CompressionLayer::new())
 }
 
+/// Deletes expired portal sessions and old failed sign-ins every few minutes.
+pub fn spawn_housekeeping(state: AppState) {
+    use tower_sessions::ExpiredDeletion;
+    let sessions = SqliteStore::new(state.store.pool().clone());
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            if let Err(e) = sessions.delete_expired().await {
+                tracing::warn!(error = %e, "deleting expired sessions failed");
+            }
+            let day_ago = super::now_ms() - 86_400_000;
+            if let Err(e) = state.store.prune_sign_in_failures(day_ago).await {
+                tracing::warn!(error = %e, "pruning failed sign-ins failed");
+            }
+        }
+    });
+}
+
 /// `/`: the overview when signed in, the sign-in page otherwise.
 async fn root(session: Session) -> Response {
-    let signed_in = matches!(session.get_value("auth").await, Ok(Some(_)));
+    let signed_in = matches!(
+        session.get_value(super::auth::SESSION_KEY).await,
+        Ok(Some(_))
+    );
     Redirect::to(if signed_in { OVERVIEW_PAGE } else { "/login" }).into_response()
 }

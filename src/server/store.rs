@@ -13,7 +13,7 @@ mod sandbox;
 
 pub use admins::{AdminRow, MembershipRow};
 pub use api_keys::{ApiKeyRow, ApiSessionRow};
-pub use audit::AuditRecord;
+pub use audit::{AuditColumn, AuditQuery, AuditRecord};
 pub use orgs::{OrgRow, SubscriptionKind};
 pub use sandbox::{InsertOutcome, NewSubmission, SandboxTokenRow, SealedSecret, SubmitOutcome};
 
@@ -90,6 +90,20 @@ impl Store {
     /// statement, so check-then-write rules cannot interleave.
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    /// Records the master key's fingerprint on first use; afterwards, whether
+    /// `fingerprint` is the one recorded.
+    pub async fn check_key_fingerprint(&self, fingerprint: &str) -> Result<bool, sqlx::Error> {
+        sqlx::query("INSERT INTO meta (name, value) VALUES ('master_key_fingerprint', ?) ON CONFLICT (name) DO NOTHING")
+            .bind(fingerprint)
+            .execute(&self.pool)
+            .await?;
+        let (stored,): (String,) =
+            sqlx::query_as("SELECT value FROM meta WHERE name = 'master_key_fingerprint'")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(stored == fingerprint)
     }
 
     /// Removes every row (the demo reset). Sessions go too.

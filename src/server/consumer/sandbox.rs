@@ -49,11 +49,7 @@ async fn authenticate(
         .filter(|row| state.secrets.verify(token, &row.secret_digest))
         .ok_or_else(invalid_token)?;
     if row.disabled_reason.is_some() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "API_KEY_DISABLED",
-            "The API token is disabled.",
-        ));
+        return Err(token_disabled());
     }
     match state
         .store
@@ -63,8 +59,8 @@ async fn authenticate(
         Subscription::Active => Ok((org, row)),
         Subscription::Expired => Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "SUBSCRIPTION_EXPIRED",
-            "The Sandbox subscription has expired.",
+            "API_KEY_DISABLED",
+            "The API token is disabled: the Sandbox subscription has expired.",
         )),
         Subscription::None => Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -97,6 +93,7 @@ pub async fn submit(
     let submission = NewSubmission {
         org_id: org.id,
         token_id: token.id,
+        token_digest: &token.secret_digest,
         size: body.len() as i64,
         md5: &md5,
         file_type,
@@ -125,6 +122,8 @@ pub async fn submit(
             "size": body.len(),
         }))
         .into_response()),
+        SubmitOutcome::TokenGone => Err(invalid_token()),
+        SubmitOutcome::TokenDisabled => Err(token_disabled()),
         SubmitOutcome::OverAllowance => Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "RATE_LIMIT_EXCEEDED",
@@ -178,6 +177,14 @@ mod tests {
         assert_eq!(file_type(b"%PDF-1.7"), "pdf");
         assert_eq!(file_type(b"hello"), "unknown");
     }
+}
+
+fn token_disabled() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "API_KEY_DISABLED",
+        "The API token is disabled.",
+    )
 }
 
 fn invalid_token() -> ApiError {

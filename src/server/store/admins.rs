@@ -118,13 +118,10 @@ impl Store {
                 .await?;
         let locked = recent >= max_failures;
         if locked {
+            // The lock (minutes) outlasts the counting window (a minute), so
+            // the failures need no reset; they still count for the address.
             sqlx::query("UPDATE admins SET locked_until = ? WHERE username = ?")
                 .bind(now + lock_ms)
-                .bind(username)
-                .execute(&mut *tx)
-                .await?;
-            // Start the count afresh once the lock has run out.
-            sqlx::query("DELETE FROM sign_in_failures WHERE username = ?")
                 .bind(username)
                 .execute(&mut *tx)
                 .await?;
@@ -142,6 +139,26 @@ impl Store {
                 .fetch_one(&self.pool)
                 .await?;
         Ok(n)
+    }
+
+    /// Whether the account is locked at `now` (re-read after a slow check,
+    /// so guesses made in parallel cannot outrun the lock).
+    pub async fn is_locked(&self, username: &str, now: i64) -> Result<bool, sqlx::Error> {
+        let row: Option<(Option<i64>,)> =
+            sqlx::query_as("SELECT locked_until FROM admins WHERE username = ?")
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.and_then(|r| r.0).is_some_and(|t| t > now))
+    }
+
+    /// Drops failed sign-ins older than `before` (housekeeping).
+    pub async fn prune_sign_in_failures(&self, before: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM sign_in_failures WHERE at < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn clear_sign_in_failures(&self, username: &str) -> Result<(), sqlx::Error> {

@@ -1,7 +1,7 @@
 //! The audit log table. Entries are appended, never updated.
 
 use super::Store;
-use sqlx::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 /// One audit entry as stored. Built by `server::audit`, which fills the
 /// request's admin, organisation, address, interface and trace id.
@@ -78,5 +78,108 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await
+    }
+}
+
+const AUDIT_COLUMNS: &str = "at, action, category, sub_category, resource, admin, org, client_ip, interface, trace_id, result, reason";
+
+/// What the audit log is filtered by; times in epoch milliseconds.
+#[derive(Clone, Debug, Default)]
+pub struct AuditQuery {
+    pub admin: Option<String>,
+    pub action: Option<String>,
+    /// Matches the category or the sub-category.
+    pub category: Option<String>,
+    pub result: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+/// `WHERE org = ? AND …` for the filter.
+fn filtered<'a>(select: &str, org: &'a str, f: &'a AuditQuery) -> QueryBuilder<'a, Sqlite> {
+    let mut q = QueryBuilder::new(select);
+    q.push(" FROM audit_log WHERE org = ").push_bind(org);
+    if let Some(admin) = f.admin.as_deref().filter(|s| !s.is_empty()) {
+        q.push(" AND admin = ").push_bind(admin);
+    }
+    if let Some(action) = f.action.as_deref().filter(|s| !s.is_empty()) {
+        q.push(" AND action = ").push_bind(action);
+    }
+    if let Some(category) = f.category.as_deref().filter(|s| !s.is_empty()) {
+        q.push(" AND (category = ")
+            .push_bind(category)
+            .push(" OR sub_category = ")
+            .push_bind(category)
+            .push(")");
+    }
+    if let Some(result) = f.result.as_deref().filter(|s| !s.is_empty()) {
+        q.push(" AND result = ").push_bind(result);
+    }
+    if let Some(from) = f.from {
+        q.push(" AND at >= ").push_bind(from);
+    }
+    if let Some(to) = f.to {
+        q.push(" AND at <= ").push_bind(to);
+    }
+    q
+}
+
+impl Store {
+    /// One page of an organisation's entries matching `filter`, newest
+    /// first, and how many match in all.
+    pub async fn audit_page(
+        &self,
+        org: &str,
+        filter: &AuditQuery,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<AuditRecord>, i64), sqlx::Error> {
+        let (total,): (i64,) = filtered("SELECT COUNT(*)", org, filter)
+            .build_query_as()
+            .fetch_one(&self.pool)
+            .await?;
+        let mut q = filtered(&format!("SELECT {AUDIT_COLUMNS}"), org, filter);
+        q.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset);
+        let rows = q.build_query_as().fetch_all(&self.pool).await?;
+        Ok((rows, total))
+    }
+
+    /// Distinct values of a column in an organisation's log (filter menus).
+    pub async fn audit_values(
+        &self,
+        org: &str,
+        column: AuditColumn,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let sql = format!(
+            "SELECT DISTINCT {} FROM audit_log WHERE org = ? ORDER BY 1",
+            column.name()
+        );
+        let rows: Vec<(String,)> = sqlx::query_as(&sql).bind(org).fetch_all(&self.pool).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| r.0)
+            .filter(|v| !v.is_empty())
+            .collect())
+    }
+}
+
+/// The columns whose values fill the filter menus.
+#[derive(Clone, Copy, Debug)]
+pub enum AuditColumn {
+    Admin,
+    Action,
+    SubCategory,
+}
+
+impl AuditColumn {
+    fn name(self) -> &'static str {
+        match self {
+            AuditColumn::Admin => "admin",
+            AuditColumn::Action => "action",
+            AuditColumn::SubCategory => "sub_category",
+        }
     }
 }

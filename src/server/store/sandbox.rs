@@ -48,6 +48,9 @@ pub enum InsertOutcome {
 pub struct NewSubmission<'a> {
     pub org_id: i64,
     pub token_id: i64,
+    /// The presented token's digest: checked again inside the transaction,
+    /// so a token replaced or deleted a moment ago records nothing.
+    pub token_digest: &'a [u8],
     pub size: i64,
     pub md5: &'a str,
     pub file_type: &'a str,
@@ -64,6 +67,10 @@ pub enum SubmitOutcome {
     Accepted { used: i64 },
     /// Over the allowance: not recorded, and the organisation's tokens are now disabled.
     OverAllowance,
+    /// The token was replaced or deleted since it was checked.
+    TokenGone,
+    /// The token was disabled since it was checked.
+    TokenDisabled,
 }
 
 const TOKEN_COLUMNS: &str = "t.id, t.org_id, t.name, t.secret_sealed, t.secret_digest, t.last4, t.disabled_reason, t.modified_at, t.modified_by, t.last_used_at,
@@ -280,6 +287,18 @@ impl Store {
         on_exceeded: &AuditRecord,
     ) -> Result<SubmitOutcome, sqlx::Error> {
         let mut tx = self.begin_write().await?;
+        let current: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT disabled_reason FROM sandbox_tokens WHERE id = ? AND secret_digest = ?",
+        )
+        .bind(sub.token_id)
+        .bind(sub.token_digest)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match current {
+            None => return Ok(SubmitOutcome::TokenGone),
+            Some((Some(_),)) => return Ok(SubmitOutcome::TokenDisabled),
+            Some((None,)) => {}
+        }
         let (used,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM sandbox_submissions WHERE org_id = ? AND at >= ?")
                 .bind(sub.org_id)
