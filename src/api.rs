@@ -3,5 +3,6 @@
 //! first statement, and leaves the rules to `server::*`.
 
 pub mod api_keys;
+pub mod audit_log;
 pub mod sandbox;
 pub mod session;

@@ -1,7 +1,7 @@
 //! The application shell and its routes (PRODUCT.md §1).
 
 use crate::components::layout::AdminShell;
-use crate::pages::{api_key, coming_soon, login, overview, sandbox_tokens};
+use crate::pages::{api_key, audit_logs, coming_soon, login, overview, sandbox_tokens};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
@@ -77,7 +77,7 @@ pub fn App() -> impl IntoView {
                         view=api_key::ConnectorKeyPage
                         ssr=ssr.clone()
                     />
-                    <Route path=path!("/audit-logs") view=coming_soon::AuditLogsPage ssr=ssr.clone() />
+                    <Route path=path!("/audit-logs") view=audit_logs::AuditLogsPage ssr=ssr.clone() />
                 </ParentRoute>
             </Routes>
         </Router>

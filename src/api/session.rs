@@ -57,7 +57,7 @@ pub async fn sign_in(
         .filter(|n| is_local_path(n))
         .unwrap_or_else(|| crate::server::routes::OVERVIEW_PAGE.to_owned());
     leptos_axum::redirect(&next);
-    Ok(actor.viewer())
+    Ok(actor.viewer(&crate::server::app_state()?.settings))
 }
 
 /// Only plain local paths: an open redirect would make the sign-in page a
@@ -94,7 +94,7 @@ pub async fn sign_out() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "session/current")]
 pub async fn current_viewer() -> Result<Option<Viewer>, AppError> {
     match auth::current_actor().await {
-        Ok(actor) => Ok(Some(actor.viewer())),
+        Ok(actor) => Ok(Some(actor.viewer(&crate::server::app_state()?.settings))),
         Err(AppError::Unauthorized { .. }) => Ok(None),
         Err(e) => Err(e),
     }

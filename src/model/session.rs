@@ -11,6 +11,8 @@ pub struct Viewer {
     pub org: OrgSummary,
     /// Every organisation the admin belongs to (the switcher shows when > 1).
     pub orgs: Vec<OrgSummary>,
+    /// The organisation's Base URL for the consumer API (PRODUCT.md §6).
+    pub base_url: String,
 }
 
 impl Viewer {

@@ -27,12 +27,6 @@ pub fn OAuthServersPage() -> impl IntoView {
 }
 
 #[component]
-pub fn AuditLogsPage() -> impl IntoView {
-    let trail = vec![("Administration", None), ("Audit Logs", None)];
-    view! { <ComingSoon title="Audit Logs" trail tabs=false /> }
-}
-
-#[component]
 pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {

@@ -1,6 +1,6 @@
 //! `/administration/api-configuration`: the sections and their Base URLs.
 
-use crate::components::layout::{Breadcrumbs, ViewerResource};
+use crate::components::layout::{BaseUrl, Breadcrumbs, ViewerResource};
 use crate::components::tabs::{
     CLOUD_SERVICE_API_KEY, CONNECTOR_KEY_MANAGEMENT, OAUTH_SERVERS, SANDBOX_API_TOKEN,
 };
@@ -25,41 +25,55 @@ pub fn OverviewPage() -> impl IntoView {
 
 #[component]
 fn Sections(viewer: Viewer) -> impl IntoView {
-    let may_manage = viewer.can(Permission::ManageSandboxTokens);
+    let manage_keys = viewer.can(Permission::ManageCloudServiceKey);
+    let manage_connector = viewer.can(Permission::ManageConnectorKey);
+    let reveal = viewer.can(Permission::RevealSecrets);
+    let what = |manage: bool| match (manage, reveal) {
+        (true, _) => "You can view, reveal and change it.",
+        (false, true) => "You can view and reveal it; changes need another role.",
+        (false, false) => "You can view it (masked); changes need another role.",
+    };
     let sections = [
         (
             "Cloud Service API Key",
             CLOUD_SERVICE_API_KEY,
             "The 12-character key for the Cloud Service API.",
+            what(manage_keys),
         ),
         (
             "OAuth 2.0 Authorization Servers",
             OAUTH_SERVERS,
             "Authorization servers whose tokens the API accepts.",
+            what(manage_keys),
         ),
         (
             "Sandbox API Token",
             SANDBOX_API_TOKEN,
             "Tokens for the Sandbox Submission API.",
+            what(viewer.can(Permission::ManageSandboxTokens)),
         ),
         (
             "API Key Management",
             CONNECTOR_KEY_MANAGEMENT,
-            "The key for the Cloud & Branch Connector API.",
+            "The key for the Cloud & Branch Connector API. Currently, only the provider modifies the key.",
+            if manage_connector {
+                "You may be able to change it (Super Admins need the provider's permission)."
+            } else {
+                what(false)
+            },
         ),
     ];
     view! {
-        <p>
-            {format!("Signed in as {} ({}) in {}. ", viewer.username, viewer.role.label(), viewer.org.name)}
-            {if may_manage { "You can view and manage these credentials." } else { "You can view these credentials; changes need another role." }}
-        </p>
+        <p>{format!("Signed in as {} ({}) in {}.", viewer.username, viewer.role.label(), viewer.org.name)}</p>
+        <BaseUrl url=viewer.base_url.clone() />
         <ul class="cards">
             {sections
                 .into_iter()
-                .map(|(title, href, text)| view! {
+                .map(|(title, href, text, may)| view! {
                     <li class="card">
                         <h2><a href=href>{title}</a></h2>
                         <p>{text}</p>
+                        <p class="hint">{may}</p>
                     </li>
                 })
                 .collect_view()}

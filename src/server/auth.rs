@@ -64,12 +64,14 @@ impl Actor {
         )
     }
 
-    pub fn viewer(&self) -> Viewer {
+    /// As the pages see it; `settings` give the Base URL.
+    pub fn viewer(&self, settings: &super::config::Settings) -> Viewer {
         Viewer {
             username: self.username.clone(),
             role: self.role,
             org: self.org.clone(),
             orgs: self.orgs.clone(),
+            base_url: settings.base_url(&self.org.short_name),
         }
     }
 }
@@ -154,8 +156,15 @@ fn password_tag(password_hash: &str) -> String {
 /// The signed-in admin, or `Unauthorized`. Ends sessions that are past their
 /// absolute lifetime or older than the admin's last password change.
 pub async fn current_actor() -> Result<Actor, AppError> {
-    let state = super::app_state()?;
-    let session = session()?;
+    actor_for_session(&super::app_state()?, &session()?, request_meta()).await
+}
+
+/// [`current_actor`] for plain axum handlers, which have no Leptos context.
+pub async fn actor_for_session(
+    state: &AppState,
+    session: &Session,
+    meta: RequestMeta,
+) -> Result<Actor, AppError> {
     let Some(auth) = session
         .get::<SessionAuth>(SESSION_KEY)
         .await
@@ -178,7 +187,7 @@ pub async fn current_actor() -> Result<Actor, AppError> {
             return Err(AppError::unauthorized());
         }
     };
-    match Actor::load(&state, admin.id, auth.org_id, request_meta()).await? {
+    match Actor::load(state, admin.id, auth.org_id, meta).await? {
         Some(actor) => Ok(actor),
         None => {
             // Removed from the organisation since signing in.

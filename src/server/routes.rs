@@ -60,6 +60,10 @@ pub fn router(state: AppState) -> Router {
             "/administration/cloud-service-api-security/sandbox-api-token",
             get(|| async { Redirect::permanent(SANDBOX_PAGE) }),
         )
+        .route(
+            "/administration/audit-logs/export.csv",
+            get(export_audit_csv),
+        )
         .merge(consumer::routes())
         .leptos_routes(&state, routes, {
             let options = leptos_options.clone();
@@ -101,6 +105,40 @@ pub fn spawn_housekeeping(state: AppState) {
             }
         }
     });
+}
+
+/// `GET /administration/audit-logs/export.csv?…`: `ViewAuditLog`; every
+/// entry matching the page's filter, as CSV.
+async fn export_audit_csv(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    session: Session,
+    axum::Extension(meta): axum::Extension<http::RequestMeta>,
+    axum::extract::Query(filter): axum::extract::Query<crate::model::AuditFilter>,
+) -> Response {
+    use axum::http::{StatusCode, header};
+    let answer = async {
+        let who = super::auth::actor_for_session(&state, &session, meta).await?;
+        super::audit_log::csv(&state, &who, filter).await
+    };
+    match answer.await {
+        Ok(csv) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"keyport-audit-log.csv\"",
+                ),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            csv,
+        )
+            .into_response(),
+        Err(e) => {
+            let status =
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, axum::Json(e)).into_response()
+        }
+    }
 }
 
 /// `/`: the overview when signed in, the sign-in page otherwise.
