@@ -104,13 +104,13 @@ fn ensure(actor: &Actor) -> Result<(), AppError> {
 fn parse(filter: AuditFilter) -> Result<Parsed, AppError> {
     let from = parse_time("from", filter.from.as_deref())?;
     let to = parse_time("to", filter.to.as_deref())?.map(|t| t + 59_999);
-    if let (Some(f), Some(t)) = (from, to) {
-        if f > t {
-            return Err(AppError::invalid(
-                "to",
-                "The end of the time range must be after its start.",
-            ));
-        }
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        return Err(AppError::invalid(
+            "to",
+            "The end of the time range must be after its start.",
+        ));
     }
     Ok(Parsed { filter, from, to })
 }

@@ -167,18 +167,6 @@ fn file_type(body: &[u8]) -> &'static str {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::file_type;
-
-    #[test]
-    fn detects_common_types() {
-        assert_eq!(file_type(b"MZ\x90\x00"), "exe");
-        assert_eq!(file_type(b"%PDF-1.7"), "pdf");
-        assert_eq!(file_type(b"hello"), "unknown");
-    }
-}
-
 fn token_disabled() -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
@@ -193,4 +181,16 @@ fn invalid_token() -> ApiError {
         "INVALID_API_TOKEN",
         "The API token is not valid.",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_type;
+
+    #[test]
+    fn detects_common_types() {
+        assert_eq!(file_type(b"MZ\x90\x00"), "exe");
+        assert_eq!(file_type(b"%PDF-1.7"), "pdf");
+        assert_eq!(file_type(b"hello"), "unknown");
+    }
 }

@@ -321,22 +321,21 @@ async fn logout(
 ) -> Result<Response, ApiError> {
     let org = find_org(&state, &org).await?;
     rate_limit(&state, &org).await?;
-    if let Some(id) = session_cookie(&headers) {
-        if state
+    if let Some(id) = session_cookie(&headers)
+        && state
             .store
             .delete_api_session(&session_digest(id), org.id)
             .await?
-        {
-            let record = auth::audit_record(
-                &meta,
-                "",
-                &org.short_name,
-                AuditAction::SignOut,
-                category::SIGN_IN,
-                "API session",
-            );
-            state.store.append_audit(&record).await?;
-        }
+    {
+        let record = auth::audit_record(
+            &meta,
+            "",
+            &org.short_name,
+            AuditAction::SignOut,
+            category::SIGN_IN,
+            "API session",
+        );
+        state.store.append_audit(&record).await?;
     }
     let mut res = Json(json!({})).into_response();
     let expired = format!(
