@@ -4,5 +4,6 @@
 
 pub mod api_keys;
 pub mod audit_log;
+pub mod oauth;
 pub mod sandbox;
 pub mod session;

@@ -1,7 +1,9 @@
 //! The application shell and its routes (PRODUCT.md §1).
 
 use crate::components::layout::AdminShell;
-use crate::pages::{api_key, audit_logs, coming_soon, login, overview, sandbox_tokens};
+use crate::pages::{
+    api_key, audit_logs, login, not_found, oauth_servers, overview, sandbox_tokens,
+};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
@@ -53,7 +55,7 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="keyport" href="/pkg/keyport.css" />
         <Title formatter=|t: String| if t.is_empty() { "Keyport".to_owned() } else { format!("{t} · Keyport") } />
         <Router>
-            <Routes fallback=|| view! { <coming_soon::NotFound /> }>
+            <Routes fallback=|| view! { <not_found::NotFound /> }>
                 <Route path=path!("/login") view=login::LoginPage ssr=ssr.clone() />
                 <ParentRoute path=path!("/administration") view=AdminShell ssr=ssr.clone()>
                     <Route path=path!("/api-configuration") view=overview::OverviewPage ssr=ssr.clone() />
@@ -69,7 +71,7 @@ pub fn App() -> impl IntoView {
                     />
                     <Route
                         path=path!("/api-configuration/legacy-api/internet-saas-api/oauth-authorization-servers")
-                        view=coming_soon::OAuthServersPage
+                        view=oauth_servers::OAuthServersPage
                         ssr=ssr.clone()
                     />
                     <Route

@@ -3,6 +3,7 @@
 mod api_key;
 mod audit;
 mod audit_log;
+mod oauth;
 mod role;
 mod sandbox;
 mod session;
@@ -11,6 +12,9 @@ mod time_fmt;
 pub use api_key::{API_KEY_LEN, ApiKeyPage, ApiKeyView, KeyDisabled, KeyKind, validate_api_key};
 pub use audit::{AuditAction, Interface, category};
 pub use audit_log::{AuditEntry, AuditFilter, AuditPage, CSV_HEADER};
+pub use oauth::{
+    JwksKey, OAUTH_MAX_SERVERS, OAuthPage, OAuthServerForm, OAuthServerView, validate_oauth_form,
+};
 pub use role::{Permission, Role};
 pub use sandbox::{DisableReason, SandboxPage, SandboxTokenView, Subscription, TokenStatus, mask};
 pub use session::{OrgSummary, Viewer};

@@ -2,7 +2,8 @@
 
 pub mod api_key;
 pub mod audit_logs;
-pub mod coming_soon;
 pub mod login;
+pub mod not_found;
+pub mod oauth_servers;
 pub mod overview;
 pub mod sandbox_tokens;

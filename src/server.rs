@@ -10,6 +10,7 @@ pub mod consumer;
 pub mod crypto;
 pub mod demo;
 pub mod http;
+pub mod oauth;
 pub mod password;
 pub mod routes;
 pub mod sandbox;

@@ -145,6 +145,10 @@ pub struct ServeArgs {
     /// Consumer-API requests allowed per organisation per second.
     #[arg(long, env = "KEYPORT_API_RATE_PER_SECOND", default_value_t = 2)]
     pub api_rate_per_second: i64,
+    /// Development only: let OAuth JWKS locations be plain-http URLs on
+    /// localhost / 127.0.0.1 (tests serve a JWKS from a local server).
+    #[arg(long, env = "KEYPORT_ALLOW_INSECURE_JWKS")]
+    pub allow_insecure_jwks: bool,
     /// Consumer-API requests allowed per organisation per hour.
     #[arg(long, env = "KEYPORT_API_RATE_PER_HOUR", default_value_t = 1000)]
     pub api_rate_per_hour: i64,
@@ -164,6 +168,8 @@ pub struct Settings {
     /// Consumer-API requests per organisation per second and per hour.
     pub api_rate_per_second: i64,
     pub api_rate_per_hour: i64,
+    /// Allow `http://localhost` / `http://127.0.0.1` JWKS locations (development).
+    pub allow_insecure_jwks: bool,
 }
 
 impl Settings {
@@ -183,6 +189,7 @@ impl Settings {
             api_session_idle: Duration::from_secs(60 * args.api_session_idle_minutes.max(1) as u64),
             api_rate_per_second: args.api_rate_per_second.max(1),
             api_rate_per_hour: args.api_rate_per_hour.max(1),
+            allow_insecure_jwks: args.allow_insecure_jwks,
         }
     }
 
@@ -202,6 +209,7 @@ impl Settings {
             api_session_idle: Duration::from_secs(30 * 60),
             api_rate_per_second: 2,
             api_rate_per_hour: 1000,
+            allow_insecure_jwks: true,
         }
     }
 

@@ -8,12 +8,14 @@
 mod admins;
 mod api_keys;
 mod audit;
+mod oauth;
 mod orgs;
 mod sandbox;
 
 pub use admins::{AdminRow, MembershipRow};
 pub use api_keys::{ApiKeyRow, ApiSessionRow};
 pub use audit::{AuditColumn, AuditQuery, AuditRecord};
+pub use oauth::{OAuthOutcome, OAuthRow};
 pub use orgs::{OrgRow, SubscriptionKind};
 pub use sandbox::{InsertOutcome, NewSubmission, SandboxTokenRow, SealedSecret, SubmitOutcome};
 
@@ -110,6 +112,7 @@ impl Store {
     pub async fn wipe(&self) -> Result<(), sqlx::Error> {
         let mut tx = self.begin_write().await?;
         for table in [
+            "oauth_servers",
             "api_rate_counters",
             "api_sessions",
             "api_keys",

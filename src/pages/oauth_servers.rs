@@ -1,0 +1,312 @@
+//! The OAuth 2.0 Authorization Servers tab (PRODUCT.md §2.4).
+
+use crate::api::oauth::{DeleteOauthServer, SaveOauthServer, ValidateJwks, list_oauth_servers};
+use crate::components::dialog::{ConfirmDialog, FormDialog};
+use crate::components::layout::{BaseUrl, Breadcrumbs, internet_saas_trail};
+use crate::components::tabs::InternetSaasTabs;
+use crate::components::toast::use_toaster;
+use crate::model::{
+    OAUTH_MAX_SERVERS, OAuthPage, OAuthServerForm, Subscription, format_timestamp,
+    validate_oauth_form,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[derive(Clone, Debug, PartialEq)]
+enum Dialog {
+    Closed,
+    Edit {
+        id: Option<i64>,
+        form: OAuthServerForm,
+    },
+    Delete {
+        id: i64,
+        name: String,
+    },
+}
+
+#[derive(Clone, Copy)]
+struct Controls {
+    dialog: RwSignal<Dialog>,
+    save: ServerAction<SaveOauthServer>,
+    delete: ServerAction<DeleteOauthServer>,
+}
+
+#[component]
+pub fn OAuthServersPage() -> impl IntoView {
+    let c = Controls {
+        dialog: RwSignal::new(Dialog::Closed),
+        save: ServerAction::new(),
+        delete: ServerAction::new(),
+    };
+    let data = Resource::new(
+        move || (c.save.version().get(), c.delete.version().get()),
+        |_| list_oauth_servers(),
+    );
+    let toaster = use_toaster();
+    Effect::new(move |_| match c.save.value().get() {
+        Some(Ok(_)) => {
+            c.dialog.set(Dialog::Closed);
+            toaster.success("Authorization server saved.");
+        }
+        Some(Err(e)) => toaster.error(e.to_string()),
+        None => {}
+    });
+    Effect::new(move |_| match c.delete.value().get() {
+        Some(Ok(())) => {
+            c.dialog.set(Dialog::Closed);
+            toaster.success("Authorization server deleted.");
+        }
+        Some(Err(e)) => toaster.error(e.to_string()),
+        None => {}
+    });
+    view! {
+        <Title text="OAuth 2.0 Authorization Servers" />
+        <Breadcrumbs trail=internet_saas_trail("OAuth 2.0 Authorization Servers") />
+        <h1>"Internet & SaaS API"</h1>
+        <InternetSaasTabs />
+        <section aria-labelledby="tab-title">
+            <h2 id="tab-title">"OAuth 2.0 Authorization Servers"</h2>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(page) => view! { <ServerTable page c /> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+        <Dialogs c />
+    }
+}
+
+#[component]
+fn ServerTable(page: OAuthPage, c: Controls) -> impl IntoView {
+    if page.subscription == Subscription::None {
+        return view! {
+            <BaseUrl url=page.base_url.clone() />
+            <p class="banner banner-error" role="status">"A valid subscription is required to use authorization servers."</p>
+        }
+        .into_any();
+    }
+    let can_add = page.can_add();
+    let at_limit = page.can_manage && !can_add;
+    let can_manage = page.can_manage;
+    view! {
+        <BaseUrl url=page.base_url.clone() />
+        {(page.subscription == Subscription::Expired).then(|| view! {
+            <p class="banner banner-warning" role="status">"Your API subscription has expired. Authorization servers can be viewed but not changed."</p>
+        })}
+        <div class="toolbar">
+            {can_add.then(|| view! {
+                <button type="button" class="primary" on:click=move |_| {
+                    c.save.value().set(None);
+                    c.dialog.set(Dialog::Edit { id: None, form: OAuthServerForm { validate_cert: true, ..Default::default() } });
+                }>"Add Authorization Server"</button>
+            })}
+            {at_limit.then(|| view! { <p class="hint">{format!("An organisation can have at most {OAUTH_MAX_SERVERS} authorization servers.")}</p> })}
+        </div>
+        <table class="data">
+            <caption class="visually-hidden">"OAuth 2.0 Authorization Servers"</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"Authorization Server Name"</th>
+                    <th scope="col">"Status"</th>
+                    <th scope="col">"Description"</th>
+                    <th scope="col">"Last Successful Fetch Time"</th>
+                    {can_manage.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
+                </tr>
+            </thead>
+            <tbody>
+                {page.servers.is_empty().then(|| view! { <tr><td colspan="5" class="empty">"No authorization servers yet."</td></tr> })}
+                {page
+                    .servers
+                    .into_iter()
+                    .map(|s| {
+                        let (id, name, form) = (s.id, s.form.name.clone(), s.form.clone());
+                        view! {
+                            <tr>
+                                <th scope="row">{s.form.name.clone()}</th>
+                                <td>
+                                    <span class="status" class:status-disabled=!s.form.enabled>
+                                        {if s.form.enabled { "Enabled" } else { "Disabled" }}
+                                    </span>
+                                </td>
+                                <td>{s.form.description.clone()}</td>
+                                <td>{s.last_fetch_at.map(format_timestamp).unwrap_or_default()}</td>
+                                {can_manage.then(|| view! {
+                                    <td class="row-actions">
+                                        <button type="button" on:click=move |_| {
+                                            c.save.value().set(None);
+                                            c.dialog.set(Dialog::Edit { id: Some(id), form: form.clone() });
+                                        }>"Edit"</button>
+                                        <button type="button" class="danger" on:click=move |_| c.dialog.set(Dialog::Delete { id, name: name.clone() })>"Delete"</button>
+                                    </td>
+                                })}
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+fn Dialogs(c: Controls) -> impl IntoView {
+    let close = Callback::new(move |_| c.dialog.set(Dialog::Closed));
+    move || match c.dialog.get() {
+        Dialog::Closed => ().into_any(),
+        Dialog::Edit { id, form } => view! { <ServerForm id form c on_cancel=close /> }.into_any(),
+        Dialog::Delete { id, name } => view! {
+            <ConfirmDialog
+                title="Delete Authorization Server"
+                message=format!("Delete “{name}”? Tokens it signed are no longer accepted.")
+                pending=c.delete.pending()
+                on_ok=Callback::new(move |_| { c.delete.dispatch(DeleteOauthServer { id }); })
+                on_cancel=close
+            />
+        }
+        .into_any(),
+    }
+}
+
+/// Add/Edit. Save is offered only after Validate fetched and parsed the JWKS
+/// at the location currently typed (the server fetches it again on save).
+#[component]
+fn ServerForm(
+    id: Option<i64>,
+    form: OAuthServerForm,
+    c: Controls,
+    on_cancel: Callback<()>,
+) -> impl IntoView {
+    let f = RwSignal::new(form);
+    let validate = ServerAction::<ValidateJwks>::new();
+    // The (url, cert check) pair the last successful validation was for.
+    let validated_for = RwSignal::new(None::<(String, bool)>);
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = validate.value().get() {
+            let current = f.with_untracked(|f| (f.jwks_url.clone(), f.validate_cert));
+            validated_for.set(Some(current));
+        }
+    });
+    let is_validated =
+        move || validated_for.get() == Some(f.with(|f| (f.jwks_url.clone(), f.validate_cert)));
+    let local_errors = RwSignal::new(Vec::<(&'static str, String)>::new());
+    let error_for = move |field: &'static str| {
+        move || {
+            local_errors
+                .get()
+                .into_iter()
+                .find(|(f, _)| *f == field)
+                .map(|(_, m)| m)
+                .or_else(|| {
+                    c.save
+                        .value()
+                        .get()
+                        .and_then(Result::err)
+                        .and_then(|e| e.field(field).map(str::to_owned))
+                })
+                .or_else(|| {
+                    if field == "jwks_url" {
+                        validate.value().get().and_then(Result::err).map(|e| {
+                            e.field("jwks_url")
+                                .map(str::to_owned)
+                                .unwrap_or_else(|| e.to_string())
+                        })
+                    } else {
+                        None
+                    }
+                })
+        }
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let form = f.get_untracked();
+        let problems = validate_oauth_form(&form);
+        let ok = problems.is_empty();
+        local_errors.set(problems);
+        if ok {
+            c.save.dispatch(SaveOauthServer { id, form });
+        }
+    };
+    let text = move |label: &'static str,
+                     field: &'static str,
+                     get: fn(&OAuthServerForm) -> String,
+                     set: fn(&mut OAuthServerForm, String)| {
+        let input_id = format!("oauth-{field}");
+        let err_id = format!("oauth-{field}-error");
+        let error = error_for(field);
+        view! {
+            <label for=input_id.clone()>{label}</label>
+            <input
+                id=input_id
+                type="text"
+                prop:value=move || f.with(get)
+                on:input=move |ev| f.update(|form| set(form, event_target_value(&ev)))
+                aria-describedby=err_id.clone()
+            />
+            <p id=err_id class="field-error" role="alert">{error}</p>
+        }
+    };
+    let title = if id.is_some() {
+        "Edit Authorization Server"
+    } else {
+        "Add Authorization Server"
+    };
+    let jwks_error = error_for("jwks_url");
+    view! {
+        <FormDialog title>
+            <form on:submit=submit novalidate class="oauth-form">
+                <label class="toggle">
+                    <input type="checkbox" role="switch" prop:checked=move || f.with(|f| f.enabled) on:change=move |ev| f.update(|form| form.enabled = event_target_checked(&ev)) />
+                    " Enable"
+                </label>
+                {text("Name", "name", |f| f.name.clone(), |f, v| f.name = v)}
+                {text("Description", "description", |f| f.description.clone(), |f, v| f.description = v)}
+                <label for="oauth-jwks_url">"OAuth 2.0 JWKS Location"</label>
+                <div class="inline">
+                    <input
+                        id="oauth-jwks_url"
+                        type="url"
+                        placeholder="https://idp.example.com/oauth2/v1/keys"
+                        prop:value=move || f.with(|f| f.jwks_url.clone())
+                        on:input=move |ev| f.update(|form| form.jwks_url = event_target_value(&ev))
+                        aria-describedby="oauth-jwks_url-error"
+                    />
+                    <button type="button" disabled=move || validate.pending().get() on:click=move |_| {
+                        let (jwks_url, validate_cert) = f.with_untracked(|f| (f.jwks_url.clone(), f.validate_cert));
+                        validate.dispatch(ValidateJwks { jwks_url, validate_cert });
+                    }>{move || if validate.pending().get() { "Validating…" } else { "Validate" }}</button>
+                </div>
+                <p id="oauth-jwks_url-error" class="field-error" role="alert">{jwks_error}</p>
+                {move || validate.value().get().and_then(Result::ok).filter(|_| is_validated()).map(|keys| view! {
+                    <div class="banner banner-success" role="status">
+                        <p>{format!("The JWKS is valid: {} key(s).", keys.len())}</p>
+                        <ul class="keys">
+                            {keys.into_iter().map(|k| view! {
+                                <li>{format!("kid {} · {} · {}", k.kid.unwrap_or_else(|| "(none)".into()), k.kty, k.alg.unwrap_or_else(|| "any algorithm".into()))}</li>
+                            }).collect_view()}
+                        </ul>
+                    </div>
+                })}
+                <label class="toggle">
+                    <input type="checkbox" role="switch" prop:checked=move || f.with(|f| f.validate_cert) on:change=move |ev| f.update(|form| form.validate_cert = event_target_checked(&ev)) />
+                    " JWKS Server Certificate Validation"
+                </label>
+                {text("Audience URI", "audience", |f| f.audience.clone(), |f, v| f.audience = v)}
+                {text("Issuer URI", "issuer", |f| f.issuer.clone(), |f, v| f.issuer = v)}
+                {text("Client ID", "client_id", |f| f.client_id.clone(), |f, v| f.client_id = v)}
+                <div class="dialog-actions">
+                    <Show when=is_validated fallback=|| view! { <p class="hint">"Validate the JWKS location to save."</p> }>
+                        <button type="submit" class="primary" disabled=move || c.save.pending().get()>
+                            {move || if c.save.pending().get() { "Saving…" } else { "Save" }}
+                        </button>
+                    </Show>
+                    <button type="button" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+                </div>
+            </form>
+        </FormDialog>
+    }
+}

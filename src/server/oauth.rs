@@ -1,0 +1,276 @@
+//! OAuth 2.0 Authorization Servers (PRODUCT.md §2.4): validation of the form,
+//! fetching and parsing the JWKS, and the limits (two servers, one enabled).
+//!
+//! Save fetches the JWKS again on the server: "validated" is never taken
+//! from the browser's word.
+
+use super::auth::Actor;
+use super::now_ms;
+use super::state::AppState;
+use super::store::{AuditRecord, OAuthOutcome, OAuthRow, SubscriptionKind};
+use crate::error::AppError;
+use crate::model::{
+    AuditAction, JwksKey, OAuthPage, OAuthServerForm, OAuthServerView, Permission, Subscription,
+    validate_oauth_form,
+};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const SUB_CATEGORY: &str = "OAuth 2.0 Authorization Servers";
+const MAX_JWKS_BYTES: usize = 1024 * 1024;
+
+pub async fn page(state: &AppState, actor: &Actor) -> Result<OAuthPage, AppError> {
+    ensure(actor, Permission::ViewApiConfiguration)?;
+    let subscription = state
+        .store
+        .subscription(actor.org_id, SubscriptionKind::Api, now_ms())
+        .await?;
+    let servers = match subscription {
+        Subscription::None => Vec::new(),
+        _ => state
+            .store
+            .oauth_servers(actor.org_id)
+            .await?
+            .into_iter()
+            .map(view)
+            .collect(),
+    };
+    Ok(OAuthPage {
+        base_url: state.settings.base_url(&actor.org.short_name),
+        subscription,
+        servers,
+        can_manage: actor.role.allows(Permission::ManageOAuthServers)
+            && subscription == Subscription::Active,
+    })
+}
+
+/// Fetches and parses the JWKS at `url` (the form's Validate button).
+pub async fn validate(
+    state: &AppState,
+    actor: &Actor,
+    url: &str,
+    validate_cert: bool,
+) -> Result<Vec<JwksKey>, AppError> {
+    ensure(actor, Permission::ManageOAuthServers)?;
+    fetch_jwks(state, url, validate_cert).await
+}
+
+/// Adds (`id = None`) or changes a server; the JWKS is fetched again here.
+pub async fn save(
+    state: &AppState,
+    actor: &Actor,
+    id: Option<i64>,
+    form: OAuthServerForm,
+) -> Result<i64, AppError> {
+    ensure(actor, Permission::ManageOAuthServers)?;
+    let problems = validate_oauth_form(&form);
+    if !problems.is_empty() {
+        let fields: BTreeMap<String, String> = problems
+            .into_iter()
+            .map(|(f, m)| (f.to_owned(), m))
+            .collect();
+        return Err(AppError::Validation {
+            message: "Check the highlighted fields.".into(),
+            fields,
+        });
+    }
+    let action = if id.is_some() {
+        AuditAction::Update
+    } else {
+        AuditAction::Create
+    };
+    let audit = actor.audit(action, SUB_CATEGORY, form.name.trim());
+    ensure_active(state, actor, &audit).await?;
+    let keys = fetch_jwks(state, &form.jwks_url, form.validate_cert).await?;
+    let keys_json = serde_json::to_string(&keys).map_err(|_| AppError::internal())?;
+    match state.store.save_oauth_server(actor.org_id, id, &form, &keys_json, &audit).await? {
+        OAuthOutcome::Saved(id) => Ok(id),
+        OAuthOutcome::LimitReached => Err(refuse(state, audit, AppError::conflict("An organisation can have at most 2 authorization servers.")).await),
+        OAuthOutcome::AnotherEnabled => Err(refuse(
+            state,
+            audit,
+            AppError::conflict("Only one authorization server can be enabled at a time. Disable the other one first."),
+        )
+        .await),
+        OAuthOutcome::DuplicateName => Err(AppError::invalid("name", "Another authorization server has this name.")),
+        OAuthOutcome::NotFound => Err(AppError::not_found("The authorization server")),
+    }
+}
+
+pub async fn delete(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppError> {
+    ensure(actor, Permission::ManageOAuthServers)?;
+    let name = state
+        .store
+        .oauth_servers(actor.org_id)
+        .await?
+        .into_iter()
+        .find(|s| s.id == id)
+        .map(|s| s.name)
+        .ok_or_else(|| AppError::not_found("The authorization server"))?;
+    let audit = actor.audit(AuditAction::Delete, SUB_CATEGORY, &name);
+    ensure_active(state, actor, &audit).await?;
+    if !state
+        .store
+        .delete_oauth_server(actor.org_id, id, &audit)
+        .await?
+    {
+        return Err(AppError::not_found("The authorization server"));
+    }
+    Ok(())
+}
+
+/// GETs the JWKS and lists its keys. https only, unless the development
+/// setting allows plain http to this machine.
+pub async fn fetch_jwks(
+    state: &AppState,
+    url: &str,
+    validate_cert: bool,
+) -> Result<Vec<JwksKey>, AppError> {
+    let bad = |m: &str| AppError::invalid("jwks_url", m);
+    let parsed = reqwest::Url::parse(url.trim())
+        .map_err(|_| bad("Enter a valid URL, e.g. https://idp.example.com/oauth2/v1/keys."))?;
+    let local = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match parsed.scheme() {
+        "https" => {}
+        "http" if local && state.settings.allow_insecure_jwks => {}
+        _ => return Err(bad("The JWKS location must be an https URL.")),
+    }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .danger_accept_invalid_certs(!validate_cert)
+        .build()
+        .map_err(|_| AppError::internal())?;
+    let response = client
+        .get(parsed)
+        .send()
+        .await
+        .map_err(|e| bad(&format!("The JWKS could not be fetched: {}", describe(&e))))?;
+    if !response.status().is_success() {
+        return Err(bad(&format!(
+            "The JWKS location answered {}.",
+            response.status()
+        )));
+    }
+    if response
+        .content_length()
+        .is_some_and(|n| n as usize > MAX_JWKS_BYTES)
+    {
+        return Err(bad("The JWKS is larger than 1 MiB."));
+    }
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| bad(&format!("The JWKS could not be read: {}", describe(&e))))?;
+    if body.len() > MAX_JWKS_BYTES {
+        return Err(bad("The JWKS is larger than 1 MiB."));
+    }
+    parse_jwks(&body).map_err(|m| bad(&m))
+}
+
+/// The keys of a JWKS document (`{"keys": [{"kty": …, "kid": …, "alg": …}]}`).
+pub fn parse_jwks(body: &[u8]) -> Result<Vec<JwksKey>, String> {
+    let doc: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| "The JWKS is not valid JSON.".to_owned())?;
+    let keys = doc
+        .get("keys")
+        .and_then(|k| k.as_array())
+        .ok_or_else(|| "The JWKS has no \"keys\" list.".to_owned())?;
+    if keys.is_empty() {
+        return Err("The JWKS has no keys.".into());
+    }
+    keys.iter()
+        .map(|k| {
+            let text = |name: &str| k.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+            let kty = text("kty").ok_or_else(|| "A key in the JWKS has no \"kty\".".to_owned())?;
+            Ok(JwksKey {
+                kid: text("kid"),
+                kty,
+                alg: text("alg"),
+            })
+        })
+        .collect()
+}
+
+/// A short reason for a failed fetch, without internals.
+fn describe(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "the server did not answer in time"
+    } else if e.is_connect() {
+        "the server could not be reached (or its certificate was not accepted)"
+    } else {
+        "the request failed"
+    }
+}
+
+fn ensure(actor: &Actor, permission: Permission) -> Result<(), AppError> {
+    if actor.role.allows(permission) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden())
+    }
+}
+
+async fn ensure_active(
+    state: &AppState,
+    actor: &Actor,
+    audit: &AuditRecord,
+) -> Result<(), AppError> {
+    let refusal = match state.store.subscription(actor.org_id, SubscriptionKind::Api, now_ms()).await? {
+        Subscription::Active => return Ok(()),
+        Subscription::Expired => AppError::SubscriptionExpired {
+            message: "The API subscription has expired: authorization servers can be viewed but not changed.".into(),
+        },
+        Subscription::None => AppError::NoSubscription {
+            message: "A valid subscription is required.".into(),
+        },
+    };
+    Err(refuse(state, audit.clone(), refusal).await)
+}
+
+async fn refuse(state: &AppState, audit: AuditRecord, error: AppError) -> AppError {
+    let record = audit.failed(&format!("{}: {}", error.code(), error));
+    if let Err(e) = state.store.append_audit(&record).await {
+        return e.into();
+    }
+    error
+}
+
+fn view(row: OAuthRow) -> OAuthServerView {
+    OAuthServerView {
+        id: row.id,
+        keys: serde_json::from_str(&row.jwks_keys).unwrap_or_default(),
+        last_fetch_at: row.last_fetch_at,
+        last_modified_by: row.modified_by,
+        last_modified_on: row.modified_at,
+        form: OAuthServerForm {
+            enabled: row.enabled,
+            name: row.name,
+            description: row.description,
+            jwks_url: row.jwks_url,
+            validate_cert: row.validate_cert,
+            audience: row.audience,
+            issuer: row.issuer,
+            client_id: row.client_id,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_jwks;
+
+    #[test]
+    fn parses_keys_and_refuses_junk() {
+        let keys = parse_jwks(
+            br#"{"keys":[{"kty":"RSA","kid":"k1","alg":"RS256","n":"x","e":"AQAB"},{"kty":"EC"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(keys.len(), 2);
+        assert_eq!(keys[0].kid.as_deref(), Some("k1"));
+        assert_eq!(keys[1].alg, None);
+        assert!(parse_jwks(b"not json").is_err());
+        assert!(parse_jwks(br#"{"keys":[]}"#).is_err());
+        assert!(parse_jwks(br#"{"keys":[{"kid":"x"}]}"#).is_err());
+    }
+}

@@ -1,0 +1,145 @@
+//! OAuth 2.0 authorization servers. The two limits (two servers, one
+//! enabled) are checked and written under one write lock.
+
+use super::{AuditRecord, Store};
+use crate::model::{OAUTH_MAX_SERVERS, OAuthServerForm};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct OAuthRow {
+    pub id: i64,
+    pub name: String,
+    pub enabled: bool,
+    pub description: String,
+    pub jwks_url: String,
+    pub validate_cert: bool,
+    pub audience: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub jwks_keys: String,
+    pub last_fetch_at: Option<i64>,
+    pub modified_at: i64,
+    pub modified_by: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum OAuthOutcome {
+    Saved(i64),
+    LimitReached,
+    AnotherEnabled,
+    DuplicateName,
+    NotFound,
+}
+
+impl Store {
+    pub async fn oauth_servers(&self, org_id: i64) -> Result<Vec<OAuthRow>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT id, name, enabled, description, jwks_url, validate_cert, audience, issuer, client_id, jwks_keys, last_fetch_at, modified_at, modified_by
+             FROM oauth_servers WHERE org_id = ? ORDER BY id",
+        )
+        .bind(org_id)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Adds (`id = None`) or replaces a server, with the JWKS just fetched.
+    pub async fn save_oauth_server(
+        &self,
+        org_id: i64,
+        id: Option<i64>,
+        form: &OAuthServerForm,
+        jwks_keys: &str,
+        audit: &AuditRecord,
+    ) -> Result<OAuthOutcome, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let (count, enabled_others): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN enabled AND id IS NOT ? THEN 1 ELSE 0 END), 0) FROM oauth_servers WHERE org_id = ?",
+        )
+        .bind(id)
+        .bind(org_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if id.is_none() && count >= OAUTH_MAX_SERVERS {
+            return Ok(OAuthOutcome::LimitReached);
+        }
+        if form.enabled && enabled_others > 0 {
+            return Ok(OAuthOutcome::AnotherEnabled);
+        }
+        let saved = match id {
+            None => sqlx::query_as::<_, (i64,)>(
+                "INSERT INTO oauth_servers (org_id, name, enabled, description, jwks_url, validate_cert, audience, issuer, client_id, jwks_keys, last_fetch_at, created_at, modified_at, modified_by)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(org_id)
+            .bind(form.name.trim())
+            .bind(form.enabled)
+            .bind(&form.description)
+            .bind(form.jwks_url.trim())
+            .bind(form.validate_cert)
+            .bind(&form.audience)
+            .bind(&form.issuer)
+            .bind(&form.client_id)
+            .bind(jwks_keys)
+            .bind(audit.at)
+            .bind(audit.at)
+            .bind(audit.at)
+            .bind(&audit.admin)
+            .fetch_optional(&mut *tx)
+            .await,
+            Some(id) => sqlx::query_as::<_, (i64,)>(
+                "UPDATE oauth_servers SET name = ?, enabled = ?, description = ?, jwks_url = ?, validate_cert = ?, audience = ?, issuer = ?, client_id = ?,
+                 jwks_keys = ?, last_fetch_at = ?, modified_at = ?, modified_by = ? WHERE org_id = ? AND id = ? RETURNING id",
+            )
+            .bind(form.name.trim())
+            .bind(form.enabled)
+            .bind(&form.description)
+            .bind(form.jwks_url.trim())
+            .bind(form.validate_cert)
+            .bind(&form.audience)
+            .bind(&form.issuer)
+            .bind(&form.client_id)
+            .bind(jwks_keys)
+            .bind(audit.at)
+            .bind(audit.at)
+            .bind(&audit.admin)
+            .bind(org_id)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await,
+        };
+        let id = match saved {
+            Ok(Some((id,))) => id,
+            Ok(None) => return Ok(OAuthOutcome::NotFound),
+            Err(e)
+                if e.as_database_error()
+                    .is_some_and(|d| d.is_unique_violation()) =>
+            {
+                return Ok(OAuthOutcome::DuplicateName);
+            }
+            Err(e) => return Err(e),
+        };
+        audit.insert(&mut tx).await?;
+        tx.commit().await?;
+        Ok(OAuthOutcome::Saved(id))
+    }
+
+    pub async fn delete_oauth_server(
+        &self,
+        org_id: i64,
+        id: i64,
+        audit: &AuditRecord,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let deleted = sqlx::query("DELETE FROM oauth_servers WHERE org_id = ? AND id = ?")
+            .bind(org_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted == 0 {
+            return Ok(false);
+        }
+        audit.insert(&mut tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
