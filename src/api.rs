@@ -7,3 +7,4 @@ pub mod audit_log;
 pub mod oauth;
 pub mod sandbox;
 pub mod session;
+pub mod tables;

@@ -1,6 +1,7 @@
 //! Building blocks the pages share.
 
 pub mod clipboard;
+pub mod data_table;
 pub mod dialog;
 pub mod layout;
 pub mod masked_secret;

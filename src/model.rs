@@ -7,6 +7,7 @@ mod oauth;
 mod role;
 mod sandbox;
 mod session;
+mod table;
 mod time_fmt;
 
 pub use api_key::{API_KEY_LEN, ApiKeyPage, ApiKeyView, KeyDisabled, KeyKind, validate_api_key};
@@ -18,4 +19,5 @@ pub use oauth::{
 pub use role::{Permission, Role};
 pub use sandbox::{DisableReason, SandboxPage, SandboxTokenView, Subscription, TokenStatus, mask};
 pub use session::{OrgSummary, Viewer};
+pub use table::{ColumnSpec, TABLE_KEYS, TableLayout};
 pub use time_fmt::format_timestamp;

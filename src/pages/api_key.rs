@@ -4,6 +4,8 @@
 use crate::api::api_keys::{
     AddApiKey, DeleteApiKey, EditApiKey, RegenerateApiKey, get_api_key, reveal_api_key,
 };
+use crate::api::tables::get_table_layout;
+use crate::components::data_table::{ActionsFn, CellFn, DataTable, SortKey};
 use crate::components::dialog::{ConfirmDialog, FormDialog};
 use crate::components::layout::{BaseUrl, Breadcrumbs, internet_saas_trail};
 use crate::components::masked_secret::MaskedSecret;
@@ -11,10 +13,12 @@ use crate::components::tabs::{InternetSaasTabs, OVERVIEW};
 use crate::components::toast::use_toaster;
 use crate::error::AppError;
 use crate::model::{
-    API_KEY_LEN, ApiKeyPage, KeyDisabled, KeyKind, Subscription, format_timestamp, validate_api_key,
+    API_KEY_LEN, ApiKeyPage, ApiKeyView, ColumnSpec, KeyDisabled, KeyKind, Subscription,
+    TableLayout, format_timestamp, validate_api_key,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
+use std::sync::Arc;
 
 #[component]
 pub fn CloudServiceApiKeyPage() -> impl IntoView {
@@ -83,6 +87,19 @@ fn KeySection(kind: KeyKind, title: &'static str) -> impl IntoView {
         },
         move |_| get_api_key(kind),
     );
+    let layout = Resource::new(
+        move || (),
+        move |_| {
+            get_table_layout(
+                if kind == KeyKind::CloudService {
+                    "cloud_service_key"
+                } else {
+                    "connector_key"
+                }
+                .to_owned(),
+            )
+        },
+    );
     report_outcomes(c);
     view! {
         <section aria-labelledby="tab-title">
@@ -92,8 +109,9 @@ fn KeySection(kind: KeyKind, title: &'static str) -> impl IntoView {
             })}
             <Suspense fallback=|| view! { <p class="loading">"Loading the key…"</p> }>
                 {move || Suspend::new(async move {
+                    let layout = layout.await.unwrap_or_default();
                     match data.await {
-                        Ok(page) => view! { <KeyBody page c /> }.into_any(),
+                        Ok(page) => view! { <KeyBody page layout c /> }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -134,7 +152,7 @@ fn report_outcomes(c: Controls) {
 }
 
 #[component]
-fn KeyBody(page: ApiKeyPage, c: Controls) -> impl IntoView {
+fn KeyBody(page: ApiKeyPage, layout: TableLayout, c: Controls) -> impl IntoView {
     if page.subscription == Subscription::None {
         return view! {
             <BaseUrl url=page.base_url.clone() />
@@ -153,6 +171,7 @@ fn KeyBody(page: ApiKeyPage, c: Controls) -> impl IntoView {
     let can_manage = page.can_manage;
     let row_actions = can_manage && !by_provider;
     let can_add = can_manage && page.key.is_none();
+    let rows: Vec<ApiKeyView> = page.key.clone().into_iter().collect();
     view! {
         <BaseUrl url=page.base_url.clone() />
         {(page.subscription == Subscription::Expired).then(|| view! {
@@ -173,55 +192,72 @@ fn KeyBody(page: ApiKeyPage, c: Controls) -> impl IntoView {
                 </button>
             })}
         </div>
-        <table class="data">
-            <caption class="visually-hidden">{kind.label()}</caption>
-            <thead>
-                <tr>
-                    <th scope="col">"Key"</th>
-                    <th scope="col">"Status"</th>
-                    <th scope="col">"Last Modified By"</th>
-                    <th scope="col">"Last Modified On"</th>
-                    {can_manage.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
-                </tr>
-            </thead>
-            <tbody>
-                {match page.key {
-                    None => view! { <tr><td colspan="5" class="empty">"No API key yet."</td></tr> }.into_any(),
-                    Some(key) => {
-                        let status = match key.disabled {
-                            None => view! { <span class="status">"Enabled"</span> }.into_any(),
-                            Some(KeyDisabled::ByProvider(reason)) => view! {
-                                <span class="status status-disabled">"Disabled"</span>
-                                <span class="status-detail">{format!("By the service provider: {}", reason.label())}</span>
-                            }.into_any(),
-                            Some(KeyDisabled::SubscriptionExpired) => view! {
-                                <span class="status status-disabled">"Disabled"</span>
-                                <span class="status-detail">"Subscription expired"</span>
-                            }.into_any(),
-                        };
-                        view! {
-                            <tr>
-                                <td><MaskedSecret masked=key.masked.clone() reveal noun="key" /></td>
-                                <td>{status}</td>
-                                <td>{key.last_modified_by.clone()}</td>
-                                <td>{format_timestamp(key.last_modified_on)}</td>
-                                {can_manage.then(|| view! {
-                                    <td class="row-actions">
-                                        {row_actions.then(|| view! {
-                                            <button type="button" on:click=move |_| { c.edit.value().set(None); c.dialog.set(Dialog::Edit); }>"Edit"</button>
-                                            <button type="button" on:click=move |_| c.dialog.set(Dialog::Regenerate)>"Regenerate"</button>
-                                            <button type="button" class="danger" on:click=move |_| c.dialog.set(Dialog::Delete)>"Delete"</button>
-                                        })}
-                                    </td>
-                                })}
-                            </tr>
-                        }.into_any()
-                    }
-                }}
-            </tbody>
-        </table>
+        <DataTable
+            table=if kind == KeyKind::CloudService { "cloud_service_key" } else { "connector_key" }
+            caption=kind.label().to_owned()
+            specs=&KEY_COLUMNS
+            layout
+            rows
+            cell=key_cell(reveal)
+            sort_key=key_sort
+            row_header=""
+            actions=can_manage.then(|| key_actions(c, row_actions))
+            empty="No API key yet."
+        />
     }
     .into_any()
+}
+
+/// The table's columns (PRODUCT.md §2.2); Last Used is optional.
+static KEY_COLUMNS: [ColumnSpec; 5] = [
+    ColumnSpec::fixed("key", "Key"),
+    ColumnSpec::fixed("status", "Status"),
+    ColumnSpec::fixed("modified_by", "Last Modified By"),
+    ColumnSpec::fixed("modified_on", "Last Modified On"),
+    ColumnSpec::optional("last_used", "Last Used", false),
+];
+
+fn key_cell(reveal: Option<Action<(), Result<String, AppError>>>) -> CellFn<ApiKeyView> {
+    Arc::new(move |column, key| {
+        let key = key.clone();
+        match column {
+            "key" => view! { <MaskedSecret masked=key.masked reveal noun="key" /> }.into_any(),
+            "status" => match key.disabled {
+                None => view! { <span class="status">"Enabled"</span> }.into_any(),
+                Some(KeyDisabled::ByProvider(reason)) => view! {
+                    <span class="status status-disabled">"Disabled"</span>
+                    <span class="status-detail">{format!("By the service provider: {}", reason.label())}</span>
+                }
+                .into_any(),
+                Some(KeyDisabled::SubscriptionExpired) => view! {
+                    <span class="status status-disabled">"Disabled"</span>
+                    <span class="status-detail">"Subscription expired"</span>
+                }
+                .into_any(),
+            },
+            "modified_by" => key.last_modified_by.into_any(),
+            "modified_on" => format_timestamp(key.last_modified_on).into_any(),
+            "last_used" => key.last_used_on.map(format_timestamp).unwrap_or_else(|| "Never".into()).into_any(),
+            _ => ().into_any(),
+        }
+    })
+}
+
+/// One row: nothing to sort.
+fn key_sort(_: &'static str, _: &ApiKeyView) -> SortKey {
+    SortKey::Number(0)
+}
+
+fn key_actions(c: Controls, row_actions: bool) -> ActionsFn<ApiKeyView> {
+    Arc::new(move |_| {
+        row_actions
+            .then(|| view! {
+                <button type="button" on:click=move |_| { c.edit.value().set(None); c.dialog.set(Dialog::Edit); }>"Edit"</button>
+                <button type="button" on:click=move |_| c.dialog.set(Dialog::Regenerate)>"Regenerate"</button>
+                <button type="button" class="danger" on:click=move |_| c.dialog.set(Dialog::Delete)>"Delete"</button>
+            })
+            .into_any()
+    })
 }
 
 #[component]

@@ -1,16 +1,19 @@
 //! The OAuth 2.0 Authorization Servers tab (PRODUCT.md §2.4).
 
 use crate::api::oauth::{DeleteOauthServer, SaveOauthServer, ValidateJwks, list_oauth_servers};
+use crate::api::tables::get_table_layout;
+use crate::components::data_table::{ActionsFn, CellFn, DataTable, SortKey};
 use crate::components::dialog::{ConfirmDialog, FormDialog};
 use crate::components::layout::{BaseUrl, Breadcrumbs, internet_saas_trail};
 use crate::components::tabs::InternetSaasTabs;
 use crate::components::toast::use_toaster;
 use crate::model::{
-    OAUTH_MAX_SERVERS, OAuthPage, OAuthServerForm, Subscription, format_timestamp,
-    validate_oauth_form,
+    ColumnSpec, OAUTH_MAX_SERVERS, OAuthPage, OAuthServerForm, OAuthServerView, Subscription,
+    TableLayout, format_timestamp, validate_oauth_form,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
+use std::sync::Arc;
 
 #[derive(Clone, Debug, PartialEq)]
 enum Dialog {
@@ -43,6 +46,7 @@ pub fn OAuthServersPage() -> impl IntoView {
         move || (c.save.version().get(), c.delete.version().get()),
         |_| list_oauth_servers(),
     );
+    let layout = Resource::new(|| (), |_| get_table_layout("oauth_servers".to_owned()));
     let toaster = use_toaster();
     Effect::new(move |_| match c.save.value().get() {
         Some(Ok(_)) => {
@@ -69,8 +73,9 @@ pub fn OAuthServersPage() -> impl IntoView {
             <h2 id="tab-title">"OAuth 2.0 Authorization Servers"</h2>
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
+                    let layout = layout.await.unwrap_or_default();
                     match data.await {
-                        Ok(page) => view! { <ServerTable page c /> }.into_any(),
+                        Ok(page) => view! { <ServerTable page layout c /> }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -81,7 +86,7 @@ pub fn OAuthServersPage() -> impl IntoView {
 }
 
 #[component]
-fn ServerTable(page: OAuthPage, c: Controls) -> impl IntoView {
+fn ServerTable(page: OAuthPage, layout: TableLayout, c: Controls) -> impl IntoView {
     if page.subscription == Subscription::None {
         return view! {
             <BaseUrl url=page.base_url.clone() />
@@ -106,51 +111,82 @@ fn ServerTable(page: OAuthPage, c: Controls) -> impl IntoView {
             })}
             {at_limit.then(|| view! { <p class="hint">{format!("An organisation can have at most {OAUTH_MAX_SERVERS} authorization servers.")}</p> })}
         </div>
-        <table class="data">
-            <caption class="visually-hidden">"OAuth 2.0 Authorization Servers"</caption>
-            <thead>
-                <tr>
-                    <th scope="col">"Authorization Server Name"</th>
-                    <th scope="col">"Status"</th>
-                    <th scope="col">"Description"</th>
-                    <th scope="col">"Last Successful Fetch Time"</th>
-                    {can_manage.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
-                </tr>
-            </thead>
-            <tbody>
-                {page.servers.is_empty().then(|| view! { <tr><td colspan="5" class="empty">"No authorization servers yet."</td></tr> })}
-                {page
-                    .servers
-                    .into_iter()
-                    .map(|s| {
-                        let (id, name, form) = (s.id, s.form.name.clone(), s.form.clone());
-                        view! {
-                            <tr>
-                                <th scope="row">{s.form.name.clone()}</th>
-                                <td>
-                                    <span class="status" class:status-disabled=!s.form.enabled>
-                                        {if s.form.enabled { "Enabled" } else { "Disabled" }}
-                                    </span>
-                                </td>
-                                <td>{s.form.description.clone()}</td>
-                                <td>{s.last_fetch_at.map(format_timestamp).unwrap_or_default()}</td>
-                                {can_manage.then(|| view! {
-                                    <td class="row-actions">
-                                        <button type="button" on:click=move |_| {
-                                            c.save.value().set(None);
-                                            c.dialog.set(Dialog::Edit { id: Some(id), form: form.clone() });
-                                        }>"Edit"</button>
-                                        <button type="button" class="danger" on:click=move |_| c.dialog.set(Dialog::Delete { id, name: name.clone() })>"Delete"</button>
-                                    </td>
-                                })}
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
+        <DataTable
+            table="oauth_servers"
+            caption="OAuth 2.0 Authorization Servers".to_owned()
+            specs=&OAUTH_COLUMNS
+            layout
+            rows=page.servers
+            cell=oauth_cell()
+            sort_key=oauth_sort
+            row_header="name"
+            actions=can_manage.then(|| oauth_actions(c))
+            empty="No authorization servers yet."
+        />
     }
     .into_any()
+}
+
+/// The table's columns (PRODUCT.md §2.4); the last five are optional.
+static OAUTH_COLUMNS: [ColumnSpec; 9] = [
+    ColumnSpec::fixed("name", "Authorization Server Name"),
+    ColumnSpec::fixed("status", "Status"),
+    ColumnSpec::fixed("description", "Description"),
+    ColumnSpec::fixed("last_fetch", "Last Successful Fetch Time"),
+    ColumnSpec::optional("issuer", "Issuer URI", false),
+    ColumnSpec::optional("audience", "Audience URI", false),
+    ColumnSpec::optional("client_id", "Client ID", false),
+    ColumnSpec::optional("modified_by", "Last Modified By", false),
+    ColumnSpec::optional("modified_on", "Last Modified On", false),
+];
+
+fn oauth_cell() -> CellFn<OAuthServerView> {
+    Arc::new(|column, s| {
+        let s = s.clone();
+        match column {
+            "name" => s.form.name.into_any(),
+            "status" => view! {
+                <span class="status" class:status-disabled=!s.form.enabled>{if s.form.enabled { "Enabled" } else { "Disabled" }}</span>
+            }
+            .into_any(),
+            "description" => s.form.description.into_any(),
+            "last_fetch" => s.last_fetch_at.map(format_timestamp).unwrap_or_default().into_any(),
+            "issuer" => s.form.issuer.into_any(),
+            "audience" => s.form.audience.into_any(),
+            "client_id" => s.form.client_id.into_any(),
+            "modified_by" => s.last_modified_by.into_any(),
+            "modified_on" => format_timestamp(s.last_modified_on).into_any(),
+            _ => ().into_any(),
+        }
+    })
+}
+
+fn oauth_sort(column: &'static str, s: &OAuthServerView) -> SortKey {
+    match column {
+        "last_fetch" => SortKey::Number(s.last_fetch_at.unwrap_or(0)),
+        "modified_on" => SortKey::Number(s.last_modified_on),
+        "status" => SortKey::Number(i64::from(s.form.enabled)),
+        "description" => SortKey::Text(s.form.description.to_lowercase()),
+        "issuer" => SortKey::Text(s.form.issuer.clone()),
+        "audience" => SortKey::Text(s.form.audience.clone()),
+        "client_id" => SortKey::Text(s.form.client_id.clone()),
+        "modified_by" => SortKey::Text(s.last_modified_by.clone()),
+        _ => SortKey::Text(s.form.name.to_lowercase()),
+    }
+}
+
+fn oauth_actions(c: Controls) -> ActionsFn<OAuthServerView> {
+    Arc::new(move |s: &OAuthServerView| {
+        let (id, name, form) = (s.id, s.form.name.clone(), s.form.clone());
+        view! {
+            <button type="button" on:click=move |_| {
+                c.save.value().set(None);
+                c.dialog.set(Dialog::Edit { id: Some(id), form: form.clone() });
+            }>"Edit"</button>
+            <button type="button" class="danger" on:click=move |_| c.dialog.set(Dialog::Delete { id, name: name.clone() })>"Delete"</button>
+        }
+        .into_any()
+    })
 }
 
 #[component]

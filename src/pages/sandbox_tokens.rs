@@ -4,7 +4,9 @@ use crate::api::sandbox::{
     AddSandboxToken, DeleteSandboxToken, IssuedToken, RegenerateSandboxToken, RenameSandboxToken,
     list_sandbox_tokens, reveal_sandbox_token,
 };
+use crate::api::tables::get_table_layout;
 use crate::components::clipboard::copy_to_clipboard;
+use crate::components::data_table::{ActionsFn, CellFn, DataTable, SortKey};
 use crate::components::dialog::{ConfirmDialog, FormDialog};
 use crate::components::layout::{BaseUrl, Breadcrumbs, internet_saas_trail};
 use crate::components::masked_secret::MaskedSecret;
@@ -12,10 +14,12 @@ use crate::components::tabs::InternetSaasTabs;
 use crate::components::toast::{Toaster, use_toaster};
 use crate::error::AppError;
 use crate::model::{
-    DisableReason, SandboxPage, SandboxTokenView, Subscription, TokenStatus, format_timestamp,
+    ColumnSpec, DisableReason, SandboxPage, SandboxTokenView, Subscription, TableLayout,
+    TokenStatus, format_timestamp,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
+use std::sync::Arc;
 
 /// Which dialog is open.
 #[derive(Clone, Debug, PartialEq)]
@@ -67,6 +71,7 @@ pub fn SandboxTokenPage() -> impl IntoView {
         },
         |_| list_sandbox_tokens(),
     );
+    let layout = Resource::new(|| (), |_| get_table_layout("sandbox_tokens".to_owned()));
     report_outcomes(controls, use_toaster());
 
     view! {
@@ -78,8 +83,9 @@ pub fn SandboxTokenPage() -> impl IntoView {
             <h2 id="tab-title">"Sandbox API Token"</h2>
             <Suspense fallback=|| view! { <p class="loading">"Loading tokens…"</p> }>
                 {move || Suspend::new(async move {
+                    let layout = layout.await.unwrap_or_default();
                     match data.await {
-                        Ok(page) => view! { <PageBody page controls /> }.into_any(),
+                        Ok(page) => view! { <PageBody page layout controls /> }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -130,7 +136,7 @@ fn report_outcomes(c: Controls, toaster: Toaster) {
 }
 
 #[component]
-fn PageBody(page: SandboxPage, controls: Controls) -> impl IntoView {
+fn PageBody(page: SandboxPage, layout: TableLayout, controls: Controls) -> impl IntoView {
     if page.subscription == Subscription::None {
         return view! {
             <BaseUrl url=page.base_url.clone() />
@@ -166,29 +172,18 @@ fn PageBody(page: SandboxPage, controls: Controls) -> impl IntoView {
                 <p class="hint">{format!("This organisation has its maximum of {limit} token(s). Delete an existing token before adding a new one.")}</p>
             })}
         </div>
-        <table class="data">
-            <caption class="visually-hidden">"Sandbox API Tokens"</caption>
-            <thead>
-                <tr>
-                    <th scope="col">"Name"</th>
-                    <th scope="col">"Sandbox API Token"</th>
-                    <th scope="col">"Status"</th>
-                    <th scope="col">"Last Modified By"</th>
-                    <th scope="col">"Last Modified On"</th>
-                    {actions_column.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
-                </tr>
-            </thead>
-            <tbody>
-                {page.tokens.is_empty().then(|| view! {
-                    <tr><td colspan="6" class="empty">"No Sandbox API Tokens yet."</td></tr>
-                })}
-                {page
-                    .tokens
-                    .into_iter()
-                    .map(|token| view! { <TokenRow token can_reveal actions_column row_actions controls /> })
-                    .collect_view()}
-            </tbody>
-        </table>
+        <DataTable
+            table="sandbox_tokens"
+            caption="Sandbox API Tokens".to_owned()
+            specs=&SANDBOX_COLUMNS
+            layout
+            rows=page.tokens
+            cell=token_cell(can_reveal)
+            sort_key=token_sort_key
+            row_header="name"
+            actions=token_actions(controls, row_actions).filter(|_| actions_column)
+            empty="No Sandbox API Tokens yet."
+        />
     }
     .into_any()
 }
@@ -203,45 +198,78 @@ fn ProviderDisabledBanner(reason: DisableReason) -> impl IntoView {
     }
 }
 
-#[component]
-fn TokenRow(
-    token: SandboxTokenView,
-    can_reveal: bool,
-    actions_column: bool,
-    row_actions: bool,
-    controls: Controls,
-) -> impl IntoView {
-    let id = token.id;
-    let reveal = can_reveal.then(|| Action::new(move |_: &()| reveal_sandbox_token(id)));
-    let name = token.name.clone();
-    let (edit_name, regen_name, delete_name) = (name.clone(), name.clone(), name.clone());
-    let enabled_actions =
-        row_actions && !matches!(token.status, TokenStatus::DisabledByProvider(_));
-    view! {
-        <tr>
-            <th scope="row">{token.name.clone()}</th>
-            <td><MaskedSecret masked=token.masked.clone() reveal /></td>
-            <td><StatusCell status=token.status /></td>
-            <td>{token.last_modified_by.clone()}</td>
-            <td>{format_timestamp(token.last_modified_on)}</td>
-            {actions_column.then(|| view! {
-                <td class="row-actions">
-                    <button type="button" on:click=move |_| {
-                        controls.rename.value().set(None);
-                        controls.dialog.set(Dialog::Edit { id, name: edit_name.clone() });
-                    }>"Edit"</button>
-                    {enabled_actions.then(|| view! {
-                        <button type="button" on:click=move |_| controls.dialog.set(Dialog::Regenerate { id, name: regen_name.clone() })>
-                            "Regenerate"
-                        </button>
-                        <button type="button" class="danger" on:click=move |_| controls.dialog.set(Dialog::Delete { id, name: delete_name.clone() })>
-                            "Delete"
-                        </button>
-                    })}
-                </td>
-            })}
-        </tr>
+/// The table's columns (PRODUCT.md §2.1); the last two are optional.
+static SANDBOX_COLUMNS: [ColumnSpec; 7] = [
+    ColumnSpec::fixed("name", "Name"),
+    ColumnSpec::fixed("token", "Sandbox API Token"),
+    ColumnSpec::fixed("status", "Status"),
+    ColumnSpec::fixed("modified_by", "Last Modified By"),
+    ColumnSpec::fixed("modified_on", "Last Modified On"),
+    ColumnSpec::optional("last_used", "Last Used", false),
+    ColumnSpec::optional("calls_24h", "API Calls (24h)", false),
+];
+
+fn token_cell(can_reveal: bool) -> CellFn<SandboxTokenView> {
+    Arc::new(move |key, token| {
+        let token = token.clone();
+        match key {
+            "name" => token.name.into_any(),
+            "token" => {
+                let id = token.id;
+                let reveal =
+                    can_reveal.then(|| Action::new(move |_: &()| reveal_sandbox_token(id)));
+                view! { <MaskedSecret masked=token.masked reveal /> }.into_any()
+            }
+            "status" => view! { <StatusCell status=token.status /> }.into_any(),
+            "modified_by" => token.last_modified_by.into_any(),
+            "modified_on" => format_timestamp(token.last_modified_on).into_any(),
+            "last_used" => token
+                .last_used_on
+                .map(format_timestamp)
+                .unwrap_or_else(|| "Never".into())
+                .into_any(),
+            "calls_24h" => token.calls_24h.to_string().into_any(),
+            _ => ().into_any(),
+        }
+    })
+}
+
+fn token_sort_key(key: &'static str, t: &SandboxTokenView) -> SortKey {
+    match key {
+        "modified_on" => SortKey::Number(t.last_modified_on),
+        "last_used" => SortKey::Number(t.last_used_on.unwrap_or(0)),
+        "calls_24h" => SortKey::Number(t.calls_24h),
+        "status" => SortKey::Text(t.status.label().to_owned()),
+        "modified_by" => SortKey::Text(t.last_modified_by.to_lowercase()),
+        "token" => SortKey::Text(t.masked.clone()),
+        _ => SortKey::Text(t.name.to_lowercase()),
     }
+}
+
+/// Edit always; Regenerate and Delete unless the provider disabled tokens.
+fn token_actions(controls: Controls, row_actions: bool) -> Option<ActionsFn<SandboxTokenView>> {
+    Some(Arc::new(move |token: &SandboxTokenView| {
+        let id = token.id;
+        let name = token.name.clone();
+        let (edit_name, regen_name, delete_name) = (name.clone(), name.clone(), name);
+        let enabled_actions =
+            row_actions && !matches!(token.status, TokenStatus::DisabledByProvider(_));
+        view! {
+            <button type="button" on:click=move |_| {
+                controls.rename.value().set(None);
+                controls.dialog.set(Dialog::Edit { id, name: edit_name.clone() });
+            }>"Edit"</button>
+            {enabled_actions.then(|| view! {
+                <button type="button" on:click=move |_| controls.dialog.set(Dialog::Regenerate { id, name: regen_name.clone() })>
+                    "Regenerate"
+                </button>
+                <button type="button" class="danger" on:click=move |_| controls.dialog.set(Dialog::Delete { id, name: delete_name.clone() })>
+                    "Delete"
+                </button>
+            })}
+        }
+        .into_any()
+    }))
 }
 
 #[component]

@@ -8,6 +8,7 @@
 mod admins;
 mod api_keys;
 mod audit;
+mod layouts;
 mod oauth;
 mod orgs;
 mod sandbox;
@@ -112,6 +113,7 @@ impl Store {
     pub async fn wipe(&self) -> Result<(), sqlx::Error> {
         let mut tx = self.begin_write().await?;
         for table in [
+            "table_layouts",
             "oauth_servers",
             "api_rate_counters",
             "api_sessions",

@@ -1,0 +1,54 @@
+//! Saved table layouts (PRODUCT.md §2.5).
+
+use crate::error::AppError;
+use crate::model::TableLayout;
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+#[cfg(feature = "ssr")]
+use crate::{model::Permission, model::TABLE_KEYS, server::auth::require};
+
+#[cfg(feature = "ssr")]
+fn check_table(table: &str) -> Result<(), AppError> {
+    if TABLE_KEYS.contains(&table) {
+        Ok(())
+    } else {
+        Err(AppError::invalid("table", "Unknown table."))
+    }
+}
+
+/// `ViewApiConfiguration`: this admin's layout of `table` (the default if none saved).
+#[server(prefix = "/api", endpoint = "tables/layout")]
+pub async fn get_table_layout(table: String) -> Result<TableLayout, AppError> {
+    let who = require(Permission::ViewApiConfiguration).await?;
+    check_table(&table)?;
+    let state = crate::server::app_state()?;
+    let saved = state.store.table_layout(who.admin_id, &table).await?;
+    Ok(saved
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default())
+}
+
+/// `ViewApiConfiguration`: saves this admin's layout of `table`; no `layout`
+/// resets it. JSON body: `{"table": "...", "layout": {"columns": [["key", true], …], "sort": ["key", true]}}`.
+#[server(prefix = "/api", endpoint = "tables/save-layout", input = Json)]
+pub async fn save_table_layout(
+    table: String,
+    #[server(default)] layout: Option<TableLayout>,
+) -> Result<(), AppError> {
+    let who = require(Permission::ViewApiConfiguration).await?;
+    check_table(&table)?;
+    if layout.as_ref().is_some_and(|l| l.columns.len() > 32) {
+        return Err(AppError::invalid("layout", "Too many columns."));
+    }
+    let json = layout
+        .map(|l| serde_json::to_string(&l))
+        .transpose()
+        .map_err(|_| AppError::internal())?;
+    let state = crate::server::app_state()?;
+    state
+        .store
+        .set_table_layout(who.admin_id, &table, json.as_deref())
+        .await?;
+    Ok(())
+}
