@@ -221,3 +221,35 @@ test('signed-out visitors are sent to the sign-in page, and Sign Out ends the se
   await page.goto(SANDBOX);
   await expect(page).toHaveURL(/\/login$/);
 });
+
+test('the column choice and sort survive a reload, and Reset restores the default', async ({ page }) => {
+  await signIn(page, 'api@acme.example');
+  await openSandbox(page);
+  const headers = page.getByRole('table', { name: 'Sandbox API Tokens' }).getByRole('columnheader');
+  await expect(headers.filter({ hasText: 'Last Used' })).toHaveCount(0);
+
+  await page.getByText('Columns', { exact: true }).click();
+  await page.getByRole('checkbox', { name: 'Last Used' }).check();
+  await page.getByRole('button', { name: 'Move Last Used up' }).click();
+  await expect(headers.filter({ hasText: 'Last Used' })).toHaveCount(1);
+  await page.getByRole('button', { name: 'Name', exact: true }).click(); // ascending
+  await page.getByRole('button', { name: 'Name', exact: true }).click(); // descending
+  await expect(page.getByRole('columnheader', { name: 'Name' })).toHaveAttribute('aria-sort', 'descending');
+
+  // The server renders the saved layout: even without JavaScript after a reload.
+  await page.waitForTimeout(500);
+  await page.reload();
+  await waitForHydration(page);
+  await expect(headers.filter({ hasText: 'Last Used' })).toHaveCount(1);
+  await expect(page.getByRole('columnheader', { name: 'Name' })).toHaveAttribute('aria-sort', 'descending');
+  const names = await page.getByRole('table', { name: 'Sandbox API Tokens' }).getByRole('rowheader').allTextContents();
+  expect(names).toEqual([...names].sort().reverse());
+  await expectNoAxeViolations(page);
+
+  await page.getByText('Columns', { exact: true }).click();
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await expect(headers.filter({ hasText: 'Last Used' })).toHaveCount(0);
+  await page.waitForTimeout(500);
+  await page.reload();
+  await expect(headers.filter({ hasText: 'Last Used' })).toHaveCount(0);
+});
