@@ -98,12 +98,12 @@ where
             .map(|(s, _)| s)
             .collect();
         let mut sorted = rows.get_value();
-        if let Some((key, ascending)) = current.sort.clone() {
-            if let Some(spec) = specs.iter().find(|s| s.key == key) {
-                sorted.sort_by_key(|r| sort_key(spec.key, r));
-                if !ascending {
-                    sorted.reverse();
-                }
+        if let Some((key, ascending)) = current.sort.clone()
+            && let Some(spec) = specs.iter().find(|s| s.key == key)
+        {
+            sorted.sort_by_key(|r| sort_key(spec.key, r));
+            if !ascending {
+                sorted.reverse();
             }
         }
         let header = visible
