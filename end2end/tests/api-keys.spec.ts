@@ -156,7 +156,7 @@ test('a multi-organisation admin switches to Globex', async ({ page }) => {
 test.describe('without JavaScript', () => {
   test.use({ javaScriptEnabled: false });
 
-  test('the key pages and the audit log are readable', async ({ page }) => {
+  test('the key pages, OAuth servers, the overview and the audit log are readable', async ({ page }) => {
     await page.goto('/login');
     await page.getByLabel('Username').fill('super@acme.example');
     await page.getByLabel('Password').fill('Keyport-demo-1');
@@ -167,5 +167,9 @@ test.describe('without JavaScript', () => {
     await expect(page.getByRole('cell', { name: /^••••/ })).toBeVisible();
     await page.goto('/administration/audit-logs?result=success');
     await expect(page.getByRole('table', { name: 'Audit log entries' }).getByRole('row').nth(1)).toBeVisible();
+    await page.goto('/administration/api-configuration/legacy-api/internet-saas-api/oauth-authorization-servers');
+    await expect(page.getByRole('columnheader', { name: 'Authorization Server Name' })).toBeVisible();
+    await page.goto('/administration/api-configuration');
+    await expect(page.getByRole('heading', { name: 'Sandbox API Token', level: 2 })).toBeVisible();
   });
 });
