@@ -178,9 +178,13 @@ where
                 </div>
             </details>
         </div>
-        <table class="data">
-            <caption class="visually-hidden">{caption}</caption>
-            {body}
-        </table>
+        // Wide tables scroll sideways; the region is focusable so keyboard
+        // users can scroll it too.
+        <div class="table-scroll" tabindex="0" role="region" aria-label=format!("{caption} (scrollable)")>
+            <table class="data">
+                <caption class="visually-hidden">{caption.clone()}</caption>
+                {body}
+            </table>
+        </div>
     }
 }

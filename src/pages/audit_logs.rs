@@ -3,11 +3,14 @@
 //! WebAssembly and every view has a URL.
 
 use crate::api::audit_log::list_audit_log;
+use crate::api::tables::get_table_layout;
+use crate::components::data_table::{CellFn, DataTable, SortKey};
 use crate::components::layout::Breadcrumbs;
-use crate::model::{AuditFilter, AuditPage, format_timestamp};
+use crate::model::{AuditEntry, AuditFilter, AuditPage, ColumnSpec, TableLayout, format_timestamp};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use std::sync::Arc;
 
 const PATH: &str = "/administration/audit-logs";
 
@@ -29,6 +32,7 @@ pub fn AuditLogsPage() -> impl IntoView {
         })
     });
     let data = Resource::new(move || filter.get(), list_audit_log);
+    let layout = Resource::new(|| (), |_| get_table_layout("audit_log".to_owned()));
     view! {
         <Title text="Audit Logs" />
         <Breadcrumbs trail=vec![("Administration", None), ("Audit Logs", None)] />
@@ -36,8 +40,9 @@ pub fn AuditLogsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading the audit log…"</p> }>
             {move || Suspend::new(async move {
                 let filter = filter.get_untracked();
+                let layout = layout.await.unwrap_or_default();
                 match data.await {
-                    Ok(page) => view! { <AuditView page filter /> }.into_any(),
+                    Ok(page) => view! { <AuditView page layout filter /> }.into_any(),
                     Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 }
             })}
@@ -46,7 +51,7 @@ pub fn AuditLogsPage() -> impl IntoView {
 }
 
 #[component]
-fn AuditView(page: AuditPage, filter: AuditFilter) -> impl IntoView {
+fn AuditView(page: AuditPage, layout: TableLayout, filter: AuditFilter) -> impl IntoView {
     let csv_href = format!("{PATH}/export.csv?{}", filter.query_string(None));
     let pages = page.pages();
     let current = page.page;
@@ -61,53 +66,80 @@ fn AuditView(page: AuditPage, filter: AuditFilter) -> impl IntoView {
             <p class="hint" role="status">{format!("{} matching entries", page.total)}</p>
             <a class="button" href=csv_href download="keyport-audit-log.csv">"Export CSV"</a>
         </div>
-        <div class="table-scroll" tabindex="0" role="region" aria-label="Audit log entries, scrollable">
-            <table class="data audit">
-                <caption class="visually-hidden">"Audit log entries"</caption>
-                <thead>
-                    <tr>
-                        {["Timestamp", "Action", "Category", "Sub-Category", "Resource", "Admin", "Organisation", "Client IP", "Interface", "Trace ID", "Result"]
-                            .into_iter()
-                            .map(|h| view! { <th scope="col">{h}</th> })
-                            .collect_view()}
-                    </tr>
-                </thead>
-                <tbody>
-                    {page.entries.is_empty().then(|| view! { <tr><td colspan="11" class="empty">"No entries match."</td></tr> })}
-                    {page
-                        .entries
-                        .into_iter()
-                        .map(|e| {
-                            let result = match (e.result.as_str(), &e.reason) {
-                                ("failure", Some(reason)) => format!("Failure: {reason}"),
-                                ("failure", None) => "Failure".to_owned(),
-                                _ => "Success".to_owned(),
-                            };
-                            view! {
-                                <tr>
-                                    <td>{format_timestamp(e.at)}</td>
-                                    <td>{e.action}</td>
-                                    <td>{e.category}</td>
-                                    <td>{e.sub_category}</td>
-                                    <td>{e.resource}</td>
-                                    <td>{e.admin}</td>
-                                    <td>{e.org}</td>
-                                    <td>{e.client_ip}</td>
-                                    <td>{e.interface}</td>
-                                    <td><code>{e.trace_id}</code></td>
-                                    <td>{result}</td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-        </div>
+            <DataTable
+                table="audit_log"
+                caption="Audit log entries".to_owned()
+                specs=&AUDIT_COLUMNS
+                layout
+                rows=page.entries
+                cell=audit_cell()
+                sort_key=audit_sort
+                row_header=""
+                empty="No entries match."
+            />
         <nav class="pager" aria-label="Pages">
             {(current > 1).then(|| view! { <a href=prev rel="prev">"Previous"</a> })}
             <span>{format!("Page {current} of {pages}")}</span>
             {(current < pages).then(|| view! { <a href=next rel="next">"Next"</a> })}
         </nav>
+    }
+}
+
+/// PRODUCT.md §5's columns; all but Timestamp, Action and Result can be hidden.
+static AUDIT_COLUMNS: [ColumnSpec; 11] = [
+    ColumnSpec::fixed("at", "Timestamp"),
+    ColumnSpec::fixed("action", "Action"),
+    ColumnSpec::optional("category", "Category", true),
+    ColumnSpec::optional("sub_category", "Sub-Category", true),
+    ColumnSpec::optional("resource", "Resource", true),
+    ColumnSpec::optional("admin", "Admin", true),
+    ColumnSpec::optional("org", "Organisation", true),
+    ColumnSpec::optional("client_ip", "Client IP", true),
+    ColumnSpec::optional("interface", "Interface", true),
+    ColumnSpec::optional("trace_id", "Trace ID", true),
+    ColumnSpec::fixed("result", "Result"),
+];
+
+fn audit_cell() -> CellFn<AuditEntry> {
+    Arc::new(|column, e| {
+        let e = e.clone();
+        match column {
+            "at" => format_timestamp(e.at).into_any(),
+            "action" => e.action.into_any(),
+            "category" => e.category.into_any(),
+            "sub_category" => e.sub_category.into_any(),
+            "resource" => e.resource.into_any(),
+            "admin" => e.admin.into_any(),
+            "org" => e.org.into_any(),
+            "client_ip" => e.client_ip.into_any(),
+            "interface" => e.interface.into_any(),
+            "trace_id" => view! { <code>{e.trace_id}</code> }.into_any(),
+            "result" => match (e.result.as_str(), e.reason) {
+                ("failure", Some(reason)) => format!("Failure: {reason}"),
+                ("failure", None) => "Failure".to_owned(),
+                _ => "Success".to_owned(),
+            }
+            .into_any(),
+            _ => ().into_any(),
+        }
+    })
+}
+
+/// Sorts the entries of the page shown (the server sends newest first).
+fn audit_sort(column: &'static str, e: &AuditEntry) -> SortKey {
+    let text = |s: &str| SortKey::Text(s.to_lowercase());
+    match column {
+        "at" => SortKey::Number(e.at),
+        "action" => text(&e.action),
+        "category" => text(&e.category),
+        "sub_category" => text(&e.sub_category),
+        "resource" => text(&e.resource),
+        "admin" => text(&e.admin),
+        "org" => text(&e.org),
+        "client_ip" => text(&e.client_ip),
+        "interface" => text(&e.interface),
+        "trace_id" => text(&e.trace_id),
+        _ => text(&e.result),
     }
 }
 
