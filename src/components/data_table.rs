@@ -39,6 +39,7 @@ where
     T: Clone + Send + Sync + 'static,
 {
     let layout = RwSignal::new(layout);
+    let menu_open = RwSignal::new(false);
     let save = ServerAction::<SaveTableLayout>::new();
     let change = move |f: &dyn Fn(&mut TableLayout)| {
         let mut next = layout.get_untracked().explicit(specs);
@@ -167,15 +168,19 @@ where
 
     view! {
         <div class="table-tools">
+            // The menu's controls exist only while it is open, so their
+            // labels (the column names) do not shadow the page's own fields.
             <details class="columns-menu">
-                <summary>"Columns"</summary>
-                <div class="columns-panel">
-                    <ul>{menu}</ul>
-                    <button type="button" on:click=move |_| {
-                        layout.set(TableLayout::default());
-                        save.dispatch(SaveTableLayout { table: table.to_owned(), layout: None });
-                    }>"Reset"</button>
-                </div>
+                <summary on:click=move |_| menu_open.update(|o| *o = !*o)>"Columns"</summary>
+                {move || menu_open.get().then(|| view! {
+                    <div class="columns-panel">
+                        <ul>{menu}</ul>
+                        <button type="button" on:click=move |_| {
+                            layout.set(TableLayout::default());
+                            save.dispatch(SaveTableLayout { table: table.to_owned(), layout: None });
+                        }>"Reset"</button>
+                    </div>
+                })}
             </details>
         </div>
         // Wide tables scroll sideways; the region is focusable so keyboard
