@@ -64,6 +64,12 @@ impl AppError {
         }
     }
 
+    pub fn no_subscription() -> Self {
+        AppError::NoSubscription {
+            message: "A valid subscription is required.".into(),
+        }
+    }
+
     pub fn not_found(what: &str) -> Self {
         AppError::NotFound {
             message: format!("{what} was not found."),

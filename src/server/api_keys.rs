@@ -2,7 +2,7 @@
 //! one key per organisation and kind, typed or generated, and every change
 //! ends the API sessions made with the old key in the same transaction.
 
-use super::auth::Actor;
+use super::auth::{Actor, refuse};
 use super::crypto;
 use super::now_ms;
 use super::state::AppState;
@@ -23,7 +23,7 @@ fn seal_context(kind: KeyKind) -> Vec<u8> {
 
 /// The page as this admin may see it.
 pub async fn page(state: &AppState, actor: &Actor, kind: KeyKind) -> Result<ApiKeyPage, AppError> {
-    ensure(actor, Permission::ViewApiConfiguration)?;
+    actor.ensure(Permission::ViewApiConfiguration)?;
     let subscription = state
         .store
         .subscription(actor.org_id, SubscriptionKind::Api, now_ms())
@@ -69,7 +69,7 @@ pub async fn edit(
     typed: &str,
 ) -> Result<(), AppError> {
     let audit = actor.audit(AuditAction::Update, kind.label(), kind.label());
-    ensure(actor, kind.manage_permission())?;
+    actor.ensure(kind.manage_permission())?;
     validate_api_key(typed).map_err(|m| AppError::invalid("key", m))?;
     ensure_changeable(state, actor, kind, &audit).await?;
     let current = existing(state, actor, kind).await?;
@@ -131,7 +131,7 @@ pub async fn reveal(
     actor: &Actor,
     kind: KeyKind,
 ) -> Result<SecretString, AppError> {
-    ensure(actor, Permission::RevealSecrets)?;
+    actor.ensure(Permission::RevealSecrets)?;
     let audit = actor.audit(AuditAction::Reveal, kind.label(), kind.label());
     if state
         .store
@@ -139,7 +139,7 @@ pub async fn reveal(
         .await?
         == Subscription::None
     {
-        return Err(refuse(state, audit, no_subscription()).await);
+        return Err(refuse(state, audit, AppError::no_subscription()).await);
     }
     let row = existing(state, actor, kind).await?;
     let key = open(state, kind, &row)?;
@@ -195,7 +195,7 @@ async fn ensure_changeable(
     kind: KeyKind,
     audit: &AuditRecord,
 ) -> Result<(), AppError> {
-    ensure(actor, kind.manage_permission())?;
+    actor.ensure(kind.manage_permission())?;
     let refusal = if !may_manage(state, actor, kind).await? {
         Some(AppError::Forbidden {
             message: "Currently, only the provider modifies this key.".into(),
@@ -205,7 +205,7 @@ async fn ensure_changeable(
             Subscription::Expired => Some(AppError::SubscriptionExpired {
                 message: "The API subscription has expired: the key can be viewed but not changed.".into(),
             }),
-            Subscription::None => Some(no_subscription()),
+            Subscription::None => Some(AppError::no_subscription()),
             Subscription::Active => match state.store.api_key(actor.org_id, kind).await? {
                 Some(row) if row.disabled_reason.is_some() => Some(AppError::TokenDisabled {
                     message: "The service provider has disabled this key. Contact support or your service provider to re-enable the token.".into(),
@@ -218,28 +218,6 @@ async fn ensure_changeable(
         Some(e) => Err(refuse(state, audit.clone(), e).await),
         None => Ok(()),
     }
-}
-
-fn ensure(actor: &Actor, permission: Permission) -> Result<(), AppError> {
-    if actor.role.allows(permission) {
-        Ok(())
-    } else {
-        Err(AppError::forbidden())
-    }
-}
-
-fn no_subscription() -> AppError {
-    AppError::NoSubscription {
-        message: "A valid subscription is required.".into(),
-    }
-}
-
-async fn refuse(state: &AppState, audit: AuditRecord, error: AppError) -> AppError {
-    let record = audit.failed(&format!("{}: {}", error.code(), error));
-    if let Err(e) = state.store.append_audit(&record).await {
-        return e.into();
-    }
-    error
 }
 
 async fn existing(state: &AppState, actor: &Actor, kind: KeyKind) -> Result<ApiKeyRow, AppError> {

@@ -23,7 +23,7 @@ pub async fn page(
     actor: &Actor,
     filter: AuditFilter,
 ) -> Result<AuditPage, AppError> {
-    ensure(actor)?;
+    actor.ensure(Permission::ViewAuditLog)?;
     let parsed = parse(filter)?;
     let page = parsed.filter.page.unwrap_or(1).max(1);
     let store_filter = store_filter(&parsed);
@@ -49,7 +49,7 @@ pub async fn page(
 /// Every matching entry as CSV (spreadsheet-safe: cells that a spreadsheet
 /// would run as a formula are prefixed with `'`).
 pub async fn csv(state: &AppState, actor: &Actor, filter: AuditFilter) -> Result<String, AppError> {
-    ensure(actor)?;
+    actor.ensure(Permission::ViewAuditLog)?;
     let parsed = parse(filter)?;
     let (rows, _) = state
         .store
@@ -91,14 +91,6 @@ pub async fn csv(state: &AppState, actor: &Actor, filter: AuditFilter) -> Result
         out.push_str("\r\n");
     }
     Ok(out)
-}
-
-fn ensure(actor: &Actor) -> Result<(), AppError> {
-    if actor.role.allows(Permission::ViewAuditLog) {
-        Ok(())
-    } else {
-        Err(AppError::forbidden())
-    }
 }
 
 fn parse(filter: AuditFilter) -> Result<Parsed, AppError> {

@@ -64,6 +64,16 @@ impl Actor {
         )
     }
 
+    /// Defence in depth for the domain functions: the guard already checked,
+    /// but they are reachable from tests and the CLI too.
+    pub fn ensure(&self, permission: Permission) -> Result<(), AppError> {
+        if self.role.allows(permission) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden())
+        }
+    }
+
     /// As the pages see it; `settings` give the Base URL.
     pub fn viewer(&self, settings: &super::config::Settings) -> Viewer {
         Viewer {
@@ -112,6 +122,16 @@ impl AuditRecord {
         self.reason = Some(reason.to_owned());
         self
     }
+}
+
+/// Records a refusal (the entry marked failed, with the error's code and
+/// message) and hands the error back.
+pub async fn refuse(state: &AppState, audit: AuditRecord, error: AppError) -> AppError {
+    let record = audit.failed(&format!("{}: {}", error.code(), error));
+    if let Err(e) = state.store.append_audit(&record).await {
+        return e.into();
+    }
+    error
 }
 
 /// The request's parts, from the Leptos context of a server function/page.

@@ -4,7 +4,7 @@
 //! Save fetches the JWKS again on the server: "validated" is never taken
 //! from the browser's word.
 
-use super::auth::Actor;
+use super::auth::{Actor, refuse};
 use super::now_ms;
 use super::state::AppState;
 use super::store::{AuditRecord, OAuthOutcome, OAuthRow, SubscriptionKind};
@@ -20,7 +20,7 @@ const SUB_CATEGORY: &str = "OAuth 2.0 Authorization Servers";
 const MAX_JWKS_BYTES: usize = 1024 * 1024;
 
 pub async fn page(state: &AppState, actor: &Actor) -> Result<OAuthPage, AppError> {
-    ensure(actor, Permission::ViewApiConfiguration)?;
+    actor.ensure(Permission::ViewApiConfiguration)?;
     let subscription = state
         .store
         .subscription(actor.org_id, SubscriptionKind::Api, now_ms())
@@ -51,7 +51,7 @@ pub async fn validate(
     url: &str,
     validate_cert: bool,
 ) -> Result<Vec<JwksKey>, AppError> {
-    ensure(actor, Permission::ManageOAuthServers)?;
+    actor.ensure(Permission::ManageOAuthServers)?;
     fetch_jwks(state, url, validate_cert).await
 }
 
@@ -62,7 +62,7 @@ pub async fn save(
     id: Option<i64>,
     form: OAuthServerForm,
 ) -> Result<i64, AppError> {
-    ensure(actor, Permission::ManageOAuthServers)?;
+    actor.ensure(Permission::ManageOAuthServers)?;
     let problems = validate_oauth_form(&form);
     if !problems.is_empty() {
         let fields: BTreeMap<String, String> = problems
@@ -98,7 +98,7 @@ pub async fn save(
 }
 
 pub async fn delete(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppError> {
-    ensure(actor, Permission::ManageOAuthServers)?;
+    actor.ensure(Permission::ManageOAuthServers)?;
     let name = state
         .store
         .oauth_servers(actor.org_id)
@@ -203,14 +203,6 @@ fn describe(e: &reqwest::Error) -> &'static str {
     }
 }
 
-fn ensure(actor: &Actor, permission: Permission) -> Result<(), AppError> {
-    if actor.role.allows(permission) {
-        Ok(())
-    } else {
-        Err(AppError::forbidden())
-    }
-}
-
 async fn ensure_active(
     state: &AppState,
     actor: &Actor,
@@ -226,14 +218,6 @@ async fn ensure_active(
         },
     };
     Err(refuse(state, audit.clone(), refusal).await)
-}
-
-async fn refuse(state: &AppState, audit: AuditRecord, error: AppError) -> AppError {
-    let record = audit.failed(&format!("{}: {}", error.code(), error));
-    if let Err(e) = state.store.append_audit(&record).await {
-        return e.into();
-    }
-    error
 }
 
 fn view(row: OAuthRow) -> OAuthServerView {

@@ -4,13 +4,11 @@
 //! Server functions authorize with `auth::require` and then call these; the
 //! permission is checked again here so no caller can skip it.
 
-use super::auth::Actor;
+use super::auth::{Actor, refuse};
 use super::crypto::{self, Secrets, TOKEN_LEN};
 use super::now_ms;
 use super::state::AppState;
-use super::store::{
-    AuditRecord, InsertOutcome, OrgRow, SandboxTokenRow, SealedSecret, SubscriptionKind,
-};
+use super::store::{InsertOutcome, OrgRow, SandboxTokenRow, SealedSecret, SubscriptionKind};
 use crate::error::AppError;
 use crate::model::{
     AuditAction, DisableReason, Permission, SandboxPage, SandboxTokenView, Subscription,
@@ -59,7 +57,7 @@ impl FreshSecret {
 
 /// The page as this admin may see it.
 pub async fn page(state: &AppState, actor: &Actor) -> Result<SandboxPage, AppError> {
-    ensure(actor, Permission::ViewApiConfiguration)?;
+    actor.ensure(Permission::ViewApiConfiguration)?;
     let now = now_ms();
     let org = org(state, actor).await?;
     let subscription = state
@@ -86,7 +84,7 @@ pub async fn page(state: &AppState, actor: &Actor) -> Result<SandboxPage, AppErr
 
 /// Adds a token named `name`, up to the organisation's limit.
 pub async fn add(state: &AppState, actor: &Actor, name: &str) -> Result<IssuedToken, AppError> {
-    ensure(actor, Permission::ManageSandboxTokens)?;
+    actor.ensure(Permission::ManageSandboxTokens)?;
     let name = validate_name(name)?;
     let audit = actor.audit(AuditAction::Create, category::SANDBOX_API_TOKEN, &name);
     let org = org(state, actor).await?;
@@ -126,7 +124,7 @@ pub async fn add(state: &AppState, actor: &Actor, name: &str) -> Result<IssuedTo
 
 /// Renames a token (only the name: the secret is not editable).
 pub async fn rename(state: &AppState, actor: &Actor, id: i64, name: &str) -> Result<(), AppError> {
-    ensure(actor, Permission::ManageSandboxTokens)?;
+    actor.ensure(Permission::ManageSandboxTokens)?;
     let name = validate_name(name)?;
     let now = now_ms();
     let current = existing(state, actor, id, now).await?;
@@ -151,7 +149,7 @@ pub async fn rename(state: &AppState, actor: &Actor, id: i64, name: &str) -> Res
 
 /// Replaces a token's secret; the old one stops working when this returns.
 pub async fn regenerate(state: &AppState, actor: &Actor, id: i64) -> Result<IssuedToken, AppError> {
-    ensure(actor, Permission::ManageSandboxTokens)?;
+    actor.ensure(Permission::ManageSandboxTokens)?;
     let now = now_ms();
     let current = existing(state, actor, id, now).await?;
     let audit = actor.audit(
@@ -183,7 +181,7 @@ pub async fn regenerate(state: &AppState, actor: &Actor, id: i64) -> Result<Issu
 
 /// Deletes a token; it stops working when this returns.
 pub async fn delete(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppError> {
-    ensure(actor, Permission::ManageSandboxTokens)?;
+    actor.ensure(Permission::ManageSandboxTokens)?;
     let now = now_ms();
     let current = existing(state, actor, id, now).await?;
     let audit = actor.audit(
@@ -206,7 +204,7 @@ pub async fn delete(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppE
 
 /// The secret of one token, for an admin allowed to reveal (audited).
 pub async fn reveal(state: &AppState, actor: &Actor, id: i64) -> Result<SecretString, AppError> {
-    ensure(actor, Permission::RevealSecrets)?;
+    actor.ensure(Permission::RevealSecrets)?;
     let now = now_ms();
     let row = existing(state, actor, id, now).await?;
     let audit = actor.audit(AuditAction::Reveal, category::SANDBOX_API_TOKEN, &row.name);
@@ -216,7 +214,7 @@ pub async fn reveal(state: &AppState, actor: &Actor, id: i64) -> Result<SecretSt
         .await?
         == Subscription::None
     {
-        return Err(refuse(state, audit, no_subscription()).await);
+        return Err(refuse(state, audit, AppError::no_subscription()).await);
     }
     let secret = state
         .secrets
@@ -230,16 +228,6 @@ pub async fn reveal(state: &AppState, actor: &Actor, id: i64) -> Result<SecretSt
         })?;
     state.store.append_audit(&audit).await?;
     Ok(secret)
-}
-
-/// Defence in depth: the guard already checked, but these functions are
-/// reachable from tests and the CLI too.
-fn ensure(actor: &Actor, permission: Permission) -> Result<(), AppError> {
-    if actor.role.allows(permission) {
-        Ok(())
-    } else {
-        Err(AppError::forbidden())
-    }
 }
 
 /// §3: nothing changes without an active Sandbox subscription, and Add,
@@ -263,7 +251,7 @@ async fn ensure_changeable(
                         .into(),
             });
         }
-        Subscription::None => return Err(no_subscription()),
+        Subscription::None => return Err(AppError::no_subscription()),
     }
     if blocked_by_disable {
         let rows = state.store.sandbox_tokens(actor.org_id, now).await?;
@@ -276,12 +264,6 @@ async fn ensure_changeable(
     Ok(())
 }
 
-fn no_subscription() -> AppError {
-    AppError::NoSubscription {
-        message: "A valid subscription is required.".into(),
-    }
-}
-
 fn duplicate(name: &str) -> AppError {
     AppError::Validation {
         message: format!("A token named “{name}” already exists."),
@@ -291,15 +273,6 @@ fn duplicate(name: &str) -> AppError {
         )]
         .into(),
     }
-}
-
-/// Records the refusal and hands the error back.
-async fn refuse(state: &AppState, audit: AuditRecord, error: AppError) -> AppError {
-    let record = audit.failed(&format!("{}: {}", error.code(), error));
-    if let Err(e) = state.store.append_audit(&record).await {
-        return e.into();
-    }
-    error
 }
 
 async fn org(state: &AppState, actor: &Actor) -> Result<OrgRow, AppError> {
