@@ -49,7 +49,7 @@ pub async fn add(state: &AppState, actor: &Actor, kind: KeyKind) -> Result<Secre
     let audit = actor.audit(AuditAction::Create, kind.label(), kind.label());
     ensure_changeable(state, actor, kind, &audit).await?;
     let key = crypto::generate_secret(API_KEY_LEN);
-    let sealed = state.secrets.seal(&key, &seal_context(kind));
+    let sealed = state.secrets.seal(&key, &seal_context(kind))?;
     if state
         .store
         .insert_api_key(actor.org_id, kind, &sealed, &crypto::last4(&key), &audit)
@@ -81,7 +81,7 @@ pub async fn edit(
         ));
     }
     let typed = SecretString::from(typed.to_owned());
-    let sealed = state.secrets.seal(&typed, &seal_context(kind));
+    let sealed = state.secrets.seal(&typed, &seal_context(kind))?;
     if !state
         .store
         .replace_api_key(actor.org_id, kind, &sealed, &crypto::last4(&typed), &audit)
@@ -101,7 +101,7 @@ pub async fn regenerate(
     let audit = actor.audit(AuditAction::Regenerate, kind.label(), kind.label());
     ensure_changeable(state, actor, kind, &audit).await?;
     let key = crypto::generate_secret(API_KEY_LEN);
-    let sealed = state.secrets.seal(&key, &seal_context(kind));
+    let sealed = state.secrets.seal(&key, &seal_context(kind))?;
     if !state
         .store
         .replace_api_key(actor.org_id, kind, &sealed, &crypto::last4(&key), &audit)
@@ -155,7 +155,7 @@ pub async fn seed(
     audit: &AuditRecord,
 ) -> Result<(), AppError> {
     let key = crypto::generate_secret(API_KEY_LEN);
-    let sealed = state.secrets.seal(&key, &seal_context(kind));
+    let sealed = state.secrets.seal(&key, &seal_context(kind))?;
     state
         .store
         .insert_api_key(org_id, kind, &sealed, &crypto::last4(&key), audit)

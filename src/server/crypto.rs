@@ -30,6 +30,18 @@ pub enum KeyError {
     },
 }
 
+/// Encryption failed (it cannot for secrets of our size; an error all the same).
+#[derive(Debug, thiserror::Error)]
+#[error("sealing a secret failed")]
+pub struct SealError;
+
+impl From<SealError> for crate::error::AppError {
+    fn from(e: SealError) -> Self {
+        tracing::error!(error = %e, "crypto error");
+        crate::error::AppError::internal()
+    }
+}
+
 /// The keys derived from the configured master key.
 pub struct Secrets {
     cipher: Aes256Gcm,
@@ -91,21 +103,21 @@ impl Secrets {
 
     /// Seals `plaintext`; `context` binds the ciphertext to its use (a row
     /// sealed for one purpose cannot be replayed for another).
-    pub fn seal(&self, plaintext: &SecretString, context: &[u8]) -> Vec<u8> {
+    pub fn seal(&self, plaintext: &SecretString, context: &[u8]) -> Result<Vec<u8>, SealError> {
         let mut nonce = [0u8; NONCE_LEN];
         OsRng.fill_bytes(&mut nonce);
         let payload = Payload {
             msg: plaintext.expose_secret().as_bytes(),
             aad: context,
         };
+        // AES-GCM fails only for messages over 64 GiB; secrets are 12 to 32 bytes.
         let sealed = self
             .cipher
             .encrypt(Nonce::from_slice(&nonce), payload)
-            // AES-GCM fails only for messages over 64 GiB; secrets are 12 to 32 bytes.
-            .expect("AES-GCM encryption of a short message cannot fail");
+            .map_err(|_| SealError)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
-        out
+        Ok(out)
     }
 
     /// Opens what [`Secrets::seal`] made; `None` if it was tampered with or
@@ -199,7 +211,7 @@ mod tests {
     fn seal_round_trips_and_binds_context() {
         let s = secrets();
         let secret = SecretString::from("abcdEFGH1234");
-        let sealed = s.seal(&secret, b"sandbox");
+        let sealed = s.seal(&secret, b"sandbox").unwrap();
         assert!(
             !sealed.windows(12).any(|w| w == b"abcdEFGH1234"),
             "plaintext must not appear"
@@ -248,7 +260,7 @@ mod tests {
         let first = Secrets::load(None, &path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let sealed = first.seal(&SecretString::from("x"), b"c");
+        let sealed = first.seal(&SecretString::from("x"), b"c").unwrap();
         let second = Secrets::load(None, &path).unwrap();
         assert!(second.open(&sealed, b"c").is_some());
     }

@@ -108,7 +108,7 @@ async fn seed_token(
     org: &str,
     name: &str,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let fresh = FreshSecret::generate(&state.secrets);
+    let fresh = FreshSecret::generate(&state.secrets)?;
     let audit = auth::audit_record(
         &RequestMeta::cli(),
         "system",

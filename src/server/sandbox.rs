@@ -36,14 +36,14 @@ pub struct FreshSecret {
 }
 
 impl FreshSecret {
-    pub fn generate(secrets: &Secrets) -> Self {
+    pub fn generate(secrets: &Secrets) -> Result<Self, crypto::SealError> {
         let secret = crypto::generate_secret(TOKEN_LEN);
-        FreshSecret {
-            sealed: secrets.seal(&secret, SEAL_CONTEXT),
+        Ok(FreshSecret {
+            sealed: secrets.seal(&secret, SEAL_CONTEXT)?,
             digest: secrets.digest(secret.expose_secret()),
             last4: crypto::last4(&secret),
             secret,
-        }
+        })
     }
 
     pub fn stored(&self) -> SealedSecret<'_> {
@@ -92,7 +92,7 @@ pub async fn add(state: &AppState, actor: &Actor, name: &str) -> Result<IssuedTo
     if let Err(e) = ensure_changeable(state, actor, true, now).await {
         return Err(refuse(state, audit, e).await);
     }
-    let fresh = FreshSecret::generate(&state.secrets);
+    let fresh = FreshSecret::generate(&state.secrets)?;
     match state
         .store
         .insert_sandbox_token(
@@ -160,7 +160,7 @@ pub async fn regenerate(state: &AppState, actor: &Actor, id: i64) -> Result<Issu
     if let Err(e) = ensure_changeable(state, actor, true, now).await {
         return Err(refuse(state, audit, e).await);
     }
-    let fresh = FreshSecret::generate(&state.secrets);
+    let fresh = FreshSecret::generate(&state.secrets)?;
     if !state
         .store
         .replace_sandbox_secret(actor.org_id, id, fresh.stored(), &audit)
