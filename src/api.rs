@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod audit_log;
 pub mod oauth;
+pub mod provider;
 pub mod sandbox;
 pub mod session;
 pub mod tables;

@@ -2,7 +2,7 @@
 
 use crate::components::layout::AdminShell;
 use crate::pages::{
-    api_key, audit_logs, login, not_found, oauth_servers, overview, sandbox_tokens,
+    api_key, audit_logs, login, not_found, oauth_servers, overview, provider, sandbox_tokens,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -51,6 +51,7 @@ pub fn App() -> impl IntoView {
     // Every page waits for its data on the server, so the HTML is complete
     // and readable without WebAssembly.
     let ssr = SsrMode::Async;
+    let (provider_shell, provider_page) = (ssr.clone(), ssr.clone());
     view! {
         <Stylesheet id="keyport" href="/pkg/keyport.css" />
         <Title formatter=|t: String| if t.is_empty() { "Keyport".to_owned() } else { format!("{t} · Keyport") } />
@@ -80,6 +81,9 @@ pub fn App() -> impl IntoView {
                         ssr=ssr.clone()
                     />
                     <Route path=path!("/audit-logs") view=audit_logs::AuditLogsPage ssr=ssr.clone() />
+                </ParentRoute>
+                <ParentRoute path=path!("/provider") view=AdminShell ssr=provider_shell>
+                    <Route path=path!("") view=provider::ProviderConsolePage ssr=provider_page.clone() />
                 </ParentRoute>
             </Routes>
         </Router>

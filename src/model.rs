@@ -4,20 +4,31 @@ mod api_key;
 mod audit;
 mod audit_log;
 mod oauth;
+mod provider;
 mod role;
 mod sandbox;
 mod session;
 mod table;
 mod time_fmt;
+mod usage;
 
-pub use api_key::{API_KEY_LEN, ApiKeyPage, ApiKeyView, KeyDisabled, KeyKind, validate_api_key};
+pub use api_key::{
+    API_KEY_LEN, ApiKeyPage, ApiKeyView, KeyDisabled, KeyKind, KeyShareOutcome, TestAuthReport,
+    TestAuthStep, validate_api_key,
+};
 pub use audit::{AuditAction, Interface, category};
 pub use audit_log::{AuditEntry, AuditFilter, AuditPage, CSV_HEADER};
 pub use oauth::{
     JwksKey, OAUTH_MAX_SERVERS, OAuthPage, OAuthServerForm, OAuthServerView, validate_oauth_form,
+};
+pub use provider::{
+    ALLOWANCE_MAX, CredentialRef, Member, OrgSettings, ProviderConsole, ProviderCredential,
+    ProviderOrg, SubscriptionInfo, SubscriptionKind, TOKEN_LIMIT_RANGE, validate_org_name,
+    validate_short_name,
 };
 pub use role::{Permission, Role};
 pub use sandbox::{DisableReason, SandboxPage, SandboxTokenView, Subscription, TokenStatus, mask};
 pub use session::{OrgSummary, Viewer};
 pub use table::{ColumnSpec, TABLE_KEYS, TableLayout};
 pub use time_fmt::format_timestamp;
+pub use usage::{QUOTA_WARN_PERCENT, Quota, Usage};

@@ -6,4 +6,5 @@ pub mod login;
 pub mod not_found;
 pub mod oauth_servers;
 pub mod overview;
+pub mod provider;
 pub mod sandbox_tokens;

@@ -12,10 +12,12 @@ pub mod demo;
 pub mod http;
 pub mod oauth;
 pub mod password;
+pub mod provider;
 pub mod routes;
 pub mod sandbox;
 pub mod state;
 pub mod store;
+pub mod test_auth;
 
 pub use state::{AppState, app_state};
 

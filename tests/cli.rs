@@ -71,6 +71,7 @@ async fn provider_operations_take_effect_and_are_audited() {
             org: "acme".into(),
             kind: "sandbox".into(),
             state: "expired".into(),
+            expires_on: None,
         },
     )
     .await
@@ -88,7 +89,8 @@ async fn provider_operations_take_effect_and_are_audited() {
             Command::SetSubscription {
                 org: "nope".into(),
                 kind: "sandbox".into(),
-                state: "active".into()
+                state: "active".into(),
+                expires_on: None,
             }
         )
         .await

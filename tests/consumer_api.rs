@@ -5,8 +5,8 @@ mod common;
 
 use axum::http::StatusCode;
 use common::TestApp;
-use keyport::model::DisableReason;
-use keyport::server::http::RequestMeta;
+use keyport::model::{CredentialRef, DisableReason};
+use keyport::server::provider::Target;
 use keyport::server::sandbox;
 
 const FILE: &[u8] = b"MZ\x90\x00 pretend executable";
@@ -47,8 +47,10 @@ async fn a_valid_token_submits_and_gets_a_receipt() {
 
     let page = sandbox::page(&app.state, &admin).await.unwrap();
     let row = page.tokens.iter().find(|t| t.name == "Submitter").unwrap();
-    assert_eq!(row.calls_24h, 1);
-    assert!(row.last_used_on.is_some());
+    // The submission and the quota call.
+    assert_eq!(row.usage.calls_24h, 2);
+    assert_eq!(row.usage.calls_1h, 2);
+    assert!(row.usage.last_used_on.is_some());
 }
 
 #[tokio::test]
@@ -113,16 +115,13 @@ async fn unknown_wrong_org_disabled_and_expired_tokens_are_refused() {
         .await
         .unwrap()
         .unwrap();
-    sandbox::set_disabled(
-        &app.state,
-        &RequestMeta::cli(),
-        "provider",
-        &org,
-        Some("Refusals"),
+    let id = app.token_id("acme", "Refusals").await;
+    app.provider_set(
+        &org.short_name,
+        Target::One(CredentialRef::SandboxToken(id)),
         Some(DisableReason::Other),
     )
-    .await
-    .unwrap();
+    .await;
     let disabled = app.submit("acme", &secret, FILE).await;
     assert_eq!(disabled.status, StatusCode::FORBIDDEN);
     assert_eq!(disabled.code(), "API_KEY_DISABLED");

@@ -5,8 +5,8 @@ mod common;
 
 use common::TestApp;
 use keyport::error::AppError;
-use keyport::model::{DisableReason, Subscription, TokenStatus};
-use keyport::server::http::RequestMeta;
+use keyport::model::{CredentialRef, DisableReason, Subscription, TokenStatus};
+use keyport::server::provider::Target;
 use keyport::server::sandbox;
 use keyport::server::store::SubscriptionKind;
 use secrecy::ExposeSecret;
@@ -214,16 +214,13 @@ async fn provider_disable_blocks_add_regenerate_delete_but_not_rename() {
         .await
         .unwrap()
         .unwrap();
-    sandbox::set_disabled(
-        &app.state,
-        &RequestMeta::cli(),
-        "provider",
-        &org,
-        Some("Primary"),
+    let primary = app.token_id("acme", "Primary").await;
+    app.provider_set(
+        &org.short_name,
+        Target::One(CredentialRef::SandboxToken(primary)),
         Some(DisableReason::TermsViolation),
     )
-    .await
-    .unwrap();
+    .await;
     let admin = app.actor("api@acme.example", "acme").await;
     let page = sandbox::page(&app.state, &admin).await.unwrap();
     assert_eq!(page.disabled_reason, Some(DisableReason::TermsViolation));
@@ -249,16 +246,8 @@ async fn provider_disable_blocks_add_regenerate_delete_but_not_rename() {
         .await
         .unwrap();
 
-    sandbox::set_disabled(
-        &app.state,
-        &RequestMeta::cli(),
-        "provider",
-        &org,
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    app.provider_set(&org.short_name, Target::AllSandboxTokens, None)
+        .await;
     assert!(sandbox::page(&app.state, &admin).await.unwrap().can_add());
 }
 

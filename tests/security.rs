@@ -322,7 +322,7 @@ async fn a_multi_organisation_admin_switches_organisation() {
     let refused = app
         .call(Some(&api), "session/switch-org", &[("org", "globex")])
         .await;
-    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(
         app.call(Some(&api), "session/current", &[]).await.json()["org"]["short_name"],
         "acme"

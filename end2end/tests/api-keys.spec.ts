@@ -1,17 +1,11 @@
 // The Cloud Service API Key tab and the Connector API Key Management page,
 // with the consumer API proving that a replaced key stops working at once.
 import type { APIRequestContext } from '@playwright/test';
-import { expect, expectNoAxeViolations, signIn, test, waitForHydration } from './helpers';
+import { expect, expectNoAxeViolations, obfuscate, signIn, test, waitForHydration } from './helpers';
 
 const CLOUD = '/administration/api-configuration/legacy-api/internet-saas-api/cloud-service-api-key';
 const CONNECTOR = '/administration/api-configuration/legacy-api/cloud-branch-connector-api/api-key-management';
 
-/** The reference SDKs' obfuscation (PRODUCT.md §6). */
-function obfuscate(key: string, timestamp: string): string {
-  const n = timestamp.slice(-6);
-  const r = String(parseInt(n, 10) >> 1).padStart(6, '0');
-  return [...n].map((d) => key[Number(d)]).join('') + [...r].map((d) => key[Number(d) + 2]).join('');
-}
 
 async function apiLogin(request: APIRequestContext, key: string) {
   const timestamp = String(Date.now());

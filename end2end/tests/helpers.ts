@@ -22,6 +22,19 @@ export async function openSandbox(page: Page) {
   await expect(page.getByRole('heading', { name: 'Sandbox API Token' })).toBeVisible();
 }
 
+/** The reference SDKs' obfuscation (PRODUCT.md §6). */
+export function obfuscate(key: string, timestamp: string): string {
+  const n = timestamp.slice(-6);
+  const r = String(parseInt(n, 10) >> 1).padStart(6, '0');
+  return [...n].map((d) => key[Number(d)]).join('') + [...r].map((d) => key[Number(d) + 2]).join('');
+}
+
+/** Signs out with the header's button. */
+export async function signOut(page: Page) {
+  await page.getByRole('button', { name: 'Sign Out' }).click();
+  await expect(page).toHaveURL(/\/login/);
+}
+
 export async function waitForHydration(page: Page) {
   await page.locator('body[data-hydrated="true"]').waitFor({ state: 'attached', timeout: 30_000 });
 }

@@ -3,8 +3,9 @@
 //! session's.
 
 use crate::error::AppError;
-use crate::model::{ApiKeyPage, KeyKind};
+use crate::model::{ApiKeyPage, KeyKind, KeyShareOutcome, TestAuthReport};
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
 use crate::{model::Permission, server::api_keys, server::auth::require};
@@ -58,4 +59,24 @@ pub async fn reveal_api_key(kind: KeyKind) -> Result<String, AppError> {
     let who = require(Permission::RevealSecrets).await?;
     let key = api_keys::reveal(&crate::server::app_state()?, &who, kind).await?;
     Ok(key.expose_secret().to_owned())
+}
+
+/// `ViewApiConfiguration`: runs the Cloud Service API sign-in round trip
+/// against the organisation's Base URL as the signed-in admin, with the
+/// password they typed, and reports each step. The obfuscated key is shown
+/// only to roles that may reveal the key.
+#[server(prefix = "/api", endpoint = "api-keys/test-auth")]
+pub async fn test_api_key_auth(password: String) -> Result<TestAuthReport, AppError> {
+    let who = require(Permission::ViewApiConfiguration).await?;
+    let password = secrecy::SecretString::from(password);
+    crate::server::test_auth::run(&crate::server::app_state()?, &who, password).await
+}
+
+/// `ManageCloudServiceKey`: sets this organisation's Cloud Service API key
+/// in each of `orgs` (the admin's other organisations), with one result per
+/// organisation; each is decided by the admin's role there.
+#[server(prefix = "/api", endpoint = "api-keys/share", input = Json)]
+pub async fn share_api_key(orgs: Vec<String>) -> Result<Vec<KeyShareOutcome>, AppError> {
+    let who = require(Permission::ManageCloudServiceKey).await?;
+    api_keys::share(&crate::server::app_state()?, &who, &orgs).await
 }

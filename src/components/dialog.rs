@@ -13,6 +13,10 @@ pub fn ConfirmDialog(
     /// What is about to happen, shown above the warning.
     #[prop(into)]
     message: Signal<String>,
+    /// Who would notice: when and from where the credential was last used,
+    /// and its calls in the last hour (PRODUCT.md §10).
+    #[prop(optional, into)]
+    blast_radius: Option<String>,
     #[prop(into)] pending: Signal<bool>,
     on_ok: Callback<()>,
     on_cancel: Callback<()>,
@@ -23,6 +27,7 @@ pub fn ConfirmDialog(
                 <h2 id="confirm-title">{move || title.get()}</h2>
                 <div id="confirm-text">
                     <p>{move || message.get()}</p>
+                    {blast_radius.map(|text| view! { <p class="blast-radius"><strong>"In use: "</strong>{text}</p> })}
                     <p class="warning">"This action cannot be undone."</p>
                 </div>
                 <div class="dialog-actions">

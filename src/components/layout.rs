@@ -73,8 +73,12 @@ pub fn AdminShell() -> impl IntoView {
                         </li>
                         <Suspense>
                             {move || Suspend::new(async move {
-                                let may_audit = matches!(viewer.await, Ok(Some(v)) if v.can(Permission::ViewAuditLog));
-                                may_audit.then(|| view! { <li><A href=AUDIT_LOGS>"Audit Logs"</A></li> })
+                                let viewer = viewer.await.ok().flatten();
+                                let may = |p| viewer.as_ref().is_some_and(|v| v.can(p));
+                                view! {
+                                    {may(Permission::ViewAuditLog).then(|| view! { <li><A href=AUDIT_LOGS>"Audit Logs"</A></li> })}
+                                    {may(Permission::OperateProvider).then(|| view! { <li><A href=crate::pages::provider::PROVIDER>"Provider Console"</A></li> })}
+                                }
                             })}
                         </Suspense>
                     </ul>

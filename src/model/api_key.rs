@@ -1,6 +1,6 @@
 //! The 12-character API keys (PRODUCT.md §2.2, §2.3).
 
-use super::{DisableReason, Permission, Subscription};
+use super::{DisableReason, OrgSummary, Permission, Subscription, Usage};
 use serde::{Deserialize, Serialize};
 
 /// Which key. Stored as TEXT.
@@ -62,7 +62,7 @@ pub struct ApiKeyView {
     pub disabled: Option<KeyDisabled>,
     pub last_modified_by: String,
     pub last_modified_on: i64,
-    pub last_used_on: Option<i64>,
+    pub usage: Usage,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +81,39 @@ pub struct ApiKeyPage {
     /// Whether this admin may add, edit, regenerate and delete right now.
     pub can_manage: bool,
     pub can_reveal: bool,
+    /// The admin's other organisations, offered by "Use this key in other
+    /// organisations" (Cloud Service key, for an admin who may manage it).
+    pub other_orgs: Vec<OrgSummary>,
+}
+
+/// One step of "Test authentication", as the page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestAuthStep {
+    pub label: String,
+    pub ok: bool,
+    /// What was sent or received; secrets only for roles that may reveal them.
+    pub detail: String,
+}
+
+/// The whole round trip: timestamp, obfuscation, sign-in, a call, sign-out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestAuthReport {
+    pub steps: Vec<TestAuthStep>,
+}
+
+impl TestAuthReport {
+    pub fn succeeded(&self) -> bool {
+        !self.steps.is_empty() && self.steps.iter().all(|s| s.ok)
+    }
+}
+
+/// What "Use this key in other organisations" did in one organisation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyShareOutcome {
+    pub org: OrgSummary,
+    pub ok: bool,
+    /// "Key set." or why it was refused.
+    pub message: String,
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The Sandbox API Token page's data (PRODUCT.md §2.1, §3).
 
+use super::{Quota, Usage};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
@@ -90,8 +91,7 @@ pub struct SandboxTokenView {
     pub last_modified_by: String,
     /// Epoch milliseconds.
     pub last_modified_on: i64,
-    pub last_used_on: Option<i64>,
-    pub calls_24h: i64,
+    pub usage: Usage,
 }
 
 /// Everything the Sandbox API Token page shows.
@@ -101,6 +101,8 @@ pub struct SandboxPage {
     pub subscription: Subscription,
     /// The organisation's token limit (1 to 5).
     pub limit: i64,
+    /// Today's submissions against the daily allowance (the quota meter).
+    pub quota: Quota,
     /// Empty when there is no subscription (the page shows no table then).
     pub tokens: Vec<SandboxTokenView>,
     /// Whether this admin may add/edit/regenerate/delete right now (role,

@@ -1,6 +1,9 @@
 //! The two one-key pages: Cloud Service API Key (a tab of Internet & SaaS
 //! API) and API Key Management (Cloud & Branch Connector API).
 
+mod share;
+mod test_auth;
+
 use crate::api::api_keys::{
     AddApiKey, DeleteApiKey, EditApiKey, RegenerateApiKey, get_api_key, reveal_api_key,
 };
@@ -14,7 +17,7 @@ use crate::components::toast::use_toaster;
 use crate::error::AppError;
 use crate::model::{
     API_KEY_LEN, ApiKeyPage, ApiKeyView, ColumnSpec, KeyDisabled, KeyKind, Subscription,
-    TableLayout, format_timestamp, validate_api_key,
+    TableLayout, Usage, format_timestamp, validate_api_key,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -48,12 +51,14 @@ pub fn ConnectorKeyPage() -> impl IntoView {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 enum Dialog {
     Closed,
     Edit,
     Regenerate,
     Delete,
+    /// "Use this key in other organisations", offering these.
+    Share(Vec<crate::model::OrgSummary>),
 }
 
 #[derive(Clone, Copy)]
@@ -64,6 +69,9 @@ struct Controls {
     edit: ServerAction<EditApiKey>,
     regenerate: ServerAction<RegenerateApiKey>,
     delete: ServerAction<DeleteApiKey>,
+    share: ServerAction<share::ShareApiKey>,
+    /// The key's usage, for the blast radius of Regenerate and Delete.
+    usage: RwSignal<Usage>,
 }
 
 #[component]
@@ -75,6 +83,8 @@ fn KeySection(kind: KeyKind, title: &'static str) -> impl IntoView {
         edit: ServerAction::new(),
         regenerate: ServerAction::new(),
         delete: ServerAction::new(),
+        share: ServerAction::new(),
+        usage: RwSignal::new(Usage::default()),
     };
     let data = Resource::new(
         move || {
@@ -83,6 +93,7 @@ fn KeySection(kind: KeyKind, title: &'static str) -> impl IntoView {
                 c.edit.version().get(),
                 c.regenerate.version().get(),
                 c.delete.version().get(),
+                c.share.version().get(),
             )
         },
         move |_| get_api_key(kind),
@@ -117,6 +128,7 @@ fn KeySection(kind: KeyKind, title: &'static str) -> impl IntoView {
                 })}
             </Suspense>
         </section>
+        {(kind == KeyKind::CloudService).then(|| view! { <test_auth::TestAuthentication /> })}
         <Dialogs c />
     }
 }
@@ -171,6 +183,8 @@ fn KeyBody(page: ApiKeyPage, layout: TableLayout, c: Controls) -> impl IntoView 
     let can_manage = page.can_manage;
     let row_actions = can_manage && !by_provider;
     let can_add = can_manage && page.key.is_none();
+    let can_share = row_actions && !page.other_orgs.is_empty();
+    let other_orgs = page.other_orgs.clone();
     let rows: Vec<ApiKeyView> = page.key.clone().into_iter().collect();
     view! {
         <BaseUrl url=page.base_url.clone() />
@@ -191,6 +205,11 @@ fn KeyBody(page: ApiKeyPage, layout: TableLayout, c: Controls) -> impl IntoView 
                     {move || if c.add.pending().get() { "Adding…" } else { "Add API Key" }}
                 </button>
             })}
+            {can_share.then(|| view! {
+                <button type="button" on:click=move |_| { c.share.value().set(None); c.dialog.set(Dialog::Share(other_orgs.clone())); }>
+                    "Use this key in other organisations"
+                </button>
+            })}
         </div>
         <DataTable
             table=if kind == KeyKind::CloudService { "cloud_service_key" } else { "connector_key" }
@@ -208,13 +227,14 @@ fn KeyBody(page: ApiKeyPage, layout: TableLayout, c: Controls) -> impl IntoView 
     .into_any()
 }
 
-/// The table's columns (PRODUCT.md §2.2); Last Used is optional.
-static KEY_COLUMNS: [ColumnSpec; 5] = [
+/// The table's columns (PRODUCT.md §2.2); Last Used and API Calls are optional.
+static KEY_COLUMNS: [ColumnSpec; 6] = [
     ColumnSpec::fixed("key", "Key"),
     ColumnSpec::fixed("status", "Status"),
     ColumnSpec::fixed("modified_by", "Last Modified By"),
     ColumnSpec::fixed("modified_on", "Last Modified On"),
     ColumnSpec::optional("last_used", "Last Used", false),
+    ColumnSpec::optional("calls_24h", "API Calls (24h)", false),
 ];
 
 fn key_cell(reveal: Option<Action<(), Result<String, AppError>>>) -> CellFn<ApiKeyView> {
@@ -237,7 +257,8 @@ fn key_cell(reveal: Option<Action<(), Result<String, AppError>>>) -> CellFn<ApiK
             },
             "modified_by" => key.last_modified_by.into_any(),
             "modified_on" => format_timestamp(key.last_modified_on).into_any(),
-            "last_used" => key.last_used_on.map(format_timestamp).unwrap_or_else(|| "Never".into()).into_any(),
+            "last_used" => key.usage.last_used_label().into_any(),
+            "calls_24h" => key.usage.calls_24h.to_string().into_any(),
             _ => ().into_any(),
         }
     })
@@ -249,12 +270,18 @@ fn key_sort(_: &'static str, _: &ApiKeyView) -> SortKey {
 }
 
 fn key_actions(c: Controls, row_actions: bool) -> ActionsFn<ApiKeyView> {
-    Arc::new(move |_| {
+    Arc::new(move |key: &ApiKeyView| {
+        let usage = key.usage.clone();
+        let open = move |dialog: Dialog| {
+            c.usage.set(usage.clone());
+            c.dialog.set(dialog);
+        };
+        let (regenerate, delete) = (open.clone(), open);
         row_actions
             .then(|| view! {
                 <button type="button" on:click=move |_| { c.edit.value().set(None); c.dialog.set(Dialog::Edit); }>"Edit"</button>
-                <button type="button" on:click=move |_| c.dialog.set(Dialog::Regenerate)>"Regenerate"</button>
-                <button type="button" class="danger" on:click=move |_| c.dialog.set(Dialog::Delete)>"Delete"</button>
+                <button type="button" on:click=move |_| regenerate(Dialog::Regenerate)>"Regenerate"</button>
+                <button type="button" class="danger" on:click=move |_| delete(Dialog::Delete)>"Delete"</button>
             })
             .into_any()
     })
@@ -272,6 +299,7 @@ fn Dialogs(c: Controls) -> impl IntoView {
             <ConfirmDialog
                 title="Regenerate API Key"
                 message="Regenerate the key? The current key and every API session made with it stop working immediately."
+                blast_radius=c.usage.get_untracked().blast_radius()
                 pending=c.regenerate.pending()
                 on_ok=Callback::new(move |_| { c.regenerate.dispatch(RegenerateApiKey { kind }); })
                 on_cancel=close
@@ -282,10 +310,15 @@ fn Dialogs(c: Controls) -> impl IntoView {
             <ConfirmDialog
                 title="Delete API Key"
                 message="Delete the key? It and every API session made with it stop working immediately."
+                blast_radius=c.usage.get_untracked().blast_radius()
                 pending=c.delete.pending()
                 on_ok=Callback::new(move |_| { c.delete.dispatch(DeleteApiKey { kind }); })
                 on_cancel=close
             />
+        }
+        .into_any(),
+        Dialog::Share(orgs) => view! {
+            <share::ShareDialog action=c.share orgs on_close=close />
         }
         .into_any(),
     }

@@ -14,8 +14,8 @@ use crate::components::tabs::InternetSaasTabs;
 use crate::components::toast::{Toaster, use_toaster};
 use crate::error::AppError;
 use crate::model::{
-    ColumnSpec, DisableReason, SandboxPage, SandboxTokenView, Subscription, TableLayout,
-    TokenStatus, format_timestamp,
+    ColumnSpec, DisableReason, Quota, SandboxPage, SandboxTokenView, Subscription, TableLayout,
+    TokenStatus, Usage, format_timestamp,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -27,8 +27,9 @@ enum Dialog {
     Closed,
     Add,
     Edit { id: i64, name: String },
-    Regenerate { id: i64, name: String },
-    Delete { id: i64, name: String },
+    /// The token's usage goes with it: the dialog shows the blast radius.
+    Regenerate { id: i64, name: String, usage: Usage },
+    Delete { id: i64, name: String, usage: Usage },
 }
 
 /// The page's actions and dialog state, shared with its rows.
@@ -158,6 +159,7 @@ fn PageBody(page: SandboxPage, layout: TableLayout, controls: Controls) -> impl 
             </p>
         })}
         {page.disabled_reason.map(|reason| view! { <ProviderDisabledBanner reason /> })}
+        <QuotaMeter quota=page.quota />
         <IssuedPanel controls />
         <div class="toolbar">
             {can_add.then(|| view! {
@@ -198,6 +200,42 @@ fn ProviderDisabledBanner(reason: DisableReason) -> impl IntoView {
     }
 }
 
+/// Today's submissions against the daily allowance; from 80 % it warns that
+/// the provider's threshold will disable the organisation's tokens.
+#[component]
+fn QuotaMeter(quota: Quota) -> impl IntoView {
+    let warns = quota.warns();
+    let label = format!(
+        "{} of {} Sandbox API calls used today ({} %)",
+        quota.used,
+        quota.allowed,
+        quota.percent()
+    );
+    view! {
+        <div class="quota" class:quota-warning=warns>
+            <label for="quota-meter">"Daily Sandbox API calls"</label>
+            <meter
+                id="quota-meter"
+                min="0"
+                max=quota.allowed.max(1).to_string()
+                low=(quota.allowed * 8 / 10).to_string()
+                high=(quota.allowed * 8 / 10).to_string()
+                optimum="0"
+                value=quota.used.to_string()
+                aria-describedby="quota-text"
+            >
+                {label.clone()}
+            </meter>
+            <span id="quota-text" class="quota-text">{label}</span>
+            {warns.then(|| view! {
+                <p class="banner banner-warning" role="status">
+                    "The organisation has used 80 % or more of its daily Sandbox API-call allowance. Past the allowance, the service provider's threshold disables every Sandbox API token until it is re-enabled."
+                </p>
+            })}
+        </div>
+    }
+}
+
 /// The table's columns (PRODUCT.md §2.1); the last two are optional.
 static SANDBOX_COLUMNS: [ColumnSpec; 7] = [
     ColumnSpec::fixed("name", "Name"),
@@ -223,12 +261,8 @@ fn token_cell(can_reveal: bool) -> CellFn<SandboxTokenView> {
             "status" => view! { <StatusCell status=token.status /> }.into_any(),
             "modified_by" => token.last_modified_by.into_any(),
             "modified_on" => format_timestamp(token.last_modified_on).into_any(),
-            "last_used" => token
-                .last_used_on
-                .map(format_timestamp)
-                .unwrap_or_else(|| "Never".into())
-                .into_any(),
-            "calls_24h" => token.calls_24h.to_string().into_any(),
+            "last_used" => token.usage.last_used_label().into_any(),
+            "calls_24h" => token.usage.calls_24h.to_string().into_any(),
             _ => ().into_any(),
         }
     })
@@ -237,8 +271,8 @@ fn token_cell(can_reveal: bool) -> CellFn<SandboxTokenView> {
 fn token_sort_key(key: &'static str, t: &SandboxTokenView) -> SortKey {
     match key {
         "modified_on" => SortKey::Number(t.last_modified_on),
-        "last_used" => SortKey::Number(t.last_used_on.unwrap_or(0)),
-        "calls_24h" => SortKey::Number(t.calls_24h),
+        "last_used" => SortKey::Number(t.usage.last_used_on.unwrap_or(0)),
+        "calls_24h" => SortKey::Number(t.usage.calls_24h),
         "status" => SortKey::Text(t.status.label().to_owned()),
         "modified_by" => SortKey::Text(t.last_modified_by.to_lowercase()),
         "token" => SortKey::Text(t.masked.clone()),
@@ -252,6 +286,7 @@ fn token_actions(controls: Controls, row_actions: bool) -> Option<ActionsFn<Sand
         let id = token.id;
         let name = token.name.clone();
         let (edit_name, regen_name, delete_name) = (name.clone(), name.clone(), name);
+        let usage = token.usage.clone();
         let enabled_actions =
             row_actions && !matches!(token.status, TokenStatus::DisabledByProvider(_));
         view! {
@@ -260,10 +295,13 @@ fn token_actions(controls: Controls, row_actions: bool) -> Option<ActionsFn<Sand
                 controls.dialog.set(Dialog::Edit { id, name: edit_name.clone() });
             }>"Edit"</button>
             {enabled_actions.then(|| view! {
-                <button type="button" on:click=move |_| controls.dialog.set(Dialog::Regenerate { id, name: regen_name.clone() })>
+                <button type="button" on:click={
+                    let usage = usage.clone();
+                    move |_| controls.dialog.set(Dialog::Regenerate { id, name: regen_name.clone(), usage: usage.clone() })
+                }>
                     "Regenerate"
                 </button>
-                <button type="button" class="danger" on:click=move |_| controls.dialog.set(Dialog::Delete { id, name: delete_name.clone() })>
+                <button type="button" class="danger" on:click=move |_| controls.dialog.set(Dialog::Delete { id, name: delete_name.clone(), usage: usage.clone() })>
                     "Delete"
                 </button>
             })}
@@ -341,20 +379,22 @@ fn Dialogs(controls: Controls) -> impl IntoView {
             />
         }
         .into_any(),
-        Dialog::Regenerate { id, name } => view! {
+        Dialog::Regenerate { id, name, usage } => view! {
             <ConfirmDialog
                 title="Regenerate Sandbox API Token"
                 message=format!("Regenerate “{name}”? The current token stops working immediately, everywhere it is used.")
+                blast_radius=usage.blast_radius()
                 pending=c.regenerate.pending()
                 on_ok=Callback::new(move |_| { c.regenerate.dispatch(RegenerateSandboxToken { id }); })
                 on_cancel=close
             />
         }
         .into_any(),
-        Dialog::Delete { id, name } => view! {
+        Dialog::Delete { id, name, usage } => view! {
             <ConfirmDialog
                 title="Delete Sandbox API Token"
                 message=format!("Delete “{name}”? It stops working immediately, everywhere it is used.")
+                blast_radius=usage.blast_radius()
                 pending=c.delete.pending()
                 on_ok=Callback::new(move |_| { c.delete.dispatch(DeleteSandboxToken { id }); })
                 on_cancel=close

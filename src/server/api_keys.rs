@@ -6,11 +6,12 @@ use super::auth::{Actor, refuse};
 use super::crypto;
 use super::now_ms;
 use super::state::AppState;
-use super::store::{ApiKeyRow, AuditRecord, SubscriptionKind};
+use super::store::{ApiKeyRow, AuditRecord, CallCounts, Credential, SubscriptionKind};
 use crate::error::AppError;
 use crate::model::{
-    API_KEY_LEN, ApiKeyPage, ApiKeyView, AuditAction, KeyDisabled, KeyKind, Permission, Role,
-    Subscription, mask, validate_api_key,
+    API_KEY_LEN, ApiKeyPage, ApiKeyView, AuditAction, KeyDisabled, KeyKind, KeyShareOutcome,
+    Permission, Role,
+    Subscription, Usage, mask, validate_api_key,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -32,15 +33,35 @@ pub async fn page(state: &AppState, actor: &Actor, kind: KeyKind) -> Result<ApiK
         Subscription::None => None,
         _ => state.store.api_key(actor.org_id, kind).await?,
     };
+    let calls = match row {
+        Some(_) => {
+            state
+                .store
+                .call_counts(actor.org_id, Credential::ApiKey(kind), now_ms())
+                .await?
+        }
+        None => CallCounts::default(),
+    };
     let may_manage = may_manage(state, actor, kind).await?;
+    let other_orgs = if kind == KeyKind::CloudService && may_manage && row.is_some() {
+        actor
+            .orgs
+            .iter()
+            .filter(|o| o.short_name != actor.org.short_name)
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(ApiKeyPage {
         kind,
         base_url: state.settings.base_url(&actor.org.short_name),
         subscription,
-        key: row.as_ref().map(|r| view(r, subscription)),
+        key: row.as_ref().map(|r| view(r, subscription, calls)),
         can_manage: may_manage && subscription == Subscription::Active,
         can_reveal: actor.role.allows(Permission::RevealSecrets)
             && subscription != Subscription::None,
+        other_orgs,
     })
 }
 
@@ -72,24 +93,140 @@ pub async fn edit(
     actor.ensure(kind.manage_permission())?;
     validate_api_key(typed).map_err(|m| AppError::invalid("key", m))?;
     ensure_changeable(state, actor, kind, &audit).await?;
-    let current = existing(state, actor, kind).await?;
-    let current_key = open(state, kind, &current)?;
-    if current_key.expose_secret() == typed {
-        return Err(AppError::invalid(
+    let typed = SecretString::from(typed.to_owned());
+    match put_key(state, actor, kind, &typed, &audit, false).await? {
+        Put::Unchanged => Err(AppError::invalid(
             "key",
             "The new key must be different from the current key.",
-        ));
+        )),
+        Put::Missing => Err(AppError::not_found("The key")),
+        Put::Set => Ok(()),
     }
-    let typed = SecretString::from(typed.to_owned());
-    let sealed = state.secrets.seal(&typed, &seal_context(kind))?;
-    if !state
-        .store
-        .replace_api_key(actor.org_id, kind, &sealed, &crypto::last4(&typed), &audit)
+}
+
+/// What [`put_key`] did.
+enum Put {
+    Set,
+    /// The organisation already had exactly this key.
+    Unchanged,
+    /// There was no key and adding one was not asked for.
+    Missing,
+}
+
+/// Stores `key` as the organisation's key of `kind` (adding it if
+/// `may_add` and there is none); the old key's sessions end with it.
+async fn put_key(
+    state: &AppState,
+    actor: &Actor,
+    kind: KeyKind,
+    key: &SecretString,
+    audit: &AuditRecord,
+    may_add: bool,
+) -> Result<Put, AppError> {
+    let sealed = state.secrets.seal(key, &seal_context(kind))?;
+    let last4 = crypto::last4(key);
+    match state.store.api_key(actor.org_id, kind).await? {
+        Some(current) => {
+            if open(state, kind, &current)?.expose_secret() == key.expose_secret() {
+                return Ok(Put::Unchanged);
+            }
+            let replaced = state
+                .store
+                .replace_api_key(actor.org_id, kind, &sealed, &last4, audit)
+                .await?;
+            Ok(if replaced { Put::Set } else { Put::Missing })
+        }
+        None if may_add => {
+            let inserted = state
+                .store
+                .insert_api_key(actor.org_id, kind, &sealed, &last4, audit)
+                .await?;
+            if inserted {
+                return Ok(Put::Set);
+            }
+            // Added by someone else a moment ago: replace it instead.
+            let replaced = state
+                .store
+                .replace_api_key(actor.org_id, kind, &sealed, &last4, audit)
+                .await?;
+            Ok(if replaced { Put::Set } else { Put::Missing })
+        }
+        None => Ok(Put::Missing),
+    }
+}
+
+/// "Use this key in other organisations" (PRODUCT.md §10): sets this
+/// organisation's Cloud Service API key in each of `targets`, one result
+/// per organisation. Each is decided as if the admin acted there: their
+/// role in it (from the database), its subscription and its provider state.
+pub async fn share(
+    state: &AppState,
+    actor: &Actor,
+    targets: &[String],
+) -> Result<Vec<KeyShareOutcome>, AppError> {
+    let kind = KeyKind::CloudService;
+    actor.ensure(kind.manage_permission())?;
+    let (_, key) = current_key(state, actor.org_id, kind)
         .await?
-    {
-        return Err(AppError::not_found("The key"));
+        .ok_or_else(|| AppError::not_found("This organisation's key"))?;
+    let memberships = state.store.memberships(actor.admin_id).await?;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut outcomes = Vec::new();
+    for short_name in targets {
+        if *short_name == actor.org.short_name || !seen.insert(short_name.as_str()) {
+            continue;
+        }
+        let membership = memberships.iter().find(|m| &m.short_name == short_name);
+        let target = match membership {
+            Some(m) => Actor::load(state, actor.admin_id, m.org_id, actor.meta.clone()).await?,
+            None => None,
+        };
+        let Some(target) = target else {
+            // Not theirs: refused without saying whether it exists.
+            let record = actor
+                .audit(AuditAction::Update, kind.label(), short_name)
+                .failed("forbidden: not an admin of that organisation");
+            state.store.append_audit(&record).await?;
+            outcomes.push(KeyShareOutcome {
+                org: crate::model::OrgSummary {
+                    short_name: short_name.clone(),
+                    name: short_name.clone(),
+                },
+                ok: false,
+                message: "You are not an admin of this organisation.".into(),
+            });
+            continue;
+        };
+        let outcome = share_into(state, &target, &key).await;
+        outcomes.push(KeyShareOutcome {
+            org: target.org.clone(),
+            ok: outcome.is_ok(),
+            message: match outcome {
+                Ok(message) => message.to_owned(),
+                Err(e) => e.to_string(),
+            },
+        });
     }
-    Ok(())
+    Ok(outcomes)
+}
+
+async fn share_into(
+    state: &AppState,
+    target: &Actor,
+    key: &SecretString,
+) -> Result<&'static str, AppError> {
+    let kind = KeyKind::CloudService;
+    let mut audit = target.audit(AuditAction::Update, kind.label(), kind.label());
+    audit.resource = format!("{} (shared key)", kind.label());
+    if !target.role.allows(kind.manage_permission()) {
+        return Err(refuse(state, audit, AppError::forbidden()).await);
+    }
+    ensure_changeable(state, target, kind, &audit).await?;
+    match put_key(state, target, kind, key, &audit, true).await? {
+        Put::Set => Ok("Key set. The previous key and its API sessions no longer work."),
+        Put::Unchanged => Ok("Already uses this key."),
+        Put::Missing => Err(AppError::not_found("The key")),
+    }
 }
 
 /// Replaces the key with a new random one.
@@ -235,7 +372,7 @@ fn open(state: &AppState, kind: KeyKind, row: &ApiKeyRow) -> Result<SecretString
     })
 }
 
-fn view(row: &ApiKeyRow, subscription: Subscription) -> ApiKeyView {
+fn view(row: &ApiKeyRow, subscription: Subscription, calls: CallCounts) -> ApiKeyView {
     let disabled = match (row.disabled_reason(), subscription) {
         (Some(reason), _) => Some(KeyDisabled::ByProvider(reason)),
         (None, Subscription::Active) => None,
@@ -246,6 +383,11 @@ fn view(row: &ApiKeyRow, subscription: Subscription) -> ApiKeyView {
         disabled,
         last_modified_by: row.modified_by.clone(),
         last_modified_on: row.modified_at,
-        last_used_on: row.last_used_at,
+        usage: Usage {
+            last_used_on: row.last_used_at,
+            last_used_from: row.last_used_ip.clone(),
+            calls_1h: calls.calls_1h,
+            calls_24h: calls.calls_24h,
+        },
     }
 }

@@ -395,13 +395,22 @@ pub async fn sign_in(
 pub async fn switch_org(actor: &Actor, short_name: &str) -> Result<(), AppError> {
     let state = super::app_state()?;
     let session = session()?;
-    let target = state
+    let Some(target) = state
         .store
         .memberships(actor.admin_id)
         .await?
         .into_iter()
         .find(|m| m.short_name == short_name)
-        .ok_or_else(|| AppError::invalid("org", "You are not an admin of that organisation."))?;
+    else {
+        // Existing or not, someone else's organisation gets the same answer.
+        let record = actor
+            .audit(AuditAction::Access, category::SIGN_IN, "organisation")
+            .failed("forbidden: not an admin of the requested organisation");
+        state.store.append_audit(&record).await?;
+        return Err(AppError::Forbidden {
+            message: "You are not an admin of that organisation.".into(),
+        });
+    };
     let Some(mut auth) = session
         .get::<SessionAuth>(SESSION_KEY)
         .await

@@ -1,21 +1,24 @@
 //! The command-line operations besides `serve`: for scripts and for the
-//! provider, whose console arrives in a later milestone. Each change is
-//! audited with the CLI interface.
+//! provider. Each provider operation is the console's own
+//! (`server::provider`), run as "provider (CLI)" and audited with the CLI
+//! interface.
 
 use super::config::Command;
-use super::http::RequestMeta;
+use super::provider::{self, Operator, Target};
 use super::state::AppState;
-use super::store::{OrgRow, SubscriptionKind};
-use super::{auth, now_ms, password, sandbox};
-use crate::model::{AuditAction, DisableReason, KeyKind, Role, Subscription, category};
+use crate::error::AppError;
+use crate::model::{
+    CredentialRef, DisableReason, KeyKind, OrgSettings, Subscription, SubscriptionKind,
+};
 use secrecy::SecretString;
 use std::io::BufRead;
 
-type CliResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+type CliError = Box<dyn std::error::Error + Send + Sync>;
+type CliResult = Result<(), CliError>;
 
 /// Runs one operation and prints what it did.
 pub async fn run(state: &AppState, command: Command) -> CliResult {
-    let meta = RequestMeta::cli();
+    let op = Operator::cli();
     match command {
         Command::Serve(_) | Command::Migrate => Ok(()),
         Command::CreateAdmin {
@@ -24,50 +27,31 @@ pub async fn run(state: &AppState, command: Command) -> CliResult {
             org_name,
             role,
         } => {
-            let role: Role = role.parse()?;
-            let username = username.trim().to_lowercase();
-            if username.is_empty() {
-                return Err("--username must not be empty".into());
+            let role = provider::parse_role(&role).map_err(explain)?;
+            if state.store.org_by_short_name(&org).await?.is_none() {
+                let name = org_name
+                    .ok_or("the organisation does not exist; give --org-name to create it")?;
+                provider::create_org(state, &op, &org, &name)
+                    .await
+                    .map_err(explain)?;
             }
-            let org_id = match state.store.org_by_short_name(&org).await? {
-                Some(o) => o.id,
-                None => {
-                    let name = org_name
-                        .ok_or("the organisation does not exist; give --org-name to create it")?;
-                    validate_short_name(&org)?;
-                    state.store.create_org(&org, &name, now_ms()).await?
-                }
-            };
-            let password = read_password()?;
-            if password.len() < 12 {
-                return Err("the password must be at least 12 characters".into());
-            }
-            let admin_id = match state.store.admin_by_username(&username).await? {
-                Some(a) => a.id,
-                None => {
-                    let hash = password::hash(SecretString::from(password)).await?;
-                    state.store.create_admin(&username, &hash, now_ms()).await?
-                }
-            };
-            state.store.add_membership(admin_id, org_id, role).await?;
-            audit(
-                state,
-                &meta,
-                &org,
-                AuditAction::Create,
-                category::ADMINISTRATION,
-                &format!("{username} ({})", role.label()),
-            )
-            .await?;
-            println!("{username} is {} of {org}", role.label());
+            let password = SecretString::from(read_password()?);
+            provider::add_admin(state, &op, &org, &username, role, Some(password))
+                .await
+                .map_err(explain)?;
+            println!(
+                "{} is {} of {org}",
+                username.trim().to_lowercase(),
+                role.label()
+            );
             Ok(())
         }
         Command::SetSubscription {
             org,
             kind,
             state: value,
+            expires_on,
         } => {
-            let org = find_org(state, &org).await?;
             let kind = SubscriptionKind::parse(&kind).ok_or("--kind must be sandbox or api")?;
             let value = match value.as_str() {
                 "active" => Subscription::Active,
@@ -75,160 +59,128 @@ pub async fn run(state: &AppState, command: Command) -> CliResult {
                 "none" => Subscription::None,
                 _ => return Err("--state must be active, expired or none".into()),
             };
-            state
-                .store
-                .set_subscription(org.id, kind, value, None)
-                .await?;
-            let resource = format!("{} subscription: {value:?}", kind.as_str());
-            audit(
-                state,
-                &meta,
-                &org.short_name,
-                AuditAction::Update,
-                category::PROVIDER,
-                &resource,
-            )
-            .await?;
-            println!("{}: {resource}", org.short_name);
+            let expires_at =
+                provider::parse_expiry(expires_on.as_deref().unwrap_or("")).map_err(explain)?;
+            provider::set_subscription(state, &op, &org, kind, value, expires_at)
+                .await
+                .map_err(explain)?;
+            println!("{org}: {} subscription {value:?}", kind.label());
             Ok(())
         }
         Command::DisableToken { org, name, reason } => {
-            let org = find_org(state, &org).await?;
             let reason: DisableReason = reason.parse()?;
-            let n = sandbox::set_disabled(
-                state,
-                &meta,
-                "provider (CLI)",
-                &org,
-                name.as_deref(),
-                Some(reason),
-            )
-            .await?;
-            println!(
-                "{}: disabled {n} token(s) ({})",
-                org.short_name,
-                reason.label()
-            );
+            let target = token_target(state, &org, name.as_deref()).await?;
+            let n = provider::set_disabled(state, &op, &org, target, Some(reason))
+                .await
+                .map_err(explain)?;
+            println!("{org}: disabled {n} token(s) ({})", reason.label());
             Ok(())
         }
         Command::EnableToken { org, name } => {
-            let org = find_org(state, &org).await?;
-            let n =
-                sandbox::set_disabled(state, &meta, "provider (CLI)", &org, name.as_deref(), None)
-                    .await?;
-            println!("{}: enabled {n} token(s)", org.short_name);
-            Ok(())
-        }
-        Command::SetConnectorSelfManage { org, allowed } => {
-            let org = find_org(state, &org).await?;
-            state
-                .store
-                .set_connector_self_managed(org.id, allowed)
-                .await?;
-            let resource = format!("Super Admins manage the connector key: {allowed}");
-            audit(
-                state,
-                &meta,
-                &org.short_name,
-                AuditAction::Update,
-                category::PROVIDER,
-                &resource,
-            )
-            .await?;
-            println!("{}: {resource}", org.short_name);
+            let target = token_target(state, &org, name.as_deref()).await?;
+            let n = provider::set_disabled(state, &op, &org, target, None)
+                .await
+                .map_err(explain)?;
+            println!("{org}: enabled {n} token(s)");
             Ok(())
         }
         Command::DisableKey { org, kind, reason } => {
-            let org = find_org(state, &org).await?;
-            let kind = parse_kind(&kind)?;
+            let target = Target::One(CredentialRef::ApiKey(parse_kind(&kind)?));
             let reason: DisableReason = reason.parse()?;
-            let mut record = auth::audit_record(
-                &meta,
-                "provider (CLI)",
-                &org.short_name,
-                AuditAction::Disable,
-                kind.label(),
-                kind.label(),
-            );
-            record.category = category::PROVIDER.to_owned();
-            record.reason = Some(reason.label().to_owned());
-            let n = state
-                .store
-                .set_api_key_disabled(org.id, kind, Some(reason), &record)
-                .await?;
-            println!(
-                "{}: disabled {n} key(s) ({})",
-                org.short_name,
-                reason.label()
-            );
+            let n = provider::set_disabled(state, &op, &org, target, Some(reason))
+                .await
+                .map_err(explain)?;
+            println!("{org}: disabled {n} key(s) ({})", reason.label());
             Ok(())
         }
         Command::EnableKey { org, kind } => {
-            let org = find_org(state, &org).await?;
-            let kind = parse_kind(&kind)?;
-            let mut record = auth::audit_record(
-                &meta,
-                "provider (CLI)",
-                &org.short_name,
-                AuditAction::Enable,
-                kind.label(),
-                kind.label(),
-            );
-            record.category = category::PROVIDER.to_owned();
-            let n = state
-                .store
-                .set_api_key_disabled(org.id, kind, None, &record)
-                .await?;
-            println!("{}: enabled {n} key(s)", org.short_name);
+            let target = Target::One(CredentialRef::ApiKey(parse_kind(&kind)?));
+            let n = provider::set_disabled(state, &op, &org, target, None)
+                .await
+                .map_err(explain)?;
+            println!("{org}: enabled {n} key(s)");
+            Ok(())
+        }
+        Command::SetConnectorSelfManage { org, allowed } => {
+            let settings = OrgSettings {
+                connector_self_manage: allowed,
+                ..current_settings(state, &org).await?
+            };
+            provider::save_settings(state, &op, &org, settings)
+                .await
+                .map_err(explain)?;
+            println!("{org}: Super Admins manage the connector key: {allowed}");
             Ok(())
         }
         Command::SetTokenLimit { org, limit } => {
-            let org = find_org(state, &org).await?;
-            if !(1..=5).contains(&limit) {
-                return Err("--limit must be 1 to 5".into());
-            }
-            state.store.set_token_limit(org.id, limit).await?;
-            audit(
-                state,
-                &meta,
-                &org.short_name,
-                AuditAction::Update,
-                category::PROVIDER,
-                &format!("sandbox token limit: {limit}"),
-            )
-            .await?;
-            println!("{}: sandbox token limit {limit}", org.short_name);
+            let settings = OrgSettings {
+                token_limit: limit,
+                ..current_settings(state, &org).await?
+            };
+            provider::save_settings(state, &op, &org, settings)
+                .await
+                .map_err(explain)?;
+            println!("{org}: sandbox token limit {limit}");
+            Ok(())
+        }
+        Command::SetDailyAllowance { org, allowance } => {
+            let settings = OrgSettings {
+                daily_allowance: allowance,
+                ..current_settings(state, &org).await?
+            };
+            provider::save_settings(state, &op, &org, settings)
+                .await
+                .map_err(explain)?;
+            println!("{org}: daily Sandbox API-call allowance {allowance}");
             Ok(())
         }
     }
 }
 
-async fn find_org(
-    state: &AppState,
-    short_name: &str,
-) -> Result<OrgRow, Box<dyn std::error::Error + Send + Sync>> {
-    Ok(state
+/// An `AppError` as the command line says it: the fields' messages if any.
+fn explain(e: AppError) -> CliError {
+    match &e {
+        AppError::Validation { fields, .. } if !fields.is_empty() => {
+            fields.values().cloned().collect::<Vec<_>>().join("; ").into()
+        }
+        _ => e.to_string().into(),
+    }
+}
+
+async fn current_settings(state: &AppState, org: &str) -> Result<OrgSettings, CliError> {
+    let org = state
         .store
-        .org_by_short_name(short_name)
+        .org_by_short_name(org)
         .await?
-        .ok_or_else(|| format!("no organisation `{short_name}`"))?)
+        .ok_or_else(|| format!("no organisation `{org}`"))?;
+    Ok(OrgSettings {
+        token_limit: org.sandbox_token_limit,
+        daily_allowance: org.sandbox_daily_allowance,
+        connector_self_manage: org.connector_self_manage,
+    })
 }
 
-async fn audit(
-    state: &AppState,
-    meta: &RequestMeta,
-    org: &str,
-    action: AuditAction,
-    category: &str,
-    resource: &str,
-) -> CliResult {
-    let mut record = auth::audit_record(meta, "provider (CLI)", org, action, category, resource);
-    record.category = category.to_owned();
-    state.store.append_audit(&record).await?;
-    Ok(())
+/// All of the organisation's tokens, or the one named.
+async fn token_target(state: &AppState, org: &str, name: Option<&str>) -> Result<Target, CliError> {
+    let Some(name) = name else {
+        return Ok(Target::AllSandboxTokens);
+    };
+    let org = state
+        .store
+        .org_by_short_name(org)
+        .await?
+        .ok_or_else(|| format!("no organisation `{org}`"))?;
+    let token = state
+        .store
+        .sandbox_tokens(org.id, super::now_ms())
+        .await?
+        .into_iter()
+        .find(|t| t.name.eq_ignore_ascii_case(name))
+        .ok_or_else(|| format!("{}: no token named `{name}`", org.short_name))?;
+    Ok(Target::One(CredentialRef::SandboxToken(token.id)))
 }
 
-fn parse_kind(kind: &str) -> Result<KeyKind, Box<dyn std::error::Error + Send + Sync>> {
+fn parse_kind(kind: &str) -> Result<KeyKind, CliError> {
     match kind {
         "cloud_service" => Ok(KeyKind::CloudService),
         "connector" => Ok(KeyKind::Connector),
@@ -236,20 +188,8 @@ fn parse_kind(kind: &str) -> Result<KeyKind, Box<dyn std::error::Error + Send + 
     }
 }
 
-fn validate_short_name(s: &str) -> CliResult {
-    let ok = !s.is_empty()
-        && s.len() <= 32
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err("--org must be 1-32 characters of a-z, 0-9 and -".into())
-    }
-}
-
 /// The password from `KEYPORT_PASSWORD`, or the first line of stdin.
-fn read_password() -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+fn read_password() -> Result<String, CliError> {
     if let Ok(p) = std::env::var("KEYPORT_PASSWORD") {
         return Ok(p);
     }

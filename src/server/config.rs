@@ -67,6 +67,9 @@ pub enum Command {
         /// active, expired or none
         #[arg(long)]
         state: String,
+        /// With --state active: the last day (YYYY-MM-DD, UTC) it is active.
+        #[arg(long)]
+        expires_on: Option<String>,
     },
     /// Provider: disable sandbox tokens of an organisation (all, or one by name).
     DisableToken {
@@ -115,6 +118,13 @@ pub enum Command {
         #[arg(long)]
         limit: i64,
     },
+    /// Provider: set an organisation's daily Sandbox API-call allowance.
+    SetDailyAllowance {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        allowance: i64,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -152,6 +162,12 @@ pub struct ServeArgs {
     /// Consumer-API requests allowed per organisation per hour.
     #[arg(long, env = "KEYPORT_API_RATE_PER_HOUR", default_value_t = 1000)]
     pub api_rate_per_hour: i64,
+    /// Sandbox submissions allowed per organisation per second.
+    #[arg(long, env = "KEYPORT_SUBMIT_RATE_PER_SECOND", default_value_t = 1)]
+    pub submit_rate_per_second: i64,
+    /// Sandbox submissions allowed per organisation per hour.
+    #[arg(long, env = "KEYPORT_SUBMIT_RATE_PER_HOUR", default_value_t = 400)]
+    pub submit_rate_per_hour: i64,
 }
 
 /// Settings the request handlers need, fixed at start.
@@ -168,6 +184,9 @@ pub struct Settings {
     /// Consumer-API requests per organisation per second and per hour.
     pub api_rate_per_second: i64,
     pub api_rate_per_hour: i64,
+    /// Sandbox submissions per organisation per second and per hour.
+    pub submit_rate_per_second: i64,
+    pub submit_rate_per_hour: i64,
     /// Allow `http://localhost` / `http://127.0.0.1` JWKS locations (development).
     pub allow_insecure_jwks: bool,
 }
@@ -189,6 +208,8 @@ impl Settings {
             api_session_idle: Duration::from_secs(60 * args.api_session_idle_minutes.max(1) as u64),
             api_rate_per_second: args.api_rate_per_second.max(1),
             api_rate_per_hour: args.api_rate_per_hour.max(1),
+            submit_rate_per_second: args.submit_rate_per_second.max(1),
+            submit_rate_per_hour: args.submit_rate_per_hour.max(1),
             allow_insecure_jwks: args.allow_insecure_jwks,
         }
     }
@@ -209,6 +230,10 @@ impl Settings {
             api_session_idle: Duration::from_secs(30 * 60),
             api_rate_per_second: 2,
             api_rate_per_hour: 1000,
+            // Generous, so tests that submit several files need not wait;
+            // the rate-limit tests set the spec's 1/s and 400/h.
+            submit_rate_per_second: 1000,
+            submit_rate_per_hour: 100_000,
             allow_insecure_jwks: true,
         }
     }

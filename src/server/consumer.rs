@@ -10,7 +10,9 @@ mod session;
 
 pub use session::obfuscate_api_key;
 
+use super::now_ms;
 use super::state::AppState;
+use super::store::OrgRow;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -38,6 +40,45 @@ pub fn routes() -> Router<AppState> {
                 .get(session::connector_alive)
                 .delete(session::connector_logout),
         )
+}
+
+/// Which of the organisation's rate limits a request counts against
+/// (PRODUCT.md §6): each has its own per-second and per-hour windows.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum RateClass {
+    /// authenticatedSession, status and the connector's auth: 2/s, 1000/h.
+    Session,
+    /// Sandbox submissions: 1/s, 400/h.
+    Submit,
+}
+
+/// Counts the request against the organisation's limits, in the database
+/// (so they hold across instances); over a limit, 429 with `Retry-After`.
+async fn rate_limit(state: &AppState, org: &OrgRow, class: RateClass) -> Result<(), ApiError> {
+    let s = &state.settings;
+    let limits = match class {
+        RateClass::Session => [
+            ("second", 1_000, s.api_rate_per_second),
+            ("hour", 3_600_000, s.api_rate_per_hour),
+        ],
+        RateClass::Submit => [
+            ("submit_second", 1_000, s.submit_rate_per_second),
+            ("submit_hour", 3_600_000, s.submit_rate_per_hour),
+        ],
+    };
+    match state
+        .store
+        .hit_rate_limit(org.id, now_ms(), &limits)
+        .await?
+    {
+        None => Ok(()),
+        Some(wait) => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMIT_EXCEEDED",
+            "Too many requests for this organisation.",
+        )
+        .retry_after(wait)),
+    }
 }
 
 /// A consumer-API error: `{"code": "...", "message": "..."}` with a status.

@@ -103,6 +103,10 @@ pub fn spawn_housekeeping(state: AppState) {
             if let Err(e) = state.store.prune_sign_in_failures(day_ago).await {
                 tracing::warn!(error = %e, "pruning failed sign-ins failed");
             }
+            // Keep a little over a day of usage buckets (API Calls (24h)).
+            if let Err(e) = state.store.prune_call_counts(day_ago - 3_600_000).await {
+                tracing::warn!(error = %e, "pruning usage counts failed");
+            }
         }
     });
 }

@@ -11,8 +11,8 @@ use super::state::AppState;
 use super::store::{InsertOutcome, OrgRow, SandboxTokenRow, SealedSecret, SubscriptionKind};
 use crate::error::AppError;
 use crate::model::{
-    AuditAction, DisableReason, Permission, SandboxPage, SandboxTokenView, Subscription,
-    TokenStatus, category, mask,
+    AuditAction, Permission, Quota, SandboxPage, SandboxTokenView, Subscription,
+    TokenStatus, Usage, category, mask,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -69,10 +69,18 @@ pub async fn page(state: &AppState, actor: &Actor) -> Result<SandboxPage, AppErr
         _ => state.store.sandbox_tokens(actor.org_id, now).await?,
     };
     let disabled_reason = rows.iter().find_map(SandboxTokenRow::disabled_reason);
+    let quota = Quota {
+        used: state
+            .store
+            .submissions_since(org.id, super::day_start(now))
+            .await?,
+        allowed: org.sandbox_daily_allowance,
+    };
     Ok(SandboxPage {
         base_url: state.settings.base_url(&org.short_name),
         subscription,
         limit: org.sandbox_token_limit,
+        quota,
         tokens: rows.iter().map(|r| view(r, subscription)).collect(),
         can_manage: actor.role.allows(Permission::ManageSandboxTokens)
             && subscription == Subscription::Active,
@@ -334,39 +342,11 @@ fn view(row: &SandboxTokenRow, subscription: Subscription) -> SandboxTokenView {
         status: status(row, subscription),
         last_modified_by: row.modified_by.clone(),
         last_modified_on: row.modified_at,
-        last_used_on: row.last_used_at,
-        calls_24h: row.calls_24h,
+        usage: Usage {
+            last_used_on: row.last_used_at,
+            last_used_from: row.last_used_ip.clone(),
+            calls_1h: row.calls_1h,
+            calls_24h: row.calls_24h,
+        },
     }
-}
-
-/// Provider operation: disable (`Some(reason)`) or enable (`None`) tokens.
-pub async fn set_disabled(
-    state: &AppState,
-    meta: &super::http::RequestMeta,
-    operator: &str,
-    org: &OrgRow,
-    name: Option<&str>,
-    reason: Option<DisableReason>,
-) -> Result<u64, AppError> {
-    let (action, label) = match reason {
-        Some(r) => (AuditAction::Disable, r.label()),
-        None => (AuditAction::Enable, "enabled"),
-    };
-    let resource = name
-        .map(str::to_owned)
-        .unwrap_or_else(|| "all tokens".into());
-    let mut audit = super::auth::audit_record(
-        meta,
-        operator,
-        &org.short_name,
-        action,
-        category::SANDBOX_API_TOKEN,
-        &resource,
-    );
-    audit.category = category::PROVIDER.to_owned();
-    audit.reason = Some(label.to_owned());
-    Ok(state
-        .store
-        .set_sandbox_disabled(org.id, name, reason, &audit)
-        .await?)
 }

@@ -12,12 +12,14 @@ mod layouts;
 mod oauth;
 mod orgs;
 mod sandbox;
+mod usage;
 
-pub use admins::{AdminRow, MembershipRow};
+pub use admins::{AdminRow, MemberRow, MembershipRow};
 pub use api_keys::{ApiKeyRow, ApiSessionRow};
 pub use audit::{AuditColumn, AuditQuery, AuditRecord};
 pub use oauth::{OAuthOutcome, OAuthRow};
-pub use orgs::{OrgRow, SubscriptionKind};
+pub use orgs::{OrgChange, OrgRow, SubscriptionKind};
+pub use usage::{CallCounts, Credential};
 pub use sandbox::{InsertOutcome, NewSubmission, SandboxTokenRow, SealedSecret, SubmitOutcome};
 
 use crate::error::AppError;
@@ -113,6 +115,7 @@ impl Store {
     pub async fn wipe(&self) -> Result<(), sqlx::Error> {
         let mut tx = self.begin_write().await?;
         for table in [
+            "credential_calls",
             "table_layouts",
             "oauth_servers",
             "api_rate_counters",

@@ -32,6 +32,7 @@ pub struct Caller {
 }
 
 /// A test's answer: status, headers and the body (JSON when it parses).
+#[derive(Debug)]
 pub struct Reply {
     pub status: StatusCode,
     pub headers: axum::http::HeaderMap,
@@ -81,6 +82,48 @@ impl Caller {
 }
 
 impl TestApp {
+    /// POSTs a JSON body to a server function declared with `input = Json`.
+    pub async fn call_json(
+        &self,
+        cookie: Option<&str>,
+        endpoint: &str,
+        body: serde_json::Value,
+    ) -> Reply {
+        let mut req = Request::post(format!("/api/{endpoint}"))
+            .header(header::HOST, HOST)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json");
+        if let Some(cookie) = cookie {
+            req = req.header(header::COOKIE, cookie);
+        }
+        self.send(req.body(Body::from(body.to_string())).expect("request"))
+            .await
+    }
+
+    /// Serves the app on a real port as well (for code that calls its own
+    /// Base URL over HTTP); `public_url` is set to that port.
+    pub async fn listening() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let addr = listener.local_addr().expect("address");
+        let app = Self::with_settings(|s| {
+            s.public_url = format!("http://{addr}");
+            s.api_rate_per_second = 10_000;
+        })
+        .await;
+        let router = routes::router(app.state.clone());
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            .expect("serve");
+        });
+        app
+    }
+
     pub async fn new() -> Self {
         Self::with_settings(|_| {}).await
     }
@@ -204,6 +247,38 @@ impl TestApp {
             .await
             .unwrap()
             .expect("membership")
+    }
+
+    /// The id of `org`'s token named `name`.
+    pub async fn token_id(&self, org: &str, name: &str) -> i64 {
+        let org_id = self.org_id(org).await;
+        self.state
+            .store
+            .sandbox_tokens(org_id, keyport::server::now_ms())
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|t| t.name == name)
+            .expect("token")
+            .id
+    }
+
+    /// Disables (`Some`) or enables (`None`) as the command-line provider.
+    pub async fn provider_set(
+        &self,
+        org: &str,
+        target: keyport::server::provider::Target,
+        reason: Option<keyport::model::DisableReason>,
+    ) {
+        keyport::server::provider::set_disabled(
+            &self.state,
+            &keyport::server::provider::Operator::cli(),
+            org,
+            target,
+            reason,
+        )
+        .await
+        .expect("provider operation");
     }
 
     pub async fn org_id(&self, org: &str) -> i64 {

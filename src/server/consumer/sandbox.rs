@@ -2,12 +2,12 @@
 //! the database — there is no cache — so a replaced or deleted token fails on
 //! the very next request, on every instance.
 
-use super::ApiError;
+use super::{ApiError, RateClass, rate_limit};
 use crate::model::{AuditAction, Subscription, category};
 use crate::server::http::RequestMeta;
 use crate::server::state::AppState;
 use crate::server::store::{
-    NewSubmission, OrgRow, SandboxTokenRow, SubmitOutcome, SubscriptionKind,
+    Credential, NewSubmission, OrgRow, SandboxTokenRow, SubmitOutcome, SubscriptionKind,
 };
 use crate::server::{auth, day_start, now_ms};
 use axum::body::Bytes;
@@ -80,6 +80,8 @@ pub async fn submit(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let (org, token) = authenticate(&state, &org, q.api_token.as_deref()).await?;
+    // Counted only for a valid token: strangers cannot use up an organisation's limit.
+    rate_limit(&state, &org, RateClass::Submit).await?;
     if body.is_empty() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -136,11 +138,17 @@ pub async fn submit(
 /// `GET /o/{org}/sandbox/report/quota?api_token=T`
 pub async fn quota(
     State(state): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
     Path(org): Path<String>,
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, ApiError> {
-    let (org, _) = authenticate(&state, &org, q.api_token.as_deref()).await?;
-    let start = day_start(now_ms());
+    let (org, token) = authenticate(&state, &org, q.api_token.as_deref()).await?;
+    let now = now_ms();
+    state
+        .store
+        .note_use(org.id, Credential::SandboxToken(token.id), now, &meta.client_ip)
+        .await?;
+    let start = day_start(now);
     let used = state.store.submissions_since(org.id, start).await?;
     let allowed = org.sandbox_daily_allowance;
     Ok(Json(json!({

@@ -3,11 +3,11 @@
 //! with the organisation's key, obfuscated with a timestamp as the reference
 //! portal's SDKs do it, plus an admin's credentials; get a `JSESSIONID`.
 
-use super::ApiError;
+use super::{ApiError, RateClass, rate_limit};
 use crate::model::{AuditAction, KeyKind, Subscription, category};
 use crate::server::http::RequestMeta;
 use crate::server::state::AppState;
-use crate::server::store::{OrgRow, SubscriptionKind};
+use crate::server::store::{Credential, OrgRow, SubscriptionKind};
 use crate::server::{api_keys, auth, crypto, now_ms, password};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -71,18 +71,20 @@ pub async fn connector_login(
 
 pub async fn cloud_alive(
     state: State<AppState>,
+    meta: Extension<RequestMeta>,
     org: Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    alive(state, org, headers, KeyKind::CloudService).await
+    alive(state, meta, org, headers, KeyKind::CloudService).await
 }
 
 pub async fn connector_alive(
     state: State<AppState>,
+    meta: Extension<RequestMeta>,
     org: Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    alive(state, org, headers, KeyKind::Connector).await
+    alive(state, meta, org, headers, KeyKind::Connector).await
 }
 
 pub async fn cloud_logout(
@@ -106,10 +108,11 @@ pub async fn connector_logout(
 /// `GET /api/v1/status`: needs a live Cloud Service API session.
 pub async fn status(
     state: State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
     org: Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (org, _) = live_session(&state, &org, &headers, KeyKind::CloudService).await?;
+    let (org, _) = live_session(&state, &org, &headers, KeyKind::CloudService, &meta).await?;
     Ok(Json(json!({ "status": "ACTIVE", "organisation": org.short_name })).into_response())
 }
 
@@ -139,27 +142,6 @@ async fn find_org(state: &AppState, org: &str) -> Result<OrgRow, ApiError> {
     })
 }
 
-/// Counts the request against the organisation's limits (2/s, 1000/h).
-async fn rate_limit(state: &AppState, org: &OrgRow) -> Result<(), ApiError> {
-    let limits = [
-        ("second", 1_000, state.settings.api_rate_per_second),
-        ("hour", 3_600_000, state.settings.api_rate_per_hour),
-    ];
-    match state
-        .store
-        .hit_rate_limit(org.id, now_ms(), &limits)
-        .await?
-    {
-        None => Ok(()),
-        Some(wait) => Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMIT_EXCEEDED",
-            "Too many requests for this organisation.",
-        )
-        .retry_after(wait)),
-    }
-}
-
 async fn login(
     State(state): State<AppState>,
     Extension(meta): Extension<RequestMeta>,
@@ -168,7 +150,7 @@ async fn login(
     kind: KeyKind,
 ) -> Result<Response, ApiError> {
     let org = find_org(&state, &org).await?;
-    rate_limit(&state, &org).await?;
+    rate_limit(&state, &org, RateClass::Session).await?;
     let now = now_ms();
     let username = body.username.trim().to_lowercase();
     let audit = auth::audit_record(
@@ -200,28 +182,8 @@ async fn login(
         ))
         .await;
     }
-    match state
-        .store
-        .subscription(org.id, SubscriptionKind::Api, now)
-        .await?
-    {
-        Subscription::Active => {}
-        Subscription::Expired => {
-            return fail(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "SUBSCRIPTION_EXPIRED",
-                "The API subscription has expired.",
-            ))
-            .await;
-        }
-        Subscription::None => {
-            return fail(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "NO_SUBSCRIPTION",
-                "A valid API subscription is required.",
-            ))
-            .await;
-        }
+    if let Some(refusal) = subscription_refusal(&state, &org, now).await? {
+        return fail(refusal).await;
     }
     let Some((row, key)) = api_keys::current_key(&state, org.id, kind).await? else {
         return fail(invalid_credentials()).await;
@@ -283,7 +245,7 @@ async fn login(
         .await?;
     state
         .store
-        .mark_api_key_used(org.id, kind, now, &meta.client_ip)
+        .note_use(org.id, Credential::ApiKey(kind), now, &meta.client_ip)
         .await?;
     state.store.append_audit(&audit).await?;
 
@@ -305,11 +267,12 @@ async fn login(
 
 async fn alive(
     State(state): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
     Path(org): Path<String>,
     headers: HeaderMap,
     kind: KeyKind,
 ) -> Result<Response, ApiError> {
-    live_session(&state, &org, &headers, kind).await?;
+    live_session(&state, &org, &headers, kind, &meta).await?;
     Ok(Json(json!({ "authType": "ADMIN_LOGIN", "obfuscateApiKey": true })).into_response())
 }
 
@@ -320,7 +283,7 @@ async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let org = find_org(&state, &org).await?;
-    rate_limit(&state, &org).await?;
+    rate_limit(&state, &org, RateClass::Session).await?;
     if let Some(id) = session_cookie(&headers)
         && state
             .store
@@ -348,24 +311,64 @@ async fn logout(
     Ok(res)
 }
 
-/// The organisation, if the request carries a live session made with its key of `kind`.
+/// The organisation, if the request carries a live session made with its
+/// key of `kind` and the API subscription is still active. The call counts
+/// toward the key's usage.
 async fn live_session(
     state: &AppState,
     org: &str,
     headers: &HeaderMap,
     kind: KeyKind,
+    meta: &RequestMeta,
 ) -> Result<(OrgRow, i64), ApiError> {
     let org = find_org(state, org).await?;
-    rate_limit(state, &org).await?;
+    rate_limit(state, &org, RateClass::Session).await?;
     let id = session_cookie(headers).ok_or_else(session_not_valid)?;
+    let now = now_ms();
     let idle_ms = state.settings.api_session_idle.as_millis() as i64;
     let session = state
         .store
-        .touch_api_session(&session_digest(id), org.id, now_ms(), idle_ms)
+        .touch_api_session(&session_digest(id), org.id, now, idle_ms)
         .await?
         .filter(|s| s.kind == kind.as_str())
         .ok_or_else(session_not_valid)?;
+    // A session made before the subscription lapsed dies with it (§3).
+    if let Some(refusal) = subscription_refusal(state, &org, now).await? {
+        return Err(refusal);
+    }
+    state
+        .store
+        .note_use(org.id, Credential::ApiKey(kind), now, &meta.client_ip)
+        .await?;
     Ok((org, session.admin_id))
+}
+
+/// Why the organisation's API subscription refuses the consumer API, if it does.
+async fn subscription_refusal(
+    state: &AppState,
+    org: &OrgRow,
+    now: i64,
+) -> Result<Option<ApiError>, ApiError> {
+    Ok(
+        match state
+            .store
+            .subscription(org.id, SubscriptionKind::Api, now)
+            .await?
+        {
+            Subscription::Active => None,
+            // "Kept but disabled" (§3): the key answers as a disabled one.
+            Subscription::Expired => Some(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "API_KEY_DISABLED",
+                "The API key is disabled: the API subscription has expired.",
+            )),
+            Subscription::None => Some(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "NO_SUBSCRIPTION",
+                "A valid API subscription is required.",
+            )),
+        },
+    )
 }
 
 fn session_cookie(headers: &HeaderMap) -> Option<&str> {

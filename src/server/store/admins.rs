@@ -1,6 +1,6 @@
 //! Admin accounts, their memberships, and failed sign-ins.
 
-use super::Store;
+use super::{AuditRecord, Store};
 use crate::model::Role;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -33,7 +33,64 @@ impl TryFrom<String> for RoleText {
     }
 }
 
+/// A member of an organisation.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct MemberRow {
+    pub admin_id: i64,
+    pub username: String,
+    #[sqlx(try_from = "String")]
+    pub role: RoleText,
+}
+
 impl Store {
+    /// An organisation's admins, by username.
+    pub async fn org_members(&self, org_id: i64) -> Result<Vec<MemberRow>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT a.id AS admin_id, a.username, m.role FROM memberships m JOIN admins a ON a.id = m.admin_id
+             WHERE m.org_id = ? ORDER BY a.username",
+        )
+        .bind(org_id)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Gives `admin_id` the role `role` in `org_id` (added, or changed), with the audit entry.
+    pub async fn set_membership(
+        &self,
+        admin_id: i64,
+        org_id: i64,
+        role: Role,
+        audit: &AuditRecord,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        upsert_membership(&mut tx, admin_id, org_id, role).await?;
+        audit.insert(&mut tx).await?;
+        tx.commit().await
+    }
+
+    /// Removes `admin_id` from `org_id`, with the audit entry. `false` if
+    /// they were not a member.
+    pub async fn remove_membership(
+        &self,
+        admin_id: i64,
+        org_id: i64,
+        audit: &AuditRecord,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let removed = sqlx::query("DELETE FROM memberships WHERE admin_id = ? AND org_id = ?")
+            .bind(admin_id)
+            .bind(org_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if removed == 0 {
+            return Ok(false);
+        }
+        audit.insert(&mut tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     pub async fn admin_by_username(&self, username: &str) -> Result<Option<AdminRow>, sqlx::Error> {
         sqlx::query_as(
             "SELECT id, username, password_hash, locked_until FROM admins WHERE username = ?",
@@ -71,13 +128,7 @@ impl Store {
         org_id: i64,
         role: Role,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("INSERT INTO memberships (admin_id, org_id, role) VALUES (?, ?, ?) ON CONFLICT (admin_id, org_id) DO UPDATE SET role = excluded.role")
-            .bind(admin_id)
-            .bind(org_id)
-            .bind(role.as_str())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        upsert_membership(&mut *self.pool.acquire().await?, admin_id, org_id, role).await
     }
 
     /// The admin's organisations, in a stable order (by short name).
@@ -168,4 +219,19 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+async fn upsert_membership(
+    conn: &mut sqlx::SqliteConnection,
+    admin_id: i64,
+    org_id: i64,
+    role: Role,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO memberships (admin_id, org_id, role) VALUES (?, ?, ?) ON CONFLICT (admin_id, org_id) DO UPDATE SET role = excluded.role")
+        .bind(admin_id)
+        .bind(org_id)
+        .bind(role.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! The Cloud Service and Connector API keys, the consumer API's sessions and
 //! its rate counters.
 
+use super::usage::{Credential, forget_use};
 use super::{AuditRecord, Store};
 use crate::model::{DisableReason, KeyKind};
 
@@ -12,6 +13,7 @@ pub struct ApiKeyRow {
     pub modified_at: i64,
     pub modified_by: String,
     pub last_used_at: Option<i64>,
+    pub last_used_ip: Option<String>,
 }
 
 impl ApiKeyRow {
@@ -36,7 +38,7 @@ impl Store {
         kind: KeyKind,
     ) -> Result<Option<ApiKeyRow>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT key_sealed, last4, disabled_reason, modified_at, modified_by, last_used_at
+            "SELECT key_sealed, last4, disabled_reason, modified_at, modified_by, last_used_at, last_used_ip
              FROM api_keys WHERE org_id = ? AND kind = ?",
         )
         .bind(org_id)
@@ -72,7 +74,7 @@ impl Store {
         if inserted == 0 {
             return Ok(false);
         }
-        end_sessions(&mut tx, org_id, kind).await?;
+        retire_key(&mut tx, org_id, kind).await?;
         audit.insert(&mut tx).await?;
         tx.commit().await?;
         Ok(true)
@@ -105,7 +107,7 @@ impl Store {
         if updated == 0 {
             return Ok(false);
         }
-        end_sessions(&mut tx, org_id, kind).await?;
+        retire_key(&mut tx, org_id, kind).await?;
         audit.insert(&mut tx).await?;
         tx.commit().await?;
         Ok(true)
@@ -128,7 +130,7 @@ impl Store {
         if deleted == 0 {
             return Ok(false);
         }
-        end_sessions(&mut tx, org_id, kind).await?;
+        retire_key(&mut tx, org_id, kind).await?;
         audit.insert(&mut tx).await?;
         tx.commit().await?;
         Ok(true)
@@ -166,38 +168,6 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.is_some_and(|r| r.0))
-    }
-
-    pub async fn set_connector_self_managed(
-        &self,
-        org_id: i64,
-        allowed: bool,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE organisations SET super_admins_manage_connector_key = ? WHERE id = ?")
-            .bind(allowed)
-            .bind(org_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    pub async fn mark_api_key_used(
-        &self,
-        org_id: i64,
-        kind: KeyKind,
-        now: i64,
-        client_ip: &str,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE api_keys SET last_used_at = ?, last_used_ip = ? WHERE org_id = ? AND kind = ?",
-        )
-        .bind(now)
-        .bind(client_ip)
-        .bind(org_id)
-        .bind(kind.as_str())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     pub async fn create_api_session(
@@ -313,4 +283,14 @@ async fn end_sessions(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// The old key is gone: its API sessions end and its usage is forgotten.
+async fn retire_key(
+    conn: &mut sqlx::SqliteConnection,
+    org_id: i64,
+    kind: KeyKind,
+) -> Result<(), sqlx::Error> {
+    end_sessions(&mut *conn, org_id, kind).await?;
+    forget_use(conn, org_id, Credential::ApiKey(kind)).await
 }

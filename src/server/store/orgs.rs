@@ -1,7 +1,10 @@
 //! Organisations and their subscriptions.
 
 use super::Store;
-use crate::model::Subscription;
+use super::AuditRecord;
+pub use crate::model::SubscriptionKind;
+use crate::model::{Role, Subscription, SubscriptionInfo};
+use sqlx::SqliteConnection;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct OrgRow {
@@ -10,35 +13,24 @@ pub struct OrgRow {
     pub name: String,
     pub sandbox_token_limit: i64,
     pub sandbox_daily_allowance: i64,
+    pub connector_self_manage: bool,
 }
 
-/// The two kinds of subscription (PRODUCT.md §3). Stored as TEXT.
+/// A provider change to an organisation, applied together with its audit entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SubscriptionKind {
-    /// Gates the Sandbox API Token page and the submission API.
-    Sandbox,
-    /// Gates the API keys and OAuth servers.
-    Api,
+pub enum OrgChange {
+    /// `Subscription::None` removes the subscription.
+    Subscription {
+        kind: SubscriptionKind,
+        state: Subscription,
+        expires_at: Option<i64>,
+    },
+    TokenLimit(i64),
+    DailyAllowance(i64),
+    ConnectorSelfManage(bool),
 }
 
-impl SubscriptionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SubscriptionKind::Sandbox => "sandbox",
-            SubscriptionKind::Api => "api",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "sandbox" => Some(SubscriptionKind::Sandbox),
-            "api" => Some(SubscriptionKind::Api),
-            _ => None,
-        }
-    }
-}
-
-const ORG_COLUMNS: &str = "id, short_name, name, sandbox_token_limit, sandbox_daily_allowance";
+const ORG_COLUMNS: &str = "id, short_name, name, sandbox_token_limit, sandbox_daily_allowance, super_admins_manage_connector_key AS connector_self_manage";
 
 impl Store {
     pub async fn org_by_short_name(&self, short_name: &str) -> Result<Option<OrgRow>, sqlx::Error> {
@@ -98,17 +90,11 @@ impl Store {
         .await?;
         Ok(match row {
             None => Subscription::None,
-            Some((status, expires_at)) => {
-                if status == "expired" || expires_at.is_some_and(|t| t <= now) {
-                    Subscription::Expired
-                } else {
-                    Subscription::Active
-                }
-            }
+            Some((status, expires_at)) => effective(&status, expires_at, now),
         })
     }
 
-    /// Sets a subscription; `Subscription::None` removes it.
+    /// Sets a subscription; `Subscription::None` removes it (demo seed, tests).
     pub async fn set_subscription(
         &self,
         org_id: i64,
@@ -116,38 +102,21 @@ impl Store {
         state: Subscription,
         expires_at: Option<i64>,
     ) -> Result<(), sqlx::Error> {
-        let status = match state {
-            Subscription::None => {
-                sqlx::query("DELETE FROM subscriptions WHERE org_id = ? AND kind = ?")
-                    .bind(org_id)
-                    .bind(kind.as_str())
-                    .execute(&self.pool)
-                    .await?;
-                return Ok(());
-            }
-            Subscription::Active => "active",
-            Subscription::Expired => "expired",
+        let change = OrgChange::Subscription {
+            kind,
+            state,
+            expires_at,
         };
-        sqlx::query(
-            "INSERT INTO subscriptions (org_id, kind, status, expires_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (org_id, kind) DO UPDATE SET status = excluded.status, expires_at = excluded.expires_at",
-        )
-        .bind(org_id)
-        .bind(kind.as_str())
-        .bind(status)
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        apply(&mut *self.pool.acquire().await?, org_id, change).await
     }
 
     pub async fn set_token_limit(&self, org_id: i64, limit: i64) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE organisations SET sandbox_token_limit = ? WHERE id = ?")
-            .bind(limit)
-            .bind(org_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        apply(
+            &mut *self.pool.acquire().await?,
+            org_id,
+            OrgChange::TokenLimit(limit),
+        )
+        .await
     }
 
     pub async fn set_daily_allowance(
@@ -155,11 +124,195 @@ impl Store {
         org_id: i64,
         allowance: i64,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE organisations SET sandbox_daily_allowance = ? WHERE id = ?")
-            .bind(allowance)
-            .bind(org_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        apply(
+            &mut *self.pool.acquire().await?,
+            org_id,
+            OrgChange::DailyAllowance(allowance),
+        )
+        .await
     }
+
+    pub async fn set_connector_self_managed(
+        &self,
+        org_id: i64,
+        allowed: bool,
+    ) -> Result<(), sqlx::Error> {
+        apply(
+            &mut *self.pool.acquire().await?,
+            org_id,
+            OrgChange::ConnectorSelfManage(allowed),
+        )
+        .await
+    }
+
+    /// A provider change and its audit entry, in one transaction.
+    pub async fn change_org(
+        &self,
+        org_id: i64,
+        change: OrgChange,
+        audit: &AuditRecord,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        apply(&mut tx, org_id, change).await?;
+        audit.insert(&mut tx).await?;
+        tx.commit().await
+    }
+
+    /// Every organisation, by short name (the CLI's provider).
+    pub async fn all_orgs(&self) -> Result<Vec<OrgRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {ORG_COLUMNS} FROM organisations ORDER BY short_name"
+        ))
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// The organisations in which `admin_id` has `role`, by short name.
+    pub async fn orgs_with_role(&self, admin_id: i64, role: Role) -> Result<Vec<OrgRow>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT {ORG_COLUMNS} FROM organisations WHERE id IN
+               (SELECT org_id FROM memberships WHERE admin_id = ? AND role = ?)
+             ORDER BY short_name"
+        ))
+        .bind(admin_id)
+        .bind(role.as_str())
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// A subscription as set, with its effective state at `now`.
+    pub async fn subscription_info(
+        &self,
+        org_id: i64,
+        kind: SubscriptionKind,
+        now: i64,
+    ) -> Result<SubscriptionInfo, sqlx::Error> {
+        let row: Option<(String, Option<i64>)> = sqlx::query_as(
+            "SELECT status, expires_at FROM subscriptions WHERE org_id = ? AND kind = ?",
+        )
+        .bind(org_id)
+        .bind(kind.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            None => SubscriptionInfo {
+                state: Subscription::None,
+                expires_at: None,
+            },
+            Some((status, expires_at)) => SubscriptionInfo {
+                state: effective(&status, expires_at, now),
+                expires_at,
+            },
+        })
+    }
+
+    /// Creates an organisation (and, for a provider acting in the console,
+    /// makes them its Provider) with the audit entry. `None` if the short
+    /// name is taken.
+    pub async fn create_org_audited(
+        &self,
+        short_name: &str,
+        name: &str,
+        provider: Option<i64>,
+        audit: &AuditRecord,
+    ) -> Result<Option<i64>, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let row: Option<(i64,)> = sqlx::query_as(
+            "INSERT INTO organisations (short_name, name, created_at) VALUES (?, ?, ?)
+             ON CONFLICT (short_name) DO NOTHING RETURNING id",
+        )
+        .bind(short_name)
+        .bind(name)
+        .bind(audit.at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((id,)) = row else {
+            return Ok(None);
+        };
+        if let Some(admin_id) = provider {
+            sqlx::query("INSERT INTO memberships (admin_id, org_id, role) VALUES (?, ?, ?)")
+                .bind(admin_id)
+                .bind(id)
+                .bind(Role::Provider.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        audit.insert(&mut tx).await?;
+        tx.commit().await?;
+        Ok(Some(id))
+    }
+}
+
+/// Active, unless marked expired or past its end date at `now`.
+fn effective(status: &str, expires_at: Option<i64>, now: i64) -> Subscription {
+    if status == "expired" || expires_at.is_some_and(|t| t <= now) {
+        Subscription::Expired
+    } else {
+        Subscription::Active
+    }
+}
+
+async fn apply(
+    conn: &mut SqliteConnection,
+    org_id: i64,
+    change: OrgChange,
+) -> Result<(), sqlx::Error> {
+    match change {
+        OrgChange::Subscription {
+            kind,
+            state: Subscription::None,
+            ..
+        } => {
+            sqlx::query("DELETE FROM subscriptions WHERE org_id = ? AND kind = ?")
+                .bind(org_id)
+                .bind(kind.as_str())
+                .execute(conn)
+                .await?;
+        }
+        OrgChange::Subscription {
+            kind,
+            state,
+            expires_at,
+        } => {
+            let status = if state == Subscription::Active {
+                "active"
+            } else {
+                "expired"
+            };
+            sqlx::query(
+                "INSERT INTO subscriptions (org_id, kind, status, expires_at) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (org_id, kind) DO UPDATE SET status = excluded.status, expires_at = excluded.expires_at",
+            )
+            .bind(org_id)
+            .bind(kind.as_str())
+            .bind(status)
+            .bind(expires_at)
+            .execute(conn)
+            .await?;
+        }
+        OrgChange::TokenLimit(limit) => {
+            sqlx::query("UPDATE organisations SET sandbox_token_limit = ? WHERE id = ?")
+                .bind(limit)
+                .bind(org_id)
+                .execute(conn)
+                .await?;
+        }
+        OrgChange::DailyAllowance(allowance) => {
+            sqlx::query("UPDATE organisations SET sandbox_daily_allowance = ? WHERE id = ?")
+                .bind(allowance)
+                .bind(org_id)
+                .execute(conn)
+                .await?;
+        }
+        OrgChange::ConnectorSelfManage(allowed) => {
+            sqlx::query(
+                "UPDATE organisations SET super_admins_manage_connector_key = ? WHERE id = ?",
+            )
+            .bind(allowed)
+            .bind(org_id)
+            .execute(conn)
+            .await?;
+        }
+    }
+    Ok(())
 }

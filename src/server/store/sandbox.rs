@@ -1,5 +1,6 @@
 //! Sandbox API tokens and the submissions made with them.
 
+use super::usage::{Credential, forget_use, note_use};
 use super::{AuditRecord, Store};
 use crate::model::DisableReason;
 
@@ -16,7 +17,9 @@ pub struct SandboxTokenRow {
     pub modified_at: i64,
     pub modified_by: String,
     pub last_used_at: Option<i64>,
-    /// Submissions in the 24 hours before the query.
+    pub last_used_ip: Option<String>,
+    /// Calls the token served in the hour and the day before the query.
+    pub calls_1h: i64,
     pub calls_24h: i64,
 }
 
@@ -73,9 +76,12 @@ pub enum SubmitOutcome {
     TokenDisabled,
 }
 
-const TOKEN_COLUMNS: &str = "t.id, t.org_id, t.name, t.secret_sealed, t.secret_digest, t.last4, t.disabled_reason, t.modified_at, t.modified_by, t.last_used_at,
-     (SELECT COUNT(*) FROM sandbox_submissions s WHERE s.token_id = t.id AND s.at > ?) AS calls_24h";
+/// The row, with its call counts; binds the hour's and the day's start first.
+const TOKEN_COLUMNS: &str = "t.id, t.org_id, t.name, t.secret_sealed, t.secret_digest, t.last4, t.disabled_reason, t.modified_at, t.modified_by, t.last_used_at, t.last_used_ip,
+     (SELECT COALESCE(SUM(c.count), 0) FROM credential_calls c WHERE c.org_id = t.org_id AND c.credential = 'sandbox' AND c.credential_id = t.id AND c.minute > ?) AS calls_1h,
+     (SELECT COALESCE(SUM(c.count), 0) FROM credential_calls c WHERE c.org_id = t.org_id AND c.credential = 'sandbox' AND c.credential_id = t.id AND c.minute > ?) AS calls_24h";
 
+const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 86_400_000;
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -93,6 +99,7 @@ impl Store {
         sqlx::query_as(&format!(
             "SELECT {TOKEN_COLUMNS} FROM sandbox_tokens t WHERE t.org_id = ? ORDER BY t.id"
         ))
+        .bind(now - HOUR_MS)
         .bind(now - DAY_MS)
         .bind(org_id)
         .fetch_all(&self.pool)
@@ -109,6 +116,7 @@ impl Store {
         sqlx::query_as(&format!(
             "SELECT {TOKEN_COLUMNS} FROM sandbox_tokens t WHERE t.org_id = ? AND t.id = ?"
         ))
+        .bind(now - HOUR_MS)
         .bind(now - DAY_MS)
         .bind(org_id)
         .bind(id)
@@ -124,6 +132,7 @@ impl Store {
         now: i64,
     ) -> Result<Option<SandboxTokenRow>, sqlx::Error> {
         sqlx::query_as(&format!("SELECT {TOKEN_COLUMNS} FROM sandbox_tokens t WHERE t.org_id = ? AND t.secret_digest = ?"))
+            .bind(now - HOUR_MS)
             .bind(now - DAY_MS)
             .bind(org_id)
             .bind(digest)
@@ -229,6 +238,7 @@ impl Store {
         if updated.rows_affected() == 0 {
             return Ok(false);
         }
+        forget_use(&mut tx, org_id, Credential::SandboxToken(id)).await?;
         audit.insert(&mut tx).await?;
         tx.commit().await?;
         Ok(true)
@@ -250,26 +260,27 @@ impl Store {
         if deleted.rows_affected() == 0 {
             return Ok(false);
         }
+        forget_use(&mut tx, org_id, Credential::SandboxToken(id)).await?;
         audit.insert(&mut tx).await?;
         tx.commit().await?;
         Ok(true)
     }
 
     /// Provider: disables (with a reason) or re-enables tokens of an
-    /// organisation, all of them or the one named. Returns how many changed.
+    /// organisation, all of them or the one with id `token`. Returns how many changed.
     pub async fn set_sandbox_disabled(
         &self,
         org_id: i64,
-        name: Option<&str>,
+        token: Option<i64>,
         reason: Option<DisableReason>,
         audit: &AuditRecord,
     ) -> Result<u64, sqlx::Error> {
         let mut tx = self.begin_write().await?;
-        let changed = sqlx::query("UPDATE sandbox_tokens SET disabled_reason = ? WHERE org_id = ? AND (? IS NULL OR lower(name) = lower(?))")
+        let changed = sqlx::query("UPDATE sandbox_tokens SET disabled_reason = ? WHERE org_id = ? AND (? IS NULL OR id = ?)")
             .bind(reason.map(DisableReason::as_str))
             .bind(org_id)
-            .bind(name)
-            .bind(name)
+            .bind(token)
+            .bind(token)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -328,12 +339,14 @@ impl Store {
         .bind(sub.at)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE sandbox_tokens SET last_used_at = ?, last_used_ip = ? WHERE id = ?")
-            .bind(sub.at)
-            .bind(sub.client_ip)
-            .bind(sub.token_id)
-            .execute(&mut *tx)
-            .await?;
+        note_use(
+            &mut tx,
+            sub.org_id,
+            Credential::SandboxToken(sub.token_id),
+            sub.at,
+            sub.client_ip,
+        )
+        .await?;
         tx.commit().await?;
         Ok(SubmitOutcome::Accepted { used: used + 1 })
     }

@@ -1,0 +1,99 @@
+//! Provider console server functions (PRODUCT.md §3, §4). Every one needs
+//! `OperateProvider` in the session's organisation, and then acts only on an
+//! organisation in which the admin holds the Provider role — checked again
+//! in `server::provider` from the database, whatever `org` the client names.
+//! Arguments travel as JSON (they include enums).
+
+use crate::error::AppError;
+use crate::model::{
+    CredentialRef, DisableReason, OrgSettings, ProviderConsole, Role, Subscription,
+    SubscriptionKind,
+};
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+#[cfg(feature = "ssr")]
+use crate::server::{
+    app_state,
+    auth::require,
+    provider::{self, Operator, Target},
+};
+#[cfg(feature = "ssr")]
+use crate::model::Permission;
+
+#[cfg(feature = "ssr")]
+async fn operator() -> Result<Operator, AppError> {
+    Operator::console(&require(Permission::OperateProvider).await?)
+}
+
+/// `OperateProvider`: the organisations this provider operates, in full.
+#[server(prefix = "/api", endpoint = "provider/console")]
+pub async fn get_provider_console() -> Result<ProviderConsole, AppError> {
+    let op = operator().await?;
+    provider::console(&app_state()?, &op).await
+}
+
+/// `OperateProvider`: creates an organisation (no subscriptions yet) and
+/// makes the caller its Provider.
+#[server(prefix = "/api", endpoint = "provider/create-org", input = Json)]
+pub async fn create_org(short_name: String, name: String) -> Result<(), AppError> {
+    let op = operator().await?;
+    provider::create_org(&app_state()?, &op, &short_name, &name).await?;
+    Ok(())
+}
+
+/// `OperateProvider`: sets a subscription; `expires_on` (`YYYY-MM-DD`, may
+/// be empty) ends an active one after that day, UTC.
+#[server(prefix = "/api", endpoint = "provider/set-subscription", input = Json)]
+pub async fn set_subscription(
+    org: String,
+    kind: SubscriptionKind,
+    state: Subscription,
+    #[server(default)] expires_on: String,
+) -> Result<(), AppError> {
+    let op = operator().await?;
+    let expires_at = provider::parse_expiry(&expires_on)?;
+    provider::set_subscription(&app_state()?, &op, &org, kind, state, expires_at).await
+}
+
+/// `OperateProvider`: token limit (1–5), daily Sandbox API-call allowance,
+/// and whether Super Admins manage the connector key.
+#[server(prefix = "/api", endpoint = "provider/save-settings", input = Json)]
+pub async fn save_org_settings(org: String, settings: OrgSettings) -> Result<(), AppError> {
+    let op = operator().await?;
+    provider::save_settings(&app_state()?, &op, &org, settings).await
+}
+
+/// `OperateProvider`: disables a token or key with `reason`, or enables it
+/// (`reason` absent).
+#[server(prefix = "/api", endpoint = "provider/set-credential-state", input = Json)]
+pub async fn set_credential_state(
+    org: String,
+    credential: CredentialRef,
+    #[server(default)] reason: Option<DisableReason>,
+) -> Result<(), AppError> {
+    let op = operator().await?;
+    provider::set_disabled(&app_state()?, &op, &org, Target::One(credential), reason).await?;
+    Ok(())
+}
+
+/// `OperateProvider`: gives `username` a role in the organisation; a new
+/// account needs `password` (at least 12 characters).
+#[server(prefix = "/api", endpoint = "provider/add-admin", input = Json)]
+pub async fn add_org_admin(
+    org: String,
+    username: String,
+    role: Role,
+    #[server(default)] password: String,
+) -> Result<(), AppError> {
+    let op = operator().await?;
+    let password = Some(secrecy::SecretString::from(password));
+    provider::add_admin(&app_state()?, &op, &org, &username, role, password).await
+}
+
+/// `OperateProvider`: removes `username` from the organisation.
+#[server(prefix = "/api", endpoint = "provider/remove-admin", input = Json)]
+pub async fn remove_org_admin(org: String, username: String) -> Result<(), AppError> {
+    let op = operator().await?;
+    provider::remove_admin(&app_state()?, &op, &org, &username).await
+}

@@ -1,0 +1,207 @@
+//! The service-provider console `/provider` (PRODUCT.md §3, §4): the
+//! organisations this provider operates, and for the one chosen its
+//! subscriptions, limits, tokens and keys, and admins. Every control calls a
+//! `provider/*` server function, which the server authorizes and audits.
+
+mod org_panel;
+
+use crate::api::provider::{
+    AddOrgAdmin, CreateOrg, RemoveOrgAdmin, SaveOrgSettings, SetCredentialState, SetSubscription,
+    get_provider_console,
+};
+use crate::components::layout::Breadcrumbs;
+use crate::components::toast::use_toaster;
+use crate::error::AppError;
+use crate::model::{ProviderOrg, Subscription, SubscriptionInfo, format_timestamp};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+pub const PROVIDER: &str = "/provider";
+
+/// Every console action; any success reloads the console.
+#[derive(Clone, Copy)]
+struct Actions {
+    create: ServerAction<CreateOrg>,
+    subscription: ServerAction<SetSubscription>,
+    settings: ServerAction<SaveOrgSettings>,
+    credential: ServerAction<SetCredentialState>,
+    add_admin: ServerAction<AddOrgAdmin>,
+    remove_admin: ServerAction<RemoveOrgAdmin>,
+}
+
+impl Actions {
+    fn versions(self) -> [usize; 6] {
+        [
+            self.create.version().get(),
+            self.subscription.version().get(),
+            self.settings.version().get(),
+            self.credential.version().get(),
+            self.add_admin.version().get(),
+            self.remove_admin.version().get(),
+        ]
+    }
+}
+
+#[component]
+pub fn ProviderConsolePage() -> impl IntoView {
+    let actions = Actions {
+        create: ServerAction::new(),
+        subscription: ServerAction::new(),
+        settings: ServerAction::new(),
+        credential: ServerAction::new(),
+        add_admin: ServerAction::new(),
+        remove_admin: ServerAction::new(),
+    };
+    let console = Resource::new(move || actions.versions(), |_| get_provider_console());
+    let selected = RwSignal::new(None::<String>);
+    report_outcomes(actions);
+    view! {
+        <Title text="Provider Console" />
+        <Breadcrumbs trail=vec![("Provider Console", None)] />
+        <h1>"Provider Console"</h1>
+        <Suspense fallback=|| view! { <p class="loading">"Loading organisations…"</p> }>
+            {move || Suspend::new(async move {
+                match console.await {
+                    Ok(console) => {
+                        let current = selected
+                            .get()
+                            .and_then(|s| console.orgs.iter().find(|o| o.short_name == s).cloned())
+                            .or_else(|| console.orgs.first().cloned());
+                        view! {
+                            <OrgList orgs=console.orgs.clone() selected />
+                            {current.map(|org| view! { <org_panel::OrgPanel org actions=org_panel::PanelActions {
+                                subscription: actions.subscription,
+                                settings: actions.settings,
+                                credential: actions.credential,
+                                add_admin: actions.add_admin,
+                                remove_admin: actions.remove_admin,
+                            } /> })}
+                        }
+                        .into_any()
+                    }
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <CreateOrgForm action=actions.create />
+    }
+}
+
+fn report_outcomes(a: Actions) {
+    let toaster = use_toaster();
+    fn watch<T: Clone + Send + Sync + 'static>(
+        value: Signal<Option<Result<T, AppError>>>,
+        done: &'static str,
+        toaster: crate::components::toast::Toaster,
+    ) {
+        Effect::new(move |_| match value.get() {
+            Some(Ok(_)) => toaster.success(done),
+            Some(Err(e)) => toaster.error(e.to_string()),
+            None => {}
+        });
+    }
+    watch(Signal::derive(move || a.create.value().get()), "Organisation created.", toaster);
+    watch(Signal::derive(move || a.subscription.value().get()), "Subscription saved.", toaster);
+    watch(Signal::derive(move || a.settings.value().get()), "Settings saved.", toaster);
+    watch(Signal::derive(move || a.credential.value().get()), "Status changed.", toaster);
+    watch(Signal::derive(move || a.add_admin.value().get()), "Administrator saved.", toaster);
+    watch(Signal::derive(move || a.remove_admin.value().get()), "Administrator removed.", toaster);
+}
+
+/// "Active until 2026-12-31 23:59:59 UTC", "Expired", "None".
+pub fn subscription_label(info: SubscriptionInfo) -> String {
+    match (info.state, info.expires_at) {
+        (Subscription::Active, Some(t)) => format!("Active until {}", format_timestamp(t - 1000)),
+        (Subscription::Active, None) => "Active".into(),
+        (Subscription::Expired, _) => "Expired".into(),
+        (Subscription::None, _) => "None".into(),
+    }
+}
+
+#[component]
+fn OrgList(orgs: Vec<ProviderOrg>, selected: RwSignal<Option<String>>) -> impl IntoView {
+    view! {
+        <section aria-labelledby="orgs-title">
+            <h2 id="orgs-title">"Organisations"</h2>
+            <div class="table-scroll" tabindex="0" role="region" aria-labelledby="orgs-title">
+                <table class="data-table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Organisation"</th>
+                            <th scope="col">"Short name"</th>
+                            <th scope="col">"Sandbox subscription"</th>
+                            <th scope="col">"API subscription"</th>
+                            <th scope="col">"Token limit"</th>
+                            <th scope="col">"Sandbox calls today"</th>
+                            <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {orgs
+                            .into_iter()
+                            .map(|o| {
+                                let short = o.short_name.clone();
+                                view! {
+                                    <tr>
+                                        <th scope="row">{o.name.clone()}</th>
+                                        <td>{o.short_name.clone()}</td>
+                                        <td>{subscription_label(o.sandbox)}</td>
+                                        <td>{subscription_label(o.api)}</td>
+                                        <td>{o.token_limit}</td>
+                                        <td>{format!("{} of {}", o.used_today, o.daily_allowance)}</td>
+                                        <td>
+                                            <button type="button" aria-label=format!("Manage {}", o.name) on:click=move |_| selected.set(Some(short.clone()))>
+                                                "Manage"
+                                            </button>
+                                        </td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn CreateOrgForm(action: ServerAction<CreateOrg>) -> impl IntoView {
+    let short_name = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
+    let error = move |field: &'static str| {
+        move || {
+            action
+                .value()
+                .get()
+                .and_then(Result::err)
+                .and_then(|e| e.field(field).map(str::to_owned))
+        }
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        action.dispatch(CreateOrg {
+            short_name: short_name.get_untracked(),
+            name: name.get_untracked(),
+        });
+    };
+    view! {
+        <section aria-labelledby="create-org-title">
+            <h2 id="create-org-title">"Create an organisation"</h2>
+            <form class="inline-form" on:submit=submit novalidate>
+                <div>
+                    <label for="new-org-short">"Short name"</label>
+                    <input id="new-org-short" type="text" maxlength="32" bind:value=short_name aria-describedby="new-org-short-error" />
+                    <p id="new-org-short-error" class="field-error" role="alert">{error("short_name")}</p>
+                </div>
+                <div>
+                    <label for="new-org-name">"Name"</label>
+                    <input id="new-org-name" type="text" maxlength="64" bind:value=name aria-describedby="new-org-name-error" />
+                    <p id="new-org-name-error" class="field-error" role="alert">{error("name")}</p>
+                </div>
+                <button type="submit" class="primary" disabled=move || action.pending().get()>"Create"</button>
+            </form>
+            <p class="hint">"A new organisation has no subscriptions; you become its Provider."</p>
+        </section>
+    }
+}
