@@ -33,7 +33,10 @@ async fn only_the_provider_role_reaches_the_console() {
     assert_eq!(org(&console, "globex")["sandbox"]["state"], "expired");
 
     let calls: [(&str, Value); 6] = [
-        ("provider/create-org", json!({"short_name": "x", "name": "X"})),
+        (
+            "provider/create-org",
+            json!({"short_name": "x", "name": "X"}),
+        ),
         (
             "provider/set-subscription",
             json!({"org": "acme", "kind": "sandbox", "state": "none"}),
@@ -81,7 +84,10 @@ async fn only_the_provider_role_reaches_the_console() {
         );
     }
     // Nothing changed.
-    let after = app.call(Some(&provider), "provider/console", &[]).await.json();
+    let after = app
+        .call(Some(&provider), "provider/console", &[])
+        .await
+        .json();
     assert_eq!(after, console);
 }
 
@@ -119,7 +125,10 @@ async fn a_provider_reaches_only_the_organisations_it_operates() {
         StatusCode::OK,
         "add provider",
     );
-    let console = app.call(Some(&provider), "provider/console", &[]).await.json();
+    let console = app
+        .call(Some(&provider), "provider/console", &[])
+        .await
+        .json();
     assert_eq!(org(&console, "initech")["sandbox"]["state"], "none");
 
     let other = app
@@ -145,7 +154,11 @@ async fn a_provider_reaches_only_the_organisations_it_operates() {
             ),
         ] {
             let reply = app.call_json(Some(&other), endpoint, body).await;
-            assert_status(&reply, StatusCode::FORBIDDEN, &format!("{target} {endpoint}"));
+            assert_status(
+                &reply,
+                StatusCode::FORBIDDEN,
+                &format!("{target} {endpoint}"),
+            );
         }
     }
     let acme = app.actor("api@acme.example", "acme").await;
@@ -179,7 +192,10 @@ async fn console_changes_are_audited_and_take_effect() {
         )
         .await;
     assert_status(&saved, StatusCode::OK, "settings");
-    let page = app.call(Some(&api), "sandbox-tokens/list", &[]).await.json();
+    let page = app
+        .call(Some(&api), "sandbox-tokens/list", &[])
+        .await
+        .json();
     assert_eq!(page["limit"], 2);
     assert_eq!(page["quota"]["allowed"], 10);
     let bad = app

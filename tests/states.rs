@@ -19,7 +19,12 @@ fn assert_status(reply: &Reply, expected: StatusCode, what: &str) {
 }
 
 fn assert_refused(reply: &Reply, code: &str, what: &str) {
-    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{what}: {}", reply.text);
+    assert_eq!(
+        reply.status,
+        StatusCode::FORBIDDEN,
+        "{what}: {}",
+        reply.text
+    );
     assert_eq!(reply.code(), code, "{what}");
 }
 
@@ -27,7 +32,13 @@ async fn app() -> TestApp {
     TestApp::with_settings(|s| s.api_rate_per_second = 10_000).await
 }
 
-async fn set_subscription(app: &TestApp, org: &str, kind: SubscriptionKind, state: Subscription, expires_at: Option<i64>) {
+async fn set_subscription(
+    app: &TestApp,
+    org: &str,
+    kind: SubscriptionKind,
+    state: Subscription,
+    expires_at: Option<i64>,
+) {
     provider::set_subscription(&app.state, &Operator::cli(), org, kind, state, expires_at)
         .await
         .unwrap();
@@ -35,14 +46,21 @@ async fn set_subscription(app: &TestApp, org: &str, kind: SubscriptionKind, stat
 
 /// A sandbox token's secret, by adding one as the API admin.
 async fn new_token(app: &TestApp, cookie: &str, name: &str) -> (i64, String) {
-    let reply = app.call(Some(cookie), "sandbox-tokens/add", &[("name", name)]).await;
+    let reply = app
+        .call(Some(cookie), "sandbox-tokens/add", &[("name", name)])
+        .await;
     assert_status(&reply, StatusCode::OK, "add token");
     let json = reply.json();
-    (json["token"]["id"].as_i64().unwrap(), json["secret"].as_str().unwrap().to_owned())
+    (
+        json["token"]["id"].as_i64().unwrap(),
+        json["secret"].as_str().unwrap().to_owned(),
+    )
 }
 
 async fn reveal_key(app: &TestApp, cookie: &str, kind: &str) -> String {
-    let reply = app.call(Some(cookie), "api-keys/reveal", &[("kind", kind)]).await;
+    let reply = app
+        .call(Some(cookie), "api-keys/reveal", &[("kind", kind)])
+        .await;
     assert_status(&reply, StatusCode::OK, "reveal");
     reply.json().as_str().unwrap().to_owned()
 }
@@ -93,30 +111,92 @@ async fn disabled_by_the_provider_for_tokens_and_both_keys() {
     }
 
     // Pages: Disabled with the reason; Add withheld.
-    let sandbox = app.call(Some(&api), "sandbox-tokens/list", &[]).await.json();
-    let row = sandbox["tokens"].as_array().unwrap().iter().find(|t| t["id"] == token_id).unwrap().clone();
-    assert_eq!(row["status"], json!({"DisabledByProvider": "terms_violation"}));
+    let sandbox = app
+        .call(Some(&api), "sandbox-tokens/list", &[])
+        .await
+        .json();
+    let row = sandbox["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == token_id)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        row["status"],
+        json!({"DisabledByProvider": "terms_violation"})
+    );
     assert_eq!(sandbox["disabled_reason"], "terms_violation");
     for kind in ["cloud_service", "connector"] {
-        let page = app.call(Some(&api), "api-keys/get", &[("kind", kind)]).await.json();
-        assert_eq!(page["key"]["disabled"], json!({"ByProvider": "terms_violation"}), "{kind}");
+        let page = app
+            .call(Some(&api), "api-keys/get", &[("kind", kind)])
+            .await
+            .json();
+        assert_eq!(
+            page["key"]["disabled"],
+            json!({"ByProvider": "terms_violation"}),
+            "{kind}"
+        );
     }
     // Server functions: Add, Regenerate and Delete refused with token_disabled.
     let id = token_id.to_string();
-    assert_refused(&app.call(Some(&api), "sandbox-tokens/add", &[("name", "Another")]).await, "token_disabled", "add token");
-    assert_refused(&app.call(Some(&api), "sandbox-tokens/regenerate", &[("id", &id)]).await, "token_disabled", "regenerate token");
-    assert_refused(&app.call(Some(&api), "sandbox-tokens/delete", &[("id", &id)]).await, "token_disabled", "delete token");
+    assert_refused(
+        &app.call(Some(&api), "sandbox-tokens/add", &[("name", "Another")])
+            .await,
+        "token_disabled",
+        "add token",
+    );
+    assert_refused(
+        &app.call(Some(&api), "sandbox-tokens/regenerate", &[("id", &id)])
+            .await,
+        "token_disabled",
+        "regenerate token",
+    );
+    assert_refused(
+        &app.call(Some(&api), "sandbox-tokens/delete", &[("id", &id)])
+            .await,
+        "token_disabled",
+        "delete token",
+    );
     for endpoint in ["api-keys/regenerate", "api-keys/delete"] {
-        assert_refused(&app.call(Some(&api), endpoint, &[("kind", "cloud_service")]).await, "token_disabled", endpoint);
+        assert_refused(
+            &app.call(Some(&api), endpoint, &[("kind", "cloud_service")])
+                .await,
+            "token_disabled",
+            endpoint,
+        );
         // The connector key: the provider itself is refused until it re-enables it.
-        assert_refused(&app.call(Some(&provider_cookie), endpoint, &[("kind", "connector")]).await, "token_disabled", endpoint);
+        assert_refused(
+            &app.call(Some(&provider_cookie), endpoint, &[("kind", "connector")])
+                .await,
+            "token_disabled",
+            endpoint,
+        );
     }
     // Consumer API: the token, the keys and the live session are all rejected.
-    assert_refused(&app.submit("acme", &secret, FILE).await, "API_KEY_DISABLED", "submit");
-    assert_refused(&api_login(&app, CLOUD_LOGIN, &cloud).await.0, "API_KEY_DISABLED", "cloud login");
-    assert_refused(&api_login(&app, CONNECTOR_LOGIN, &connector).await.0, "API_KEY_DISABLED", "connector login");
+    assert_refused(
+        &app.submit("acme", &secret, FILE).await,
+        "API_KEY_DISABLED",
+        "submit",
+    );
+    assert_refused(
+        &api_login(&app, CLOUD_LOGIN, &cloud).await.0,
+        "API_KEY_DISABLED",
+        "cloud login",
+    );
+    assert_refused(
+        &api_login(&app, CONNECTOR_LOGIN, &connector).await.0,
+        "API_KEY_DISABLED",
+        "connector login",
+    );
     assert_status(
-        &app.consumer("GET", "/o/acme/api/v1/status", cloud_session.as_deref(), None).await,
+        &app.consumer(
+            "GET",
+            "/o/acme/api/v1/status",
+            cloud_session.as_deref(),
+            None,
+        )
+        .await,
         StatusCode::UNAUTHORIZED,
         "session of a disabled key",
     );
@@ -128,13 +208,29 @@ async fn disabled_by_the_provider_for_tokens_and_both_keys() {
         json!({"ApiKey": "connector"}),
     ] {
         let reply = app
-            .call_json(Some(&provider_cookie), "provider/set-credential-state", json!({"org": "acme", "credential": credential}))
+            .call_json(
+                Some(&provider_cookie),
+                "provider/set-credential-state",
+                json!({"org": "acme", "credential": credential}),
+            )
             .await;
         assert_status(&reply, StatusCode::OK, "enable");
     }
-    assert_status(&app.submit("acme", &secret, FILE).await, StatusCode::OK, "submit after enable");
-    assert_status(&api_login(&app, CLOUD_LOGIN, &cloud).await.0, StatusCode::OK, "cloud after enable");
-    assert_status(&api_login(&app, CONNECTOR_LOGIN, &connector).await.0, StatusCode::OK, "connector after enable");
+    assert_status(
+        &app.submit("acme", &secret, FILE).await,
+        StatusCode::OK,
+        "submit after enable",
+    );
+    assert_status(
+        &api_login(&app, CLOUD_LOGIN, &cloud).await.0,
+        StatusCode::OK,
+        "cloud after enable",
+    );
+    assert_status(
+        &api_login(&app, CONNECTOR_LOGIN, &connector).await.0,
+        StatusCode::OK,
+        "connector after enable",
+    );
 }
 
 #[tokio::test]
@@ -144,18 +240,49 @@ async fn an_expired_subscription_keeps_everything_visible_and_nothing_changeable
     let (token_id, secret) = new_token(&app, &api, "Kept").await;
     let cloud = reveal_key(&app, &api, "cloud_service").await;
     let (_, session) = api_login(&app, CLOUD_LOGIN, &cloud).await;
-    assert_status(&app.consumer("GET", "/o/acme/api/v1/status", session.as_deref(), None).await, StatusCode::OK, "session");
+    assert_status(
+        &app.consumer("GET", "/o/acme/api/v1/status", session.as_deref(), None)
+            .await,
+        StatusCode::OK,
+        "session",
+    );
 
-    set_subscription(&app, "acme", SubscriptionKind::Sandbox, Subscription::Expired, None).await;
-    set_subscription(&app, "acme", SubscriptionKind::Api, Subscription::Expired, None).await;
+    set_subscription(
+        &app,
+        "acme",
+        SubscriptionKind::Sandbox,
+        Subscription::Expired,
+        None,
+    )
+    .await;
+    set_subscription(
+        &app,
+        "acme",
+        SubscriptionKind::Api,
+        Subscription::Expired,
+        None,
+    )
+    .await;
 
     // Pages: everything visible, marked disabled, nothing manageable.
-    let sandbox = app.call(Some(&api), "sandbox-tokens/list", &[]).await.json();
+    let sandbox = app
+        .call(Some(&api), "sandbox-tokens/list", &[])
+        .await
+        .json();
     assert_eq!(sandbox["subscription"], "expired");
     assert_eq!(sandbox["can_manage"], false);
-    assert!(sandbox["tokens"].as_array().unwrap().iter().all(|t| t["status"] == "SubscriptionExpired"));
+    assert!(
+        sandbox["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["status"] == "SubscriptionExpired")
+    );
     for kind in ["cloud_service", "connector"] {
-        let page = app.call(Some(&api), "api-keys/get", &[("kind", kind)]).await.json();
+        let page = app
+            .call(Some(&api), "api-keys/get", &[("kind", kind)])
+            .await
+            .json();
         assert_eq!(page["subscription"], "expired");
         assert_eq!(page["can_manage"], false);
         assert_eq!(page["key"]["disabled"], "SubscriptionExpired");
@@ -167,28 +294,93 @@ async fn an_expired_subscription_keeps_everything_visible_and_nothing_changeable
     let id = token_id.to_string();
     for (endpoint, form) in [
         ("sandbox-tokens/add", vec![("name", "More")]),
-        ("sandbox-tokens/rename", vec![("id", id.as_str()), ("name", "Renamed")]),
+        (
+            "sandbox-tokens/rename",
+            vec![("id", id.as_str()), ("name", "Renamed")],
+        ),
         ("sandbox-tokens/regenerate", vec![("id", id.as_str())]),
         ("sandbox-tokens/delete", vec![("id", id.as_str())]),
         ("api-keys/regenerate", vec![("kind", "cloud_service")]),
-        ("api-keys/edit", vec![("kind", "cloud_service"), ("key", "abcDEF123456")]),
+        (
+            "api-keys/edit",
+            vec![("kind", "cloud_service"), ("key", "abcDEF123456")],
+        ),
         ("api-keys/delete", vec![("kind", "cloud_service")]),
-        ("oauth-servers/delete", vec![("id", "1")]),
+        (
+            "oauth-servers/save",
+            vec![
+                ("form[enabled]", "true"),
+                ("form[name]", "Expired"),
+                ("form[description]", ""),
+                ("form[jwks_url]", "https://idp.example/jwks"),
+                ("form[validate_cert]", "true"),
+                ("form[audience]", ""),
+                ("form[issuer]", ""),
+                ("form[client_id]", ""),
+            ],
+        ),
     ] {
-        assert_refused(&app.call(Some(&api), endpoint, &form).await, "subscription_expired", endpoint);
+        assert_refused(
+            &app.call(Some(&api), endpoint, &form).await,
+            "subscription_expired",
+            endpoint,
+        );
     }
     // Consumer API: kept but rejected, live sessions included.
-    assert_refused(&app.submit("acme", &secret, FILE).await, "API_KEY_DISABLED", "submit");
-    assert_refused(&api_login(&app, CLOUD_LOGIN, &cloud).await.0, "API_KEY_DISABLED", "login");
-    assert_status(&app.consumer("GET", "/o/acme/api/v1/status", session.as_deref(), None).await, StatusCode::FORBIDDEN, "old session");
+    assert_refused(
+        &app.submit("acme", &secret, FILE).await,
+        "API_KEY_DISABLED",
+        "submit",
+    );
+    assert_refused(
+        &api_login(&app, CLOUD_LOGIN, &cloud).await.0,
+        "API_KEY_DISABLED",
+        "login",
+    );
+    assert_status(
+        &app.consumer("GET", "/o/acme/api/v1/status", session.as_deref(), None)
+            .await,
+        StatusCode::FORBIDDEN,
+        "old session",
+    );
 
     // Renewal re-enables them, except what the provider disabled.
-    app.provider_set("acme", Target::One(CredentialRef::ApiKey(KeyKind::Connector)), Some(DisableReason::Other)).await;
-    set_subscription(&app, "acme", SubscriptionKind::Sandbox, Subscription::Active, None).await;
-    set_subscription(&app, "acme", SubscriptionKind::Api, Subscription::Active, None).await;
-    assert_status(&app.submit("acme", &secret, FILE).await, StatusCode::OK, "submit after renewal");
-    assert_status(&api_login(&app, CLOUD_LOGIN, &cloud).await.0, StatusCode::OK, "login after renewal");
-    let connector = app.call(Some(&api), "api-keys/get", &[("kind", "connector")]).await.json();
+    app.provider_set(
+        "acme",
+        Target::One(CredentialRef::ApiKey(KeyKind::Connector)),
+        Some(DisableReason::Other),
+    )
+    .await;
+    set_subscription(
+        &app,
+        "acme",
+        SubscriptionKind::Sandbox,
+        Subscription::Active,
+        None,
+    )
+    .await;
+    set_subscription(
+        &app,
+        "acme",
+        SubscriptionKind::Api,
+        Subscription::Active,
+        None,
+    )
+    .await;
+    assert_status(
+        &app.submit("acme", &secret, FILE).await,
+        StatusCode::OK,
+        "submit after renewal",
+    );
+    assert_status(
+        &api_login(&app, CLOUD_LOGIN, &cloud).await.0,
+        StatusCode::OK,
+        "login after renewal",
+    );
+    let connector = app
+        .call(Some(&api), "api-keys/get", &[("kind", "connector")])
+        .await
+        .json();
     assert_eq!(connector["key"]["disabled"], json!({"ByProvider": "other"}));
 }
 
@@ -198,13 +390,45 @@ async fn an_expiry_date_that_passes_takes_effect_without_a_restart() {
     let api = app.sign_in("api@acme.example").await;
     let (_, secret) = new_token(&app, &api, "Dated").await;
     let now = keyport::server::now_ms();
-    set_subscription(&app, "acme", SubscriptionKind::Sandbox, Subscription::Active, Some(now + 60_000)).await;
-    assert_status(&app.submit("acme", &secret, FILE).await, StatusCode::OK, "before the date");
+    set_subscription(
+        &app,
+        "acme",
+        SubscriptionKind::Sandbox,
+        Subscription::Active,
+        Some(now + 60_000),
+    )
+    .await;
+    assert_status(
+        &app.submit("acme", &secret, FILE).await,
+        StatusCode::OK,
+        "before the date",
+    );
     // The same running instance, the date now in the past.
-    set_subscription(&app, "acme", SubscriptionKind::Sandbox, Subscription::Active, Some(now - 1)).await;
-    assert_eq!(app.call(Some(&api), "sandbox-tokens/list", &[]).await.json()["subscription"], "expired");
-    assert_refused(&app.submit("acme", &secret, FILE).await, "API_KEY_DISABLED", "after the date");
-    assert_refused(&app.call(Some(&api), "sandbox-tokens/add", &[("name", "Late")]).await, "subscription_expired", "add after the date");
+    set_subscription(
+        &app,
+        "acme",
+        SubscriptionKind::Sandbox,
+        Subscription::Active,
+        Some(now - 1),
+    )
+    .await;
+    assert_eq!(
+        app.call(Some(&api), "sandbox-tokens/list", &[])
+            .await
+            .json()["subscription"],
+        "expired"
+    );
+    assert_refused(
+        &app.submit("acme", &secret, FILE).await,
+        "API_KEY_DISABLED",
+        "after the date",
+    );
+    assert_refused(
+        &app.call(Some(&api), "sandbox-tokens/add", &[("name", "Late")])
+            .await,
+        "subscription_expired",
+        "add after the date",
+    );
 }
 
 #[tokio::test]
@@ -213,21 +437,69 @@ async fn without_a_subscription_there_is_no_table_and_everything_is_refused() {
     let api = app.sign_in("api@acme.example").await;
     let (_, secret) = new_token(&app, &api, "Orphan").await;
     let cloud = reveal_key(&app, &api, "cloud_service").await;
-    set_subscription(&app, "acme", SubscriptionKind::Sandbox, Subscription::None, None).await;
-    set_subscription(&app, "acme", SubscriptionKind::Api, Subscription::None, None).await;
+    set_subscription(
+        &app,
+        "acme",
+        SubscriptionKind::Sandbox,
+        Subscription::None,
+        None,
+    )
+    .await;
+    set_subscription(
+        &app,
+        "acme",
+        SubscriptionKind::Api,
+        Subscription::None,
+        None,
+    )
+    .await;
 
-    let sandbox = app.call(Some(&api), "sandbox-tokens/list", &[]).await.json();
+    let sandbox = app
+        .call(Some(&api), "sandbox-tokens/list", &[])
+        .await
+        .json();
     assert_eq!(sandbox["subscription"], "none");
     assert_eq!(sandbox["tokens"], json!([]));
     for kind in ["cloud_service", "connector"] {
-        let page = app.call(Some(&api), "api-keys/get", &[("kind", kind)]).await.json();
+        let page = app
+            .call(Some(&api), "api-keys/get", &[("kind", kind)])
+            .await
+            .json();
         assert_eq!(page["subscription"], "none");
         assert_eq!(page["key"], serde_json::Value::Null);
-        assert_refused(&app.call(Some(&api), "api-keys/reveal", &[("kind", kind)]).await, "no_subscription", "reveal");
+        assert_refused(
+            &app.call(Some(&api), "api-keys/reveal", &[("kind", kind)])
+                .await,
+            "no_subscription",
+            "reveal",
+        );
     }
-    assert_eq!(app.call(Some(&api), "oauth-servers/list", &[]).await.json()["servers"], json!([]));
-    assert_refused(&app.call(Some(&api), "sandbox-tokens/add", &[("name", "X")]).await, "no_subscription", "add");
-    assert_refused(&app.call(Some(&api), "api-keys/regenerate", &[("kind", "cloud_service")]).await, "no_subscription", "regenerate");
-    assert_eq!(app.submit("acme", &secret, FILE).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(api_login(&app, CLOUD_LOGIN, &cloud).await.0.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.call(Some(&api), "oauth-servers/list", &[]).await.json()["servers"],
+        json!([])
+    );
+    assert_refused(
+        &app.call(Some(&api), "sandbox-tokens/add", &[("name", "X")])
+            .await,
+        "no_subscription",
+        "add",
+    );
+    assert_refused(
+        &app.call(
+            Some(&api),
+            "api-keys/regenerate",
+            &[("kind", "cloud_service")],
+        )
+        .await,
+        "no_subscription",
+        "regenerate",
+    );
+    assert_eq!(
+        app.submit("acme", &secret, FILE).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        api_login(&app, CLOUD_LOGIN, &cloud).await.0.status,
+        StatusCode::FORBIDDEN
+    );
 }

@@ -25,7 +25,12 @@ async fn api_login(app: &TestApp, org: &str, key: &str, username: &str) -> (Repl
         "timestamp": timestamp,
     });
     let reply = app
-        .consumer("POST", &format!("/o/{org}/api/v1/authenticatedSession"), None, Some(body))
+        .consumer(
+            "POST",
+            &format!("/o/{org}/api/v1/authenticatedSession"),
+            None,
+            Some(body),
+        )
         .await;
     let cookie = reply
         .headers
@@ -36,7 +41,13 @@ async fn api_login(app: &TestApp, org: &str, key: &str, username: &str) -> (Repl
 }
 
 async fn reveal_key(app: &TestApp, cookie: &str) -> String {
-    let reply = app.call(Some(cookie), "api-keys/reveal", &[("kind", "cloud_service")]).await;
+    let reply = app
+        .call(
+            Some(cookie),
+            "api-keys/reveal",
+            &[("kind", "cloud_service")],
+        )
+        .await;
     assert_status(&reply, StatusCode::OK, "reveal");
     reply.json().as_str().unwrap().to_owned()
 }
@@ -60,7 +71,10 @@ async fn submissions_are_limited_per_second_and_per_hour() {
     })
     .await;
     let api = app.sign_in("api@acme.example").await;
-    let secret = app.call(Some(&api), "sandbox-tokens/add", &[("name", "Fast")]).await.json()["secret"]
+    let secret = app
+        .call(Some(&api), "sandbox-tokens/add", &[("name", "Fast")])
+        .await
+        .json()["secret"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -78,7 +92,10 @@ async fn submissions_are_limited_per_second_and_per_hour() {
     assert!((1..=2).contains(&accepted), "{statuses:?}");
     // A rejected submission is not recorded: the quota counts accepted ones only.
     let quota = app
-        .get(None, &format!("/o/acme/sandbox/report/quota?api_token={secret}"))
+        .get(
+            None,
+            &format!("/o/acme/sandbox/report/quota?api_token={secret}"),
+        )
         .await
         .json();
     assert_eq!(quota["used"], accepted);
@@ -90,19 +107,37 @@ async fn submissions_are_limited_per_second_and_per_hour() {
     })
     .await;
     let api = app.sign_in("api@acme.example").await;
-    let secret = app.call(Some(&api), "sandbox-tokens/add", &[("name", "Hourly")]).await.json()["secret"]
+    let secret = app
+        .call(Some(&api), "sandbox-tokens/add", &[("name", "Hourly")])
+        .await
+        .json()["secret"]
         .as_str()
         .unwrap()
         .to_owned();
     for _ in 0..3 {
-        assert_status(&app.submit("acme", &secret, FILE).await, StatusCode::OK, "within the hour");
+        assert_status(
+            &app.submit("acme", &secret, FILE).await,
+            StatusCode::OK,
+            "within the hour",
+        );
     }
     let over = app.submit("acme", &secret, FILE).await;
-    assert_status(&over, StatusCode::TOO_MANY_REQUESTS, "past the hour's limit");
-    let wait: u64 = over.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert_status(
+        &over,
+        StatusCode::TOO_MANY_REQUESTS,
+        "past the hour's limit",
+    );
+    let wait: u64 = over.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=3600).contains(&wait));
     // An unknown token does not use up the organisation's limit.
-    assert_eq!(app.submit("acme", "not-a-token", FILE).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.submit("acme", "not-a-token", FILE).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -114,7 +149,9 @@ async fn sessions_are_limited_per_hour_across_requests() {
     .await;
     let mut limited = 0;
     for _ in 0..7 {
-        let r = app.consumer("GET", "/o/acme/api/v1/status", None, None).await;
+        let r = app
+            .consumer("GET", "/o/acme/api/v1/status", None, None)
+            .await;
         if r.status == StatusCode::TOO_MANY_REQUESTS {
             limited += 1;
         }
@@ -127,19 +164,29 @@ async fn last_use_and_call_counts_show_and_reset_with_the_secret() {
     let app = TestApp::with_settings(|s| s.api_rate_per_second = 10_000).await;
     let api = app.sign_in("api@acme.example").await;
     let key = reveal_key(&app, &api).await;
-    let before = app.call(Some(&api), "api-keys/get", &[("kind", "cloud_service")]).await.json();
-    assert_eq!(before["key"]["usage"]["last_used_on"], serde_json::Value::Null);
+    let before = app
+        .call(Some(&api), "api-keys/get", &[("kind", "cloud_service")])
+        .await
+        .json();
+    assert_eq!(
+        before["key"]["usage"]["last_used_on"],
+        serde_json::Value::Null
+    );
 
     let (login, cookie) = api_login(&app, "acme", &key, "api@acme.example").await;
     assert_status(&login, StatusCode::OK, "login");
     for _ in 0..2 {
         assert_status(
-            &app.consumer("GET", "/o/acme/api/v1/status", cookie.as_deref(), None).await,
+            &app.consumer("GET", "/o/acme/api/v1/status", cookie.as_deref(), None)
+                .await,
             StatusCode::OK,
             "status",
         );
     }
-    let page = app.call(Some(&api), "api-keys/get", &[("kind", "cloud_service")]).await.json();
+    let page = app
+        .call(Some(&api), "api-keys/get", &[("kind", "cloud_service")])
+        .await
+        .json();
     let usage = &page["key"]["usage"];
     assert_eq!(usage["calls_1h"], 3, "sign-in and two calls: {usage}");
     assert_eq!(usage["calls_24h"], 3);
@@ -148,14 +195,32 @@ async fn last_use_and_call_counts_show_and_reset_with_the_secret() {
 
     // A failed sign-in is not a call the key served.
     let (_, _) = api_login(&app, "acme", "WRONGkey1234", "api@acme.example").await;
-    let page = app.call(Some(&api), "api-keys/get", &[("kind", "cloud_service")]).await.json();
+    let page = app
+        .call(Some(&api), "api-keys/get", &[("kind", "cloud_service")])
+        .await
+        .json();
     assert_eq!(page["key"]["usage"]["calls_1h"], 3);
 
     // A new secret has served nothing yet.
-    assert_status(&app.call(Some(&api), "api-keys/regenerate", &[("kind", "cloud_service")]).await, StatusCode::OK, "regenerate");
-    let page = app.call(Some(&api), "api-keys/get", &[("kind", "cloud_service")]).await.json();
+    assert_status(
+        &app.call(
+            Some(&api),
+            "api-keys/regenerate",
+            &[("kind", "cloud_service")],
+        )
+        .await,
+        StatusCode::OK,
+        "regenerate",
+    );
+    let page = app
+        .call(Some(&api), "api-keys/get", &[("kind", "cloud_service")])
+        .await
+        .json();
     assert_eq!(page["key"]["usage"]["calls_1h"], 0);
-    assert_eq!(page["key"]["usage"]["last_used_on"], serde_json::Value::Null);
+    assert_eq!(
+        page["key"]["usage"]["last_used_on"],
+        serde_json::Value::Null
+    );
 }
 
 #[tokio::test]
@@ -164,16 +229,32 @@ async fn the_quota_meter_counts_todays_submissions() {
     let org = app.org_id("acme").await;
     app.state.store.set_daily_allowance(org, 5).await.unwrap();
     let api = app.sign_in("api@acme.example").await;
-    let secret = app.call(Some(&api), "sandbox-tokens/add", &[("name", "Meter")]).await.json()["secret"]
+    let secret = app
+        .call(Some(&api), "sandbox-tokens/add", &[("name", "Meter")])
+        .await
+        .json()["secret"]
         .as_str()
         .unwrap()
         .to_owned();
     for _ in 0..4 {
-        assert_status(&app.submit("acme", &secret, FILE).await, StatusCode::OK, "submit");
+        assert_status(
+            &app.submit("acme", &secret, FILE).await,
+            StatusCode::OK,
+            "submit",
+        );
     }
-    let page = app.call(Some(&api), "sandbox-tokens/list", &[]).await.json();
+    let page = app
+        .call(Some(&api), "sandbox-tokens/list", &[])
+        .await
+        .json();
     assert_eq!(page["quota"], json!({"used": 4, "allowed": 5}));
-    let row = page["tokens"].as_array().unwrap().iter().find(|t| t["name"] == "Meter").unwrap().clone();
+    let row = page["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "Meter")
+        .unwrap()
+        .clone();
     assert_eq!(row["usage"]["calls_24h"], 4);
 }
 
@@ -181,20 +262,30 @@ async fn the_quota_meter_counts_todays_submissions() {
 async fn one_key_is_set_in_the_organisations_chosen_with_a_result_each() {
     let app = TestApp::with_settings(|s| s.api_rate_per_second = 10_000).await;
     let multi = app.sign_in("multi@example.com").await;
-    let page = app.call(Some(&multi), "api-keys/get", &[("kind", "cloud_service")]).await.json();
+    let page = app
+        .call(Some(&multi), "api-keys/get", &[("kind", "cloud_service")])
+        .await
+        .json();
     assert_eq!(page["other_orgs"][0]["short_name"], "globex");
     let acme_key = reveal_key(&app, &multi).await;
 
     // globex had no key: it gets acme's. "initech" is not theirs (nor does it exist).
     let reply = app
-        .call_json(Some(&multi), "api-keys/share", json!({"orgs": ["globex", "initech"]}))
+        .call_json(
+            Some(&multi),
+            "api-keys/share",
+            json!({"orgs": ["globex", "initech"]}),
+        )
         .await;
     assert_status(&reply, StatusCode::OK, "share");
     let results = reply.json();
     assert_eq!(results[0]["org"]["short_name"], "globex");
     assert_eq!(results[0]["ok"], true, "{results}");
     assert_eq!(results[1]["ok"], false);
-    assert_eq!(results[1]["message"], "You are not an admin of this organisation.");
+    assert_eq!(
+        results[1]["message"],
+        "You are not an admin of this organisation."
+    );
     let (login, _) = api_login(&app, "globex", &acme_key, "api@globex.example").await;
     assert_status(&login, StatusCode::OK, "globex accepts the shared key");
 
@@ -209,18 +300,35 @@ async fn one_key_is_set_in_the_organisations_chosen_with_a_result_each() {
     )
     .await
     .unwrap();
-    assert_status(&app.call(Some(&multi), "api-keys/regenerate", &[("kind", "cloud_service")]).await, StatusCode::OK, "new acme key");
+    assert_status(
+        &app.call(
+            Some(&multi),
+            "api-keys/regenerate",
+            &[("kind", "cloud_service")],
+        )
+        .await,
+        StatusCode::OK,
+        "new acme key",
+    );
     let results = app
         .call_json(Some(&multi), "api-keys/share", json!({"orgs": ["globex"]}))
         .await
         .json();
     assert_eq!(results[0]["ok"], false);
-    assert!(results[0]["message"].as_str().unwrap().contains("expired"), "{results}");
+    assert!(
+        results[0]["message"].as_str().unwrap().contains("expired"),
+        "{results}"
+    );
 
     // A role that may not manage the key is refused the whole call.
     let readonly = app.sign_in("readonly@acme.example").await;
     assert_status(
-        &app.call_json(Some(&readonly), "api-keys/share", json!({"orgs": ["globex"]})).await,
+        &app.call_json(
+            Some(&readonly),
+            "api-keys/share",
+            json!({"orgs": ["globex"]}),
+        )
+        .await,
         StatusCode::FORBIDDEN,
         "read-only",
     );
@@ -231,7 +339,11 @@ async fn test_authentication_runs_the_real_round_trip() {
     let app = TestApp::listening().await;
     let api = app.sign_in("api@acme.example").await;
     let report = app
-        .call(Some(&api), "api-keys/test-auth", &[("password", "Keyport-demo-1")])
+        .call(
+            Some(&api),
+            "api-keys/test-auth",
+            &[("password", "Keyport-demo-1")],
+        )
         .await;
     assert_status(&report, StatusCode::OK, "test auth");
     let steps = report.json()["steps"].as_array().unwrap().clone();
@@ -239,23 +351,58 @@ async fn test_authentication_runs_the_real_round_trip() {
     let labels: Vec<&str> = steps.iter().map(|s| s["label"].as_str().unwrap()).collect();
     assert_eq!(labels[0], "Timestamp");
     assert_eq!(labels[1], "Obfuscate the key");
-    assert!(labels[2].starts_with("POST http://127.0.0.1:") && labels[2].ends_with("/o/acme/api/v1/authenticatedSession"));
+    assert!(
+        labels[2].starts_with("POST http://127.0.0.1:")
+            && labels[2].ends_with("/o/acme/api/v1/authenticatedSession")
+    );
     assert_eq!(labels[3], "Session");
     assert!(labels[4].starts_with("GET ") && labels[5].starts_with("DELETE "));
     // The obfuscation shown is the real one for the timestamp shown.
     let key = reveal_key(&app, &api).await;
-    let timestamp = steps[0]["detail"].as_str().unwrap().split(' ').next().unwrap();
-    assert_eq!(steps[1]["detail"], obfuscate_api_key(&key, timestamp).unwrap());
+    let timestamp = steps[0]["detail"]
+        .as_str()
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    assert_eq!(
+        steps[1]["detail"],
+        obfuscate_api_key(&key, timestamp).unwrap()
+    );
 
     // A role that may not reveal sees the steps, not the obfuscated key.
     let readonly = app.sign_in("readonly@acme.example").await;
     let report = app
-        .call(Some(&readonly), "api-keys/test-auth", &[("password", "Keyport-demo-1")])
+        .call(
+            Some(&readonly),
+            "api-keys/test-auth",
+            &[("password", "Keyport-demo-1")],
+        )
         .await
         .json();
     let shown = report["steps"][1]["detail"].as_str().unwrap();
-    assert!(shown.contains("hidden") && !shown.contains(&obfuscate_api_key(&key, report["steps"][0]["detail"].as_str().unwrap().split(' ').next().unwrap()).unwrap()));
-    assert!(report["steps"].as_array().unwrap().iter().all(|s| s["ok"] == true));
+    assert!(
+        shown.contains("hidden")
+            && !shown.contains(
+                &obfuscate_api_key(
+                    &key,
+                    report["steps"][0]["detail"]
+                        .as_str()
+                        .unwrap()
+                        .split(' ')
+                        .next()
+                        .unwrap()
+                )
+                .unwrap()
+            )
+    );
+    assert!(
+        report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["ok"] == true)
+    );
     assert!(!report.to_string().contains(&key));
 
     // A wrong password fails at the sign-in step, which says so.
@@ -265,5 +412,10 @@ async fn test_authentication_runs_the_real_round_trip() {
         .json();
     let post = &report["steps"][2];
     assert_eq!(post["ok"], false);
-    assert!(post["detail"].as_str().unwrap().contains("INVALID_USERNAME_OR_PASSWORD"));
+    assert!(
+        post["detail"]
+            .as_str()
+            .unwrap()
+            .contains("INVALID_USERNAME_OR_PASSWORD")
+    );
 }

@@ -112,7 +112,7 @@ test('Regenerate and Delete show the blast radius before acting', async ({ page,
   await page.getByRole('row').nth(1).getByRole('button', { name: 'Regenerate' }).click();
   const confirm = page.getByRole('alertdialog', { name: 'Regenerate API Key' });
   await expect(confirm).toContainText(/Last used \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC from 127\.0\.0\.1/);
-  await expect(confirm).toContainText(/It served [2-9]\d* calls in the last hour\./);
+  await expect(confirm).toContainText(/It served \d+ calls in the last hour\./);
   await expect(confirm).toContainText('This action cannot be undone.');
   await expectNoAxeViolations(page);
   await confirm.getByRole('button', { name: 'Cancel' }).click();

@@ -13,13 +13,13 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
+use crate::model::Permission;
+#[cfg(feature = "ssr")]
 use crate::server::{
     app_state,
     auth::require,
     provider::{self, Operator, Target},
 };
-#[cfg(feature = "ssr")]
-use crate::model::Permission;
 
 #[cfg(feature = "ssr")]
 async fn operator() -> Result<Operator, AppError> {

@@ -171,8 +171,29 @@ mod tests {
             connector_self_manage: false,
         };
         assert!(ok.validate().is_ok());
-        assert!(OrgSettings { token_limit: 0, ..ok }.validate().is_err());
-        assert!(OrgSettings { token_limit: 6, ..ok }.validate().is_err());
-        assert!(OrgSettings { daily_allowance: -1, ..ok }.validate().is_err());
+        assert!(
+            OrgSettings {
+                token_limit: 0,
+                ..ok
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            OrgSettings {
+                token_limit: 6,
+                ..ok
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            OrgSettings {
+                daily_allowance: -1,
+                ..ok
+            }
+            .validate()
+            .is_err()
+        );
     }
 }

@@ -73,12 +73,49 @@ mod tests {
 
     #[test]
     fn quota_warns_from_eighty_percent() {
-        assert!(!Quota { used: 79, allowed: 100 }.warns());
-        assert!(Quota { used: 80, allowed: 100 }.warns());
-        assert!(!Quota { used: 3, allowed: 4 }.warns());
-        assert!(Quota { used: 4, allowed: 5 }.warns());
-        assert_eq!(Quota { used: 150, allowed: 100 }.percent(), 100);
-        assert!(Quota { used: 0, allowed: 0 }.warns());
+        assert!(
+            !Quota {
+                used: 79,
+                allowed: 100
+            }
+            .warns()
+        );
+        assert!(
+            Quota {
+                used: 80,
+                allowed: 100
+            }
+            .warns()
+        );
+        assert!(
+            !Quota {
+                used: 3,
+                allowed: 4
+            }
+            .warns()
+        );
+        assert!(
+            Quota {
+                used: 4,
+                allowed: 5
+            }
+            .warns()
+        );
+        assert_eq!(
+            Quota {
+                used: 150,
+                allowed: 100
+            }
+            .percent(),
+            100
+        );
+        assert!(
+            Quota {
+                used: 0,
+                allowed: 0
+            }
+            .warns()
+        );
     }
 
     #[test]

@@ -100,12 +100,36 @@ fn report_outcomes(a: Actions) {
             None => {}
         });
     }
-    watch(Signal::derive(move || a.create.value().get()), "Organisation created.", toaster);
-    watch(Signal::derive(move || a.subscription.value().get()), "Subscription saved.", toaster);
-    watch(Signal::derive(move || a.settings.value().get()), "Settings saved.", toaster);
-    watch(Signal::derive(move || a.credential.value().get()), "Status changed.", toaster);
-    watch(Signal::derive(move || a.add_admin.value().get()), "Administrator saved.", toaster);
-    watch(Signal::derive(move || a.remove_admin.value().get()), "Administrator removed.", toaster);
+    watch(
+        Signal::derive(move || a.create.value().get()),
+        "Organisation created.",
+        toaster,
+    );
+    watch(
+        Signal::derive(move || a.subscription.value().get()),
+        "Subscription saved.",
+        toaster,
+    );
+    watch(
+        Signal::derive(move || a.settings.value().get()),
+        "Settings saved.",
+        toaster,
+    );
+    watch(
+        Signal::derive(move || a.credential.value().get()),
+        "Status changed.",
+        toaster,
+    );
+    watch(
+        Signal::derive(move || a.add_admin.value().get()),
+        "Administrator saved.",
+        toaster,
+    );
+    watch(
+        Signal::derive(move || a.remove_admin.value().get()),
+        "Administrator removed.",
+        toaster,
+    );
 }
 
 /// "Active until 2026-12-31 23:59:59 UTC", "Expired", "None".

@@ -26,10 +26,21 @@ use std::sync::Arc;
 enum Dialog {
     Closed,
     Add,
-    Edit { id: i64, name: String },
+    Edit {
+        id: i64,
+        name: String,
+    },
     /// The token's usage goes with it: the dialog shows the blast radius.
-    Regenerate { id: i64, name: String, usage: Usage },
-    Delete { id: i64, name: String, usage: Usage },
+    Regenerate {
+        id: i64,
+        name: String,
+        usage: Usage,
+    },
+    Delete {
+        id: i64,
+        name: String,
+        usage: Usage,
+    },
 }
 
 /// The page's actions and dialog state, shared with its rows.
@@ -223,9 +234,7 @@ fn QuotaMeter(quota: Quota) -> impl IntoView {
                 optimum="0"
                 value=quota.used.to_string()
                 aria-describedby="quota-text"
-            >
-                {label.clone()}
-            </meter>
+            ></meter>
             <span id="quota-text" class="quota-text">{label}</span>
             {warns.then(|| view! {
                 <p class="banner banner-warning" role="status">

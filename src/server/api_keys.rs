@@ -10,8 +10,7 @@ use super::store::{ApiKeyRow, AuditRecord, CallCounts, Credential, SubscriptionK
 use crate::error::AppError;
 use crate::model::{
     API_KEY_LEN, ApiKeyPage, ApiKeyView, AuditAction, KeyDisabled, KeyKind, KeyShareOutcome,
-    Permission, Role,
-    Subscription, Usage, mask, validate_api_key,
+    Permission, Role, Subscription, Usage, mask, validate_api_key,
 };
 use secrecy::{ExposeSecret, SecretString};
 

@@ -140,9 +140,12 @@ pub async fn run(state: &AppState, command: Command) -> CliResult {
 /// An `AppError` as the command line says it: the fields' messages if any.
 fn explain(e: AppError) -> CliError {
     match &e {
-        AppError::Validation { fields, .. } if !fields.is_empty() => {
-            fields.values().cloned().collect::<Vec<_>>().join("; ").into()
-        }
+        AppError::Validation { fields, .. } if !fields.is_empty() => fields
+            .values()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("; ")
+            .into(),
         _ => e.to_string().into(),
     }
 }

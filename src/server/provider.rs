@@ -54,7 +54,13 @@ impl Operator {
         })
     }
 
-    fn audit(&self, org: &str, action: AuditAction, sub_category: &str, resource: &str) -> AuditRecord {
+    fn audit(
+        &self,
+        org: &str,
+        action: AuditAction,
+        sub_category: &str,
+        resource: &str,
+    ) -> AuditRecord {
         let mut record = audit_record(&self.meta, &self.name, org, action, sub_category, resource);
         record.category = category::PROVIDER.to_owned();
         record
@@ -91,7 +97,12 @@ pub async fn org(state: &AppState, op: &Operator, short_name: &str) -> Result<Or
         return Err(AppError::not_found("The organisation"));
     }
     let record = op
-        .audit(short_name, AuditAction::Access, category::PROVIDER, short_name)
+        .audit(
+            short_name,
+            AuditAction::Access,
+            category::PROVIDER,
+            short_name,
+        )
         .failed("forbidden: not a provider of this organisation");
     state.store.append_audit(&record).await?;
     Err(AppError::Forbidden {
@@ -152,7 +163,9 @@ async fn org_view(state: &AppState, org: &OrgRow, now: i64) -> Result<ProviderOr
             .await?,
         token_limit: org.sandbox_token_limit,
         daily_allowance: org.sandbox_daily_allowance,
-        used_today: store.submissions_since(org.id, super::day_start(now)).await?,
+        used_today: store
+            .submissions_since(org.id, super::day_start(now))
+            .await?,
         connector_self_manage: org.connector_self_manage,
         credentials,
         members,
@@ -202,13 +215,22 @@ pub async fn set_subscription(
     let expires_at = expires_at.filter(|_| value == Subscription::Active);
     let resource = match (value, expires_at) {
         (Subscription::Active, Some(t)) => {
-            format!("{} subscription: active until {}", kind.label(), crate::model::format_timestamp(t))
+            format!(
+                "{} subscription: active until {}",
+                kind.label(),
+                crate::model::format_timestamp(t)
+            )
         }
         (Subscription::Active, None) => format!("{} subscription: active", kind.label()),
         (Subscription::Expired, _) => format!("{} subscription: expired", kind.label()),
         (Subscription::None, _) => format!("{} subscription: none", kind.label()),
     };
-    let audit = op.audit(&org.short_name, AuditAction::Update, "Subscription", &resource);
+    let audit = op.audit(
+        &org.short_name,
+        AuditAction::Update,
+        "Subscription",
+        &resource,
+    );
     let change = OrgChange::Subscription {
         kind,
         state: value,
@@ -239,7 +261,10 @@ pub async fn save_settings(
         (org.sandbox_daily_allowance != settings.daily_allowance).then(|| {
             (
                 OrgChange::DailyAllowance(settings.daily_allowance),
-                format!("Daily Sandbox API-call allowance: {}", settings.daily_allowance),
+                format!(
+                    "Daily Sandbox API-call allowance: {}",
+                    settings.daily_allowance
+                ),
             )
         }),
         (org.connector_self_manage != settings.connector_self_manage).then(|| {
@@ -247,13 +272,22 @@ pub async fn save_settings(
                 OrgChange::ConnectorSelfManage(settings.connector_self_manage),
                 format!(
                     "Super Admins manage the connector key: {}",
-                    if settings.connector_self_manage { "yes" } else { "no" }
+                    if settings.connector_self_manage {
+                        "yes"
+                    } else {
+                        "no"
+                    }
                 ),
             )
         }),
     ];
     for (change, resource) in changes.into_iter().flatten() {
-        let audit = op.audit(&org.short_name, AuditAction::Update, "Organisation settings", &resource);
+        let audit = op.audit(
+            &org.short_name,
+            AuditAction::Update,
+            "Organisation settings",
+            &resource,
+        );
         state.store.change_org(org.id, change, &audit).await?;
     }
     Ok(())
@@ -280,15 +314,22 @@ pub async fn set_disabled(
                 _ => None,
             };
             let resource = match token {
-                Some(id) => state
-                    .store
-                    .sandbox_token(org.id, id, now_ms())
-                    .await?
-                    .ok_or_else(|| AppError::not_found("The token"))?
-                    .name,
+                Some(id) => {
+                    state
+                        .store
+                        .sandbox_token(org.id, id, now_ms())
+                        .await?
+                        .ok_or_else(|| AppError::not_found("The token"))?
+                        .name
+                }
                 None => "all tokens".to_owned(),
             };
-            let mut audit = op.audit(&org.short_name, action, category::SANDBOX_API_TOKEN, &resource);
+            let mut audit = op.audit(
+                &org.short_name,
+                action,
+                category::SANDBOX_API_TOKEN,
+                &resource,
+            );
             audit.reason = reason.map(|r| r.label().to_owned());
             state
                 .store
@@ -324,7 +365,9 @@ pub async fn add_admin(
     let username = username.trim().to_lowercase();
     if username.is_empty()
         || username.len() > USERNAME_MAX
-        || username.chars().any(|c| c.is_whitespace() || c.is_control())
+        || username
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
     {
         return Err(AppError::invalid(
             "username",
@@ -355,7 +398,12 @@ pub async fn add_admin(
         }
     };
     let resource = format!("{username} ({})", role.label());
-    let audit = op.audit(&org.short_name, AuditAction::Create, "Administrator", &resource);
+    let audit = op.audit(
+        &org.short_name,
+        AuditAction::Create,
+        "Administrator",
+        &resource,
+    );
     state
         .store
         .set_membership(admin_id, org.id, role, &audit)
@@ -383,7 +431,12 @@ pub async fn remove_admin(
             "You cannot remove yourself; another provider can.",
         ));
     }
-    let audit = op.audit(&org.short_name, AuditAction::Delete, "Administrator", &username);
+    let audit = op.audit(
+        &org.short_name,
+        AuditAction::Delete,
+        "Administrator",
+        &username,
+    );
     if !state
         .store
         .remove_membership(admin.id, org.id, &audit)

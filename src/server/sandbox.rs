@@ -11,8 +11,8 @@ use super::state::AppState;
 use super::store::{InsertOutcome, OrgRow, SandboxTokenRow, SealedSecret, SubscriptionKind};
 use crate::error::AppError;
 use crate::model::{
-    AuditAction, Permission, Quota, SandboxPage, SandboxTokenView, Subscription,
-    TokenStatus, Usage, category, mask,
+    AuditAction, Permission, Quota, SandboxPage, SandboxTokenView, Subscription, TokenStatus,
+    Usage, category, mask,
 };
 use secrecy::{ExposeSecret, SecretString};
 

@@ -19,8 +19,8 @@ pub use api_keys::{ApiKeyRow, ApiSessionRow};
 pub use audit::{AuditColumn, AuditQuery, AuditRecord};
 pub use oauth::{OAuthOutcome, OAuthRow};
 pub use orgs::{OrgChange, OrgRow, SubscriptionKind};
-pub use usage::{CallCounts, Credential};
 pub use sandbox::{InsertOutcome, NewSubmission, SandboxTokenRow, SealedSecret, SubmitOutcome};
+pub use usage::{CallCounts, Credential};
 
 use crate::error::AppError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

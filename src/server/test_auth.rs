@@ -27,15 +27,27 @@ pub async fn run(
     actor.ensure(Permission::ViewApiConfiguration)?;
     let mut steps = Vec::new();
     let timestamp = now_ms().to_string();
-    steps.push(step("Timestamp", true, format!("{timestamp} (epoch milliseconds)")));
+    steps.push(step(
+        "Timestamp",
+        true,
+        format!("{timestamp} (epoch milliseconds)"),
+    ));
 
     let Some((_, key)) = api_keys::current_key(state, actor.org_id, KeyKind::CloudService).await?
     else {
-        steps.push(step("Obfuscate the key", false, "The organisation has no Cloud Service API key.".into()));
+        steps.push(step(
+            "Obfuscate the key",
+            false,
+            "The organisation has no Cloud Service API key.".into(),
+        ));
         return Ok(TestAuthReport { steps });
     };
     let Some(obfuscated) = obfuscate_api_key(key.expose_secret(), &timestamp) else {
-        steps.push(step("Obfuscate the key", false, "The key could not be obfuscated.".into()));
+        steps.push(step(
+            "Obfuscate the key",
+            false,
+            "The key could not be obfuscated.".into(),
+        ));
         return Ok(TestAuthReport { steps });
     };
     let shown = if actor.role.allows(Permission::RevealSecrets) {
@@ -82,7 +94,13 @@ pub async fn run(
         .get_all(SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.split(';').next()?.trim().strip_prefix("JSESSIONID=").map(str::to_owned))
+        .find_map(|v| {
+            v.split(';')
+                .next()?
+                .trim()
+                .strip_prefix("JSESSIONID=")
+                .map(str::to_owned)
+        })
         .filter(|v| !v.is_empty());
     let text = response.text().await.unwrap_or_default();
     steps.push(step(
@@ -96,7 +114,10 @@ pub async fn run(
     steps.push(step(
         "Session",
         true,
-        format!("JSESSIONID {}", mask(&session[session.len().saturating_sub(4)..])),
+        format!(
+            "JSESSIONID {}",
+            mask(&session[session.len().saturating_sub(4)..])
+        ),
     ));
 
     // 2. One call with the session, then end it.
@@ -106,18 +127,28 @@ pub async fn run(
         Ok(r) => {
             let status = r.status();
             let text = r.text().await.unwrap_or_default();
-            step(&format!("GET {url}"), status.is_success(), format!("{status} {}", summarise(&text)))
+            step(
+                &format!("GET {url}"),
+                status.is_success(),
+                format!("{status} {}", summarise(&text)),
+            )
         }
         Err(e) => step(&format!("GET {url}"), false, unreachable(&e)),
     });
     let url = format!("{base}/api/v1/authenticatedSession");
-    steps.push(match client.delete(&url).header(COOKIE, &jar).send().await {
-        Ok(r) => {
-            let status = r.status();
-            step(&format!("DELETE {url}"), status.is_success(), format!("{status} session ended"))
-        }
-        Err(e) => step(&format!("DELETE {url}"), false, unreachable(&e)),
-    });
+    steps.push(
+        match client.delete(&url).header(COOKIE, &jar).send().await {
+            Ok(r) => {
+                let status = r.status();
+                step(
+                    &format!("DELETE {url}"),
+                    status.is_success(),
+                    format!("{status} session ended"),
+                )
+            }
+            Err(e) => step(&format!("DELETE {url}"), false, unreachable(&e)),
+        },
+    );
     Ok(TestAuthReport { steps })
 }
 

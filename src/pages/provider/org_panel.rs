@@ -6,7 +6,7 @@ use crate::api::provider::{
     AddOrgAdmin, RemoveOrgAdmin, SaveOrgSettings, SetCredentialState, SetSubscription,
 };
 use crate::model::{
-    DisableReason, OrgSettings, ProviderCredential, ProviderOrg, Role, Subscription,
+    CredentialRef, DisableReason, OrgSettings, ProviderCredential, ProviderOrg, Role, Subscription,
     SubscriptionKind,
 };
 use leptos::prelude::*;
@@ -193,7 +193,10 @@ fn CredentialRow(
             .into_any()
         }
         None => {
-            let select_id = format!("reason-{}", label.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
+            let select_id = match which {
+                CredentialRef::SandboxToken(id) => format!("reason-token-{id}"),
+                CredentialRef::ApiKey(kind) => format!("reason-key-{}", kind.as_str()),
+            };
             view! {
                 <label for=select_id.clone() class="visually-hidden">{format!("Reason for disabling {label}")}</label>
                 <select id=select_id on:change=move |ev| reason.set(event_target_value(&ev))>

@@ -146,7 +146,12 @@ pub async fn quota(
     let now = now_ms();
     state
         .store
-        .note_use(org.id, Credential::SandboxToken(token.id), now, &meta.client_ip)
+        .note_use(
+            org.id,
+            Credential::SandboxToken(token.id),
+            now,
+            &meta.client_ip,
+        )
         .await?;
     let start = day_start(now);
     let used = state.store.submissions_since(org.id, start).await?;

@@ -1,7 +1,7 @@
 //! Organisations and their subscriptions.
 
-use super::Store;
 use super::AuditRecord;
+use super::Store;
 pub use crate::model::SubscriptionKind;
 use crate::model::{Role, Subscription, SubscriptionInfo};
 use sqlx::SqliteConnection;
@@ -168,7 +168,11 @@ impl Store {
     }
 
     /// The organisations in which `admin_id` has `role`, by short name.
-    pub async fn orgs_with_role(&self, admin_id: i64, role: Role) -> Result<Vec<OrgRow>, sqlx::Error> {
+    pub async fn orgs_with_role(
+        &self,
+        admin_id: i64,
+        role: Role,
+    ) -> Result<Vec<OrgRow>, sqlx::Error> {
         sqlx::query_as(&format!(
             "SELECT {ORG_COLUMNS} FROM organisations WHERE id IN
                (SELECT org_id FROM memberships WHERE admin_id = ? AND role = ?)

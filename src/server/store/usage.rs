@@ -128,11 +128,13 @@ pub(super) async fn forget_use(
     credential: Credential,
 ) -> Result<(), sqlx::Error> {
     let (name, id) = credential.parts();
-    sqlx::query("DELETE FROM credential_calls WHERE org_id = ? AND credential = ? AND credential_id = ?")
-        .bind(org_id)
-        .bind(name)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "DELETE FROM credential_calls WHERE org_id = ? AND credential = ? AND credential_id = ?",
+    )
+    .bind(org_id)
+    .bind(name)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
