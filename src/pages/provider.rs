@@ -145,7 +145,7 @@ pub fn subscription_label(info: SubscriptionInfo) -> String {
 #[component]
 fn OrgList(orgs: Vec<ProviderOrg>, selected: RwSignal<Option<String>>) -> impl IntoView {
     view! {
-        <section aria-labelledby="orgs-title">
+        <section>
             <h2 id="orgs-title">"Organisations"</h2>
             <div class="table-scroll" tabindex="0" role="region" aria-labelledby="orgs-title">
                 <table class="data-table">
