@@ -159,7 +159,7 @@ async fn current_settings(state: &AppState, org: &str) -> Result<OrgSettings, Cl
     Ok(OrgSettings {
         token_limit: org.sandbox_token_limit,
         daily_allowance: org.sandbox_daily_allowance,
-        connector_self_manage: org.connector_self_manage,
+        connector_self_manage: org.connector_self_manage.0,
     })
 }
 

@@ -228,11 +228,11 @@ fn view(row: OAuthRow) -> OAuthServerView {
         last_modified_by: row.modified_by,
         last_modified_on: row.modified_at,
         form: OAuthServerForm {
-            enabled: row.enabled,
+            enabled: row.enabled.0,
             name: row.name,
             description: row.description,
             jwks_url: row.jwks_url,
-            validate_cert: row.validate_cert,
+            validate_cert: row.validate_cert.0,
             audience: row.audience,
             issuer: row.issuer,
             client_id: row.client_id,

@@ -166,7 +166,7 @@ async fn org_view(state: &AppState, org: &OrgRow, now: i64) -> Result<ProviderOr
         used_today: store
             .submissions_since(org.id, super::day_start(now))
             .await?,
-        connector_self_manage: org.connector_self_manage,
+        connector_self_manage: org.connector_self_manage.0,
         credentials,
         members,
     })
@@ -267,7 +267,7 @@ pub async fn save_settings(
                 ),
             )
         }),
-        (org.connector_self_manage != settings.connector_self_manage).then(|| {
+        (org.connector_self_manage.0 != settings.connector_self_manage).then(|| {
             (
                 OrgChange::ConnectorSelfManage(settings.connector_self_manage),
                 format!(

@@ -4,7 +4,7 @@
 use super::config::Settings;
 use super::crypto::Secrets;
 use super::state::AppState;
-use super::store::Store;
+use super::store::{SessionPool, Store};
 use super::{consumer, http};
 use crate::app::{App, shell};
 use axum::Router;
@@ -15,7 +15,7 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::sync::Arc;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 pub const SESSION_COOKIE: &str = "keyport_session";
 pub const SANDBOX_PAGE: &str =
@@ -29,7 +29,10 @@ pub async fn state(
     settings: Settings,
     leptos_options: LeptosOptions,
 ) -> Result<AppState, sqlx::Error> {
-    SqliteStore::new(store.pool().clone()).migrate().await?;
+    match store.session_pool() {
+        SessionPool::Sqlite(pool) => SqliteStore::new(pool.clone()).migrate().await?,
+        SessionPool::Postgres(pool, schema) => postgres_sessions(pool, schema)?.migrate().await?,
+    }
     Ok(AppState {
         leptos_options,
         store,
@@ -41,20 +44,10 @@ pub async fn state(
 /// The application, ready to serve.
 pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
-    let session_layer = SessionManagerLayer::new(SqliteStore::new(state.store.pool().clone()))
-        .with_name(SESSION_COOKIE)
-        .with_http_only(true)
-        .with_same_site(SameSite::Strict)
-        .with_secure(state.settings.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(
-            time::Duration::try_from(state.settings.session_idle)
-                .unwrap_or(time::Duration::minutes(30)),
-        ))
-        // Saving on every request is what extends the idle timeout.
-        .with_always_save(true);
-
+    let state_sessions = state.store.session_pool().clone();
+    let settings = state.settings.clone();
     let routes = generate_route_list(App);
-    Router::new()
+    let app = Router::new()
         .route("/", get(root))
         .route(
             "/administration/cloud-service-api-security/sandbox-api-token",
@@ -80,23 +73,69 @@ pub fn router(state: AppState) -> Router {
             shell,
         ))
         .with_state(state)
-        .layer(axum::middleware::from_fn(http::check_origin))
-        .layer(session_layer)
-        .layer(axum::middleware::from_fn(http::request_meta))
+        .layer(axum::middleware::from_fn(http::check_origin));
+    let app = match state_sessions {
+        SessionPool::Sqlite(pool) => with_sessions(app, SqliteStore::new(pool), &settings),
+        SessionPool::Postgres(pool, schema) => match postgres_sessions(&pool, &schema) {
+            Ok(store) => with_sessions(app, store, &settings),
+            Err(e) => {
+                tracing::error!(error = %e, "the session store's schema name is not usable");
+                return app.layer(axum::middleware::from_fn(refuse_all));
+            }
+        },
+    };
+    app.layer(axum::middleware::from_fn(http::request_meta))
         .layer(axum::middleware::from_fn(http::security_headers))
         // The wasm bundle is most of a first load: brotli shrinks it about 3.5×.
         .layer(tower_http::compression::CompressionLayer::new())
 }
 
+/// The portal's sessions (tower-sessions), kept in the same database so any
+/// instance serves any request.
+fn with_sessions<S>(app: Router, store: S, settings: &Settings) -> Router
+where
+    S: tower_sessions::SessionStore + Clone,
+{
+    let layer = SessionManagerLayer::new(store)
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_secure(settings.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(
+            time::Duration::try_from(settings.session_idle).unwrap_or(time::Duration::minutes(30)),
+        ))
+        // Saving on every request is what extends the idle timeout.
+        .with_always_save(true);
+    app.layer(layer)
+}
+
+/// PostgreSQL keeps the session table in the connection's schema.
+fn postgres_sessions(pool: &sqlx::PgPool, schema: &str) -> Result<PostgresStore, sqlx::Error> {
+    PostgresStore::new(pool.clone())
+        .with_schema_name(schema)
+        .map_err(|e| sqlx::Error::Configuration(e.into()))
+}
+
+/// Without a session store nothing can be served safely.
+async fn refuse_all(_: axum::extract::Request, _: axum::middleware::Next) -> Response {
+    axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response()
+}
+
 /// Deletes expired portal sessions and old failed sign-ins every few minutes.
 pub fn spawn_housekeeping(state: AppState) {
     use tower_sessions::ExpiredDeletion;
-    let sessions = SqliteStore::new(state.store.pool().clone());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
         loop {
             tick.tick().await;
-            if let Err(e) = sessions.delete_expired().await {
+            let deleted = match state.store.session_pool() {
+                SessionPool::Sqlite(pool) => SqliteStore::new(pool.clone()).delete_expired().await,
+                SessionPool::Postgres(pool, schema) => match postgres_sessions(pool, schema) {
+                    Ok(store) => store.delete_expired().await,
+                    Err(e) => Err(tower_sessions::session_store::Error::Backend(e.to_string())),
+                },
+            };
+            if let Err(e) = deleted {
                 tracing::warn!(error = %e, "deleting expired sessions failed");
             }
             let day_ago = super::now_ms() - 86_400_000;

@@ -1,9 +1,13 @@
-//! All SQL lives behind [`Store`]. Today it speaks SQLite; the PostgreSQL
-//! backend of a later milestone adds a second pool behind the same methods.
+//! All SQL lives behind [`Store`], one set of queries for SQLite (the
+//! embedded default) and PostgreSQL (several instances on one database),
+//! through sqlx's `Any` driver. The SQL is what both accept: `$1` parameters,
+//! `ON CONFLICT`, `RETURNING`, integers for flags, `CAST(… AS BIGINT)` for
+//! sums. Each backend has its own migrations folder with the same schema.
 //!
 //! Writes that check a rule and then change rows (token limits, daily
-//! allowances) run in one transaction that serialises writers
-//! (`BEGIN IMMEDIATE`), never as a count followed by a separate insert.
+//! allowances, rate counters) run in one transaction that serialises
+//! writers ([`Store::begin_write`]), never as a count followed by a separate
+//! insert.
 
 mod admins;
 mod api_keys;
@@ -23,16 +27,50 @@ pub use sandbox::{InsertOutcome, NewSubmission, SandboxTokenRow, SealedSecret, S
 pub use usage::{CallCounts, Credential};
 
 use crate::error::AppError;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::any::AnyPoolOptions;
+use sqlx::postgres::PgPool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
+use sqlx::{Any, AnyPool, Executor, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
-static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Connections per instance. SQLite has one writer at a time anyway;
+/// PostgreSQL instances share the server's connection limit.
+const POOL_SIZE: u32 = 16;
+
+/// Which database `DATABASE_URL` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// The pool of the session store (tower-sessions), native to the backend.
+#[derive(Clone, Debug)]
+pub enum SessionPool {
+    Sqlite(SqlitePool),
+    /// With the schema its table lives in (the connection's current schema).
+    Postgres(PgPool, String),
+}
 
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
+    sessions: SessionPool,
 }
 
 /// Database failures are logged here and reach the client as a bare
@@ -44,63 +82,150 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
-impl Store {
-    /// Opens (creating if needed) the database at `url` and migrates it.
-    pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .foreign_keys(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            // Writers queue for the lock instead of failing with SQLITE_BUSY.
-            .busy_timeout(Duration::from_secs(30));
-        if let Some(dir) = options.get_filename().parent()
-            && !dir.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
-        }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
-        let store = Store { pool };
-        store.migrate().await?;
-        Ok(store)
-    }
+/// A 0/1 flag column (INTEGER on SQLite, BIGINT on PostgreSQL) read as a bool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flag(pub bool);
 
-    /// A fresh private in-memory database, for tests.
-    pub async fn in_memory() -> Result<Self, sqlx::Error> {
-        let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
-        // One connection: every in-memory connection would be its own database.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await?;
-        let store = Store { pool };
+impl From<i64> for Flag {
+    fn from(v: i64) -> Self {
+        Flag(v != 0)
+    }
+}
+
+/// What a write transaction serialises on (see [`Store::begin_write`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Lock<'a> {
+    /// Writers of one organisation's rules (limits, allowance, counters).
+    Org(i64),
+    /// Writers of something named, e.g. one account's failed sign-ins.
+    Key(&'a str),
+}
+
+/// SQLite's settings for the session store's pool (the `Any` pool sets the
+/// same with PRAGMAs as it connects).
+fn sqlite_options(options: SqliteConnectOptions) -> SqliteConnectOptions {
+    options
+        .create_if_missing(true)
+        .foreign_keys(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(30))
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` — `sqlite://…` or
+    /// `postgres://…` — and migrates it.
+    pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of(url);
+        let (pool, sessions) = match backend {
+            Backend::Sqlite => {
+                let options = SqliteConnectOptions::from_str(url)?;
+                if let Some(dir) = options.get_filename().parent()
+                    && !dir.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+                }
+                // The session store's own pool creates the file and sets WAL.
+                let sessions = sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(sqlite_options(options))
+                    .await?;
+                let pool = AnyPoolOptions::new()
+                    .max_connections(POOL_SIZE)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // Writers queue for the lock instead of failing with
+                            // SQLITE_BUSY; WAL lets readers go on meanwhile.
+                            conn.execute(
+                                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(url)
+                    .await?;
+                (pool, SessionPool::Sqlite(sessions))
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(POOL_SIZE)
+                    .connect(url)
+                    .await?;
+                let sessions = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(4)
+                    .connect(url)
+                    .await?;
+                let (schema,): (String,) = sqlx::query_as("SELECT current_schema()")
+                    .fetch_one(&sessions)
+                    .await?;
+                (pool, SessionPool::Postgres(sessions, schema))
+            }
+        };
+        let store = Store {
+            pool,
+            backend,
+            sessions,
+        };
         store.migrate().await?;
         Ok(store)
     }
 
     pub async fn migrate(&self) -> Result<(), sqlx::Error> {
-        MIGRATIONS.run(&self.pool).await?;
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
         Ok(())
     }
 
-    /// The pool, for the session store that shares this database.
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool, for tests that look at rows directly.
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
-    /// Starts a transaction that holds the write lock from its first
-    /// statement, so check-then-write rules cannot interleave.
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+    /// The pool of the session store that shares this database.
+    pub fn session_pool(&self) -> &SessionPool {
+        &self.sessions
+    }
+
+    /// Starts a transaction that serialises writers, so check-then-write
+    /// rules cannot interleave: SQLite takes its one write lock at once
+    /// (`BEGIN IMMEDIATE`); PostgreSQL locks the organisation's row (or an
+    /// advisory lock on a name), so other organisations' writers go on.
+    async fn begin_write(&self, lock: Lock<'_>) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                match lock {
+                    Lock::Org(id) => {
+                        sqlx::query("SELECT id FROM organisations WHERE id = $1 FOR NO KEY UPDATE")
+                            .bind(id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    }
+                    Lock::Key(name) => {
+                        sqlx::query("SELECT CAST(pg_advisory_xact_lock(hashtext($1)) AS TEXT)")
+                            .bind(name)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    }
+                }
+                Ok(tx)
+            }
+        }
     }
 
     /// Records the master key's fingerprint on first use; afterwards, whether
     /// `fingerprint` is the one recorded.
     pub async fn check_key_fingerprint(&self, fingerprint: &str) -> Result<bool, sqlx::Error> {
-        sqlx::query("INSERT INTO meta (name, value) VALUES ('master_key_fingerprint', ?) ON CONFLICT (name) DO NOTHING")
+        sqlx::query("INSERT INTO meta (name, value) VALUES ('master_key_fingerprint', $1) ON CONFLICT (name) DO NOTHING")
             .bind(fingerprint)
             .execute(&self.pool)
             .await?;
@@ -113,7 +238,7 @@ impl Store {
 
     /// Removes every row (the demo reset). Sessions go too.
     pub async fn wipe(&self) -> Result<(), sqlx::Error> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write(Lock::Key("wipe")).await?;
         for table in [
             "credential_calls",
             "table_layouts",
@@ -134,10 +259,18 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        // The session table belongs to tower-sessions and may not exist yet.
-        let _ = sqlx::query("DELETE FROM tower_sessions")
-            .execute(&mut *tx)
-            .await;
-        tx.commit().await
+        tx.commit().await?;
+        // The session table belongs to tower-sessions.
+        match &self.sessions {
+            SessionPool::Sqlite(pool) => {
+                sqlx::query("DELETE FROM tower_sessions").execute(pool).await?;
+            }
+            SessionPool::Postgres(pool, schema) => {
+                sqlx::query(&format!("DELETE FROM \"{schema}\".\"tower_sessions\""))
+                    .execute(pool)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 }

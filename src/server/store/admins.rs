@@ -1,6 +1,6 @@
 //! Admin accounts, their memberships, and failed sign-ins.
 
-use super::{AuditRecord, Store};
+use super::{AuditRecord, Lock, Store};
 use crate::model::Role;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -47,7 +47,7 @@ impl Store {
     pub async fn org_members(&self, org_id: i64) -> Result<Vec<MemberRow>, sqlx::Error> {
         sqlx::query_as(
             "SELECT a.id AS admin_id, a.username, m.role FROM memberships m JOIN admins a ON a.id = m.admin_id
-             WHERE m.org_id = ? ORDER BY a.username",
+             WHERE m.org_id = $1 ORDER BY a.username",
         )
         .bind(org_id)
         .fetch_all(&self.pool)
@@ -62,7 +62,7 @@ impl Store {
         role: Role,
         audit: &AuditRecord,
     ) -> Result<(), sqlx::Error> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
         upsert_membership(&mut tx, admin_id, org_id, role).await?;
         audit.insert(&mut tx).await?;
         tx.commit().await
@@ -76,8 +76,8 @@ impl Store {
         org_id: i64,
         audit: &AuditRecord,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
-        let removed = sqlx::query("DELETE FROM memberships WHERE admin_id = ? AND org_id = ?")
+        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
+        let removed = sqlx::query("DELETE FROM memberships WHERE admin_id = $1 AND org_id = $2")
             .bind(admin_id)
             .bind(org_id)
             .execute(&mut *tx)
@@ -93,7 +93,7 @@ impl Store {
 
     pub async fn admin_by_username(&self, username: &str) -> Result<Option<AdminRow>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT id, username, password_hash, locked_until FROM admins WHERE username = ?",
+            "SELECT id, username, password_hash, locked_until FROM admins WHERE username = $1",
         )
         .bind(username)
         .fetch_optional(&self.pool)
@@ -101,7 +101,7 @@ impl Store {
     }
 
     pub async fn admin_by_id(&self, id: i64) -> Result<Option<AdminRow>, sqlx::Error> {
-        sqlx::query_as("SELECT id, username, password_hash, locked_until FROM admins WHERE id = ?")
+        sqlx::query_as("SELECT id, username, password_hash, locked_until FROM admins WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await
@@ -113,7 +113,7 @@ impl Store {
         password_hash: &str,
         now: i64,
     ) -> Result<i64, sqlx::Error> {
-        let row: (i64,) = sqlx::query_as("INSERT INTO admins (username, password_hash, created_at) VALUES (?, ?, ?) RETURNING id")
+        let row: (i64,) = sqlx::query_as("INSERT INTO admins (username, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id")
             .bind(username)
             .bind(password_hash)
             .bind(now)
@@ -135,7 +135,7 @@ impl Store {
     pub async fn memberships(&self, admin_id: i64) -> Result<Vec<MembershipRow>, sqlx::Error> {
         sqlx::query_as(
             "SELECT o.id AS org_id, o.short_name, o.name, m.role FROM memberships m
-             JOIN organisations o ON o.id = m.org_id WHERE m.admin_id = ? ORDER BY o.short_name",
+             JOIN organisations o ON o.id = m.org_id WHERE m.admin_id = $1 ORDER BY o.short_name",
         )
         .bind(admin_id)
         .fetch_all(&self.pool)
@@ -154,15 +154,15 @@ impl Store {
         max_failures: i64,
         lock_ms: i64,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO sign_in_failures (username, client_ip, at) VALUES (?, ?, ?)")
+        let mut tx = self.begin_write(Lock::Key(username)).await?;
+        sqlx::query("INSERT INTO sign_in_failures (username, client_ip, at) VALUES ($1, $2, $3)")
             .bind(username)
             .bind(client_ip)
             .bind(now)
             .execute(&mut *tx)
             .await?;
         let (recent,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM sign_in_failures WHERE username = ? AND at > ?")
+            sqlx::query_as("SELECT COUNT(*) FROM sign_in_failures WHERE username = $1 AND at > $2")
                 .bind(username)
                 .bind(now - window_ms)
                 .fetch_one(&mut *tx)
@@ -171,7 +171,7 @@ impl Store {
         if locked {
             // The lock (minutes) outlasts the counting window (a minute), so
             // the failures need no reset; they still count for the address.
-            sqlx::query("UPDATE admins SET locked_until = ? WHERE username = ?")
+            sqlx::query("UPDATE admins SET locked_until = $1 WHERE username = $2")
                 .bind(now + lock_ms)
                 .bind(username)
                 .execute(&mut *tx)
@@ -184,7 +184,7 @@ impl Store {
     /// Failed sign-ins from one address since `since`.
     pub async fn failures_from(&self, client_ip: &str, since: i64) -> Result<i64, sqlx::Error> {
         let (n,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM sign_in_failures WHERE client_ip = ? AND at > ?")
+            sqlx::query_as("SELECT COUNT(*) FROM sign_in_failures WHERE client_ip = $1 AND at > $2")
                 .bind(client_ip)
                 .bind(since)
                 .fetch_one(&self.pool)
@@ -196,7 +196,7 @@ impl Store {
     /// so guesses made in parallel cannot outrun the lock).
     pub async fn is_locked(&self, username: &str, now: i64) -> Result<bool, sqlx::Error> {
         let row: Option<(Option<i64>,)> =
-            sqlx::query_as("SELECT locked_until FROM admins WHERE username = ?")
+            sqlx::query_as("SELECT locked_until FROM admins WHERE username = $1")
                 .bind(username)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -205,7 +205,7 @@ impl Store {
 
     /// Drops failed sign-ins older than `before` (housekeeping).
     pub async fn prune_sign_in_failures(&self, before: i64) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM sign_in_failures WHERE at < ?")
+        sqlx::query("DELETE FROM sign_in_failures WHERE at < $1")
             .bind(before)
             .execute(&self.pool)
             .await?;
@@ -213,7 +213,7 @@ impl Store {
     }
 
     pub async fn clear_sign_in_failures(&self, username: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM sign_in_failures WHERE username = ?")
+        sqlx::query("DELETE FROM sign_in_failures WHERE username = $1")
             .bind(username)
             .execute(&self.pool)
             .await?;
@@ -222,12 +222,12 @@ impl Store {
 }
 
 async fn upsert_membership(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     admin_id: i64,
     org_id: i64,
     role: Role,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO memberships (admin_id, org_id, role) VALUES (?, ?, ?) ON CONFLICT (admin_id, org_id) DO UPDATE SET role = excluded.role")
+    sqlx::query("INSERT INTO memberships (admin_id, org_id, role) VALUES ($1, $2, $3) ON CONFLICT (admin_id, org_id) DO UPDATE SET role = excluded.role")
         .bind(admin_id)
         .bind(org_id)
         .bind(role.as_str())

@@ -2,7 +2,7 @@
 //! its rate counters.
 
 use super::usage::{Credential, forget_use};
-use super::{AuditRecord, Store};
+use super::{AuditRecord, Lock, Store};
 use crate::model::{DisableReason, KeyKind};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -39,7 +39,7 @@ impl Store {
     ) -> Result<Option<ApiKeyRow>, sqlx::Error> {
         sqlx::query_as(
             "SELECT key_sealed, last4, disabled_reason, modified_at, modified_by, last_used_at, last_used_ip
-             FROM api_keys WHERE org_id = ? AND kind = ?",
+             FROM api_keys WHERE org_id = $1 AND kind = $2",
         )
         .bind(org_id)
         .bind(kind.as_str())
@@ -56,10 +56,10 @@ impl Store {
         last4: &str,
         audit: &AuditRecord,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
         let inserted = sqlx::query(
             "INSERT INTO api_keys (org_id, kind, key_sealed, last4, created_at, modified_at, modified_by)
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, kind) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (org_id, kind) DO NOTHING",
         )
         .bind(org_id)
         .bind(kind.as_str())
@@ -90,10 +90,10 @@ impl Store {
         last4: &str,
         audit: &AuditRecord,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
         let updated = sqlx::query(
-            "UPDATE api_keys SET key_sealed = ?, last4 = ?, modified_at = ?, modified_by = ?, last_used_at = NULL, last_used_ip = NULL
-             WHERE org_id = ? AND kind = ?",
+            "UPDATE api_keys SET key_sealed = $1, last4 = $2, modified_at = $3, modified_by = $4, last_used_at = NULL, last_used_ip = NULL
+             WHERE org_id = $5 AND kind = $6",
         )
         .bind(sealed)
         .bind(last4)
@@ -120,8 +120,8 @@ impl Store {
         kind: KeyKind,
         audit: &AuditRecord,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
-        let deleted = sqlx::query("DELETE FROM api_keys WHERE org_id = ? AND kind = ?")
+        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
+        let deleted = sqlx::query("DELETE FROM api_keys WHERE org_id = $1 AND kind = $2")
             .bind(org_id)
             .bind(kind.as_str())
             .execute(&mut *tx)
@@ -143,9 +143,9 @@ impl Store {
         reason: Option<DisableReason>,
         audit: &AuditRecord,
     ) -> Result<u64, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
         let changed =
-            sqlx::query("UPDATE api_keys SET disabled_reason = ? WHERE org_id = ? AND kind = ?")
+            sqlx::query("UPDATE api_keys SET disabled_reason = $1 WHERE org_id = $2 AND kind = $3")
                 .bind(reason.map(DisableReason::as_str))
                 .bind(org_id)
                 .bind(kind.as_str())
@@ -161,13 +161,13 @@ impl Store {
     }
 
     pub async fn connector_self_managed(&self, org_id: i64) -> Result<bool, sqlx::Error> {
-        let row: Option<(bool,)> = sqlx::query_as(
-            "SELECT super_admins_manage_connector_key FROM organisations WHERE id = ?",
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT super_admins_manage_connector_key FROM organisations WHERE id = $1",
         )
         .bind(org_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.is_some_and(|r| r.0))
+        Ok(row.is_some_and(|r| r.0 != 0))
     }
 
     pub async fn create_api_session(
@@ -178,7 +178,7 @@ impl Store {
         admin_id: i64,
         now: i64,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("INSERT INTO api_sessions (id_digest, org_id, kind, admin_id, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO api_sessions (id_digest, org_id, kind, admin_id, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(id_digest)
             .bind(org_id)
             .bind(kind.as_str())
@@ -199,7 +199,7 @@ impl Store {
         idle_ms: i64,
     ) -> Result<Option<ApiSessionRow>, sqlx::Error> {
         sqlx::query_as(
-            "UPDATE api_sessions SET last_seen_at = ? WHERE id_digest = ? AND org_id = ? AND last_seen_at > ?
+            "UPDATE api_sessions SET last_seen_at = $1 WHERE id_digest = $2 AND org_id = $3 AND last_seen_at > $4
              RETURNING kind, admin_id",
         )
         .bind(now)
@@ -215,7 +215,7 @@ impl Store {
         id_digest: &[u8],
         org_id: i64,
     ) -> Result<bool, sqlx::Error> {
-        let deleted = sqlx::query("DELETE FROM api_sessions WHERE id_digest = ? AND org_id = ?")
+        let deleted = sqlx::query("DELETE FROM api_sessions WHERE id_digest = $1 AND org_id = $2")
             .bind(id_digest)
             .bind(org_id)
             .execute(&self.pool)
@@ -232,11 +232,11 @@ impl Store {
         now: i64,
         limits: &[(&str, i64, i64)],
     ) -> Result<Option<u64>, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
         for &(name, window_ms, max) in limits {
             let start = now - now.rem_euclid(window_ms);
             let (count,): (i64,) = sqlx::query_as(
-                "SELECT COALESCE((SELECT count FROM api_rate_counters WHERE org_id = ? AND window_kind = ? AND window_start = ?), 0)",
+                "SELECT COALESCE((SELECT count FROM api_rate_counters WHERE org_id = $1 AND window_kind = $2 AND window_start = $3), 0)",
             )
             .bind(org_id)
             .bind(name)
@@ -251,15 +251,15 @@ impl Store {
         for &(name, window_ms, _) in limits {
             let start = now - now.rem_euclid(window_ms);
             sqlx::query(
-                "INSERT INTO api_rate_counters (org_id, window_kind, window_start, count) VALUES (?, ?, ?, 1)
-                 ON CONFLICT (org_id, window_kind, window_start) DO UPDATE SET count = count + 1",
+                "INSERT INTO api_rate_counters (org_id, window_kind, window_start, count) VALUES ($1, $2, $3, 1)
+                 ON CONFLICT (org_id, window_kind, window_start) DO UPDATE SET count = api_rate_counters.count + 1",
             )
             .bind(org_id)
             .bind(name)
             .bind(start)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("DELETE FROM api_rate_counters WHERE org_id = ? AND window_kind = ? AND window_start < ?")
+            sqlx::query("DELETE FROM api_rate_counters WHERE org_id = $1 AND window_kind = $2 AND window_start < $3")
                 .bind(org_id)
                 .bind(name)
                 .bind(start)
@@ -273,11 +273,11 @@ impl Store {
 
 /// Ends the API sessions made with an organisation's key of `kind`.
 async fn end_sessions(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     org_id: i64,
     kind: KeyKind,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM api_sessions WHERE org_id = ? AND kind = ?")
+    sqlx::query("DELETE FROM api_sessions WHERE org_id = $1 AND kind = $2")
         .bind(org_id)
         .bind(kind.as_str())
         .execute(conn)
@@ -287,7 +287,7 @@ async fn end_sessions(
 
 /// The old key is gone: its API sessions end and its usage is forgotten.
 async fn retire_key(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     org_id: i64,
     kind: KeyKind,
 ) -> Result<(), sqlx::Error> {

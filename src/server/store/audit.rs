@@ -1,7 +1,7 @@
 //! The audit log table. Entries are appended, never updated.
 
 use super::Store;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::AnyConnection;
 
 /// One audit entry as stored. Built by `server::audit`, which fills the
 /// request's admin, organisation, address, interface and trace id.
@@ -24,10 +24,10 @@ pub struct AuditRecord {
 
 impl AuditRecord {
     /// Appends the entry on `conn`, so a change and its record commit together.
-    pub(crate) async fn insert(&self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    pub(crate) async fn insert(&self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO audit_log (at, action, category, sub_category, resource, admin, org, client_ip, interface, trace_id, result, reason)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(self.at)
         .bind(&self.action)
@@ -62,7 +62,7 @@ impl Store {
     ) -> Result<Vec<AuditRecord>, sqlx::Error> {
         sqlx::query_as(
             "SELECT at, action, category, sub_category, resource, admin, org, client_ip, interface, trace_id, result, reason
-             FROM audit_log WHERE org = ? ORDER BY id DESC LIMIT ?",
+             FROM audit_log WHERE org = $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(org)
         .bind(limit)
@@ -95,33 +95,18 @@ pub struct AuditQuery {
     pub to: Option<i64>,
 }
 
-/// `WHERE org = ? AND …` for the filter.
-fn filtered<'a>(select: &str, org: &'a str, f: &'a AuditQuery) -> QueryBuilder<'a, Sqlite> {
-    let mut q = QueryBuilder::new(select);
-    q.push(" FROM audit_log WHERE org = ").push_bind(org);
-    if let Some(admin) = f.admin.as_deref().filter(|s| !s.is_empty()) {
-        q.push(" AND admin = ").push_bind(admin);
-    }
-    if let Some(action) = f.action.as_deref().filter(|s| !s.is_empty()) {
-        q.push(" AND action = ").push_bind(action);
-    }
-    if let Some(category) = f.category.as_deref().filter(|s| !s.is_empty()) {
-        q.push(" AND (category = ")
-            .push_bind(category)
-            .push(" OR sub_category = ")
-            .push_bind(category)
-            .push(")");
-    }
-    if let Some(result) = f.result.as_deref().filter(|s| !s.is_empty()) {
-        q.push(" AND result = ").push_bind(result);
-    }
-    if let Some(from) = f.from {
-        q.push(" AND at >= ").push_bind(from);
-    }
-    if let Some(to) = f.to {
-        q.push(" AND at <= ").push_bind(to);
-    }
-    q
+/// `FROM audit_log WHERE …` for the filter: one statement whatever is set
+/// (an unset filter binds NULL and matches everything), parameters `$1`–`$7`.
+const FILTERED: &str = " FROM audit_log WHERE org = $1
+    AND (CAST($2 AS TEXT) IS NULL OR admin = $2)
+    AND (CAST($3 AS TEXT) IS NULL OR action = $3)
+    AND (CAST($4 AS TEXT) IS NULL OR category = $4 OR sub_category = $4)
+    AND (CAST($5 AS TEXT) IS NULL OR result = $5)
+    AND (CAST($6 AS BIGINT) IS NULL OR at >= $6)
+    AND (CAST($7 AS BIGINT) IS NULL OR at <= $7)";
+
+fn non_empty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.is_empty())
 }
 
 impl Store {
@@ -134,16 +119,30 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<AuditRecord>, i64), sqlx::Error> {
-        let (total,): (i64,) = filtered("SELECT COUNT(*)", org, filter)
-            .build_query_as()
+        let (total,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*){FILTERED}"))
+            .bind(org)
+            .bind(non_empty(&filter.admin))
+            .bind(non_empty(&filter.action))
+            .bind(non_empty(&filter.category))
+            .bind(non_empty(&filter.result))
+            .bind(filter.from)
+            .bind(filter.to)
             .fetch_one(&self.pool)
             .await?;
-        let mut q = filtered(&format!("SELECT {AUDIT_COLUMNS}"), org, filter);
-        q.push(" ORDER BY id DESC LIMIT ")
-            .push_bind(limit)
-            .push(" OFFSET ")
-            .push_bind(offset);
-        let rows = q.build_query_as().fetch_all(&self.pool).await?;
+        let rows = sqlx::query_as(&format!(
+            "SELECT {AUDIT_COLUMNS}{FILTERED} ORDER BY id DESC LIMIT $8 OFFSET $9"
+        ))
+        .bind(org)
+        .bind(non_empty(&filter.admin))
+        .bind(non_empty(&filter.action))
+        .bind(non_empty(&filter.category))
+        .bind(non_empty(&filter.result))
+        .bind(filter.from)
+        .bind(filter.to)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
         Ok((rows, total))
     }
 
@@ -154,7 +153,7 @@ impl Store {
         column: AuditColumn,
     ) -> Result<Vec<String>, sqlx::Error> {
         let sql = format!(
-            "SELECT DISTINCT {} FROM audit_log WHERE org = ? ORDER BY 1",
+            "SELECT DISTINCT {} FROM audit_log WHERE org = $1 ORDER BY 1",
             column.name()
         );
         let rows: Vec<(String,)> = sqlx::query_as(&sql).bind(org).fetch_all(&self.pool).await?;

@@ -9,7 +9,7 @@ impl Store {
         table_key: &str,
     ) -> Result<Option<String>, sqlx::Error> {
         let row: Option<(String,)> =
-            sqlx::query_as("SELECT layout FROM table_layouts WHERE admin_id = ? AND table_key = ?")
+            sqlx::query_as("SELECT layout FROM table_layouts WHERE admin_id = $1 AND table_key = $2")
                 .bind(admin_id)
                 .bind(table_key)
                 .fetch_optional(&self.pool)
@@ -27,7 +27,7 @@ impl Store {
         match layout {
             Some(layout) => {
                 sqlx::query(
-                    "INSERT INTO table_layouts (admin_id, table_key, layout) VALUES (?, ?, ?)
+                    "INSERT INTO table_layouts (admin_id, table_key, layout) VALUES ($1, $2, $3)
                      ON CONFLICT (admin_id, table_key) DO UPDATE SET layout = excluded.layout",
                 )
                 .bind(admin_id)
@@ -37,7 +37,7 @@ impl Store {
                 .await?;
             }
             None => {
-                sqlx::query("DELETE FROM table_layouts WHERE admin_id = ? AND table_key = ?")
+                sqlx::query("DELETE FROM table_layouts WHERE admin_id = $1 AND table_key = $2")
                     .bind(admin_id)
                     .bind(table_key)
                     .execute(&self.pool)

@@ -1,17 +1,20 @@
 //! OAuth 2.0 authorization servers. The two limits (two servers, one
 //! enabled) are checked and written under one write lock.
 
-use super::{AuditRecord, Store};
+use super::{AuditRecord, Lock, Store};
+use super::Flag;
 use crate::model::{OAUTH_MAX_SERVERS, OAuthServerForm};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct OAuthRow {
     pub id: i64,
     pub name: String,
-    pub enabled: bool,
+    #[sqlx(try_from = "i64")]
+    pub enabled: Flag,
     pub description: String,
     pub jwks_url: String,
-    pub validate_cert: bool,
+    #[sqlx(try_from = "i64")]
+    pub validate_cert: Flag,
     pub audience: String,
     pub issuer: String,
     pub client_id: String,
@@ -34,7 +37,7 @@ impl Store {
     pub async fn oauth_servers(&self, org_id: i64) -> Result<Vec<OAuthRow>, sqlx::Error> {
         sqlx::query_as(
             "SELECT id, name, enabled, description, jwks_url, validate_cert, audience, issuer, client_id, jwks_keys, last_fetch_at, modified_at, modified_by
-             FROM oauth_servers WHERE org_id = ? ORDER BY id",
+             FROM oauth_servers WHERE org_id = $1 ORDER BY id",
         )
         .bind(org_id)
         .fetch_all(&self.pool)
@@ -50,9 +53,9 @@ impl Store {
         jwks_keys: &str,
         audit: &AuditRecord,
     ) -> Result<OAuthOutcome, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
         let (count, enabled_others): (i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN enabled AND id IS NOT ? THEN 1 ELSE 0 END), 0) FROM oauth_servers WHERE org_id = ?",
+            "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN enabled <> 0 AND id IS DISTINCT FROM $1 THEN 1 ELSE 0 END), 0) AS BIGINT) FROM oauth_servers WHERE org_id = $2",
         )
         .bind(id)
         .bind(org_id)
@@ -67,14 +70,14 @@ impl Store {
         let saved = match id {
             None => sqlx::query_as::<_, (i64,)>(
                 "INSERT INTO oauth_servers (org_id, name, enabled, description, jwks_url, validate_cert, audience, issuer, client_id, jwks_keys, last_fetch_at, created_at, modified_at, modified_by)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
             )
             .bind(org_id)
             .bind(form.name.trim())
-            .bind(form.enabled)
+            .bind(i64::from(form.enabled))
             .bind(&form.description)
             .bind(form.jwks_url.trim())
-            .bind(form.validate_cert)
+            .bind(i64::from(form.validate_cert))
             .bind(&form.audience)
             .bind(&form.issuer)
             .bind(&form.client_id)
@@ -86,14 +89,14 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await,
             Some(id) => sqlx::query_as::<_, (i64,)>(
-                "UPDATE oauth_servers SET name = ?, enabled = ?, description = ?, jwks_url = ?, validate_cert = ?, audience = ?, issuer = ?, client_id = ?,
-                 jwks_keys = ?, last_fetch_at = ?, modified_at = ?, modified_by = ? WHERE org_id = ? AND id = ? RETURNING id",
+                "UPDATE oauth_servers SET name = $1, enabled = $2, description = $3, jwks_url = $4, validate_cert = $5, audience = $6, issuer = $7, client_id = $8,
+                 jwks_keys = $9, last_fetch_at = $10, modified_at = $11, modified_by = $12 WHERE org_id = $13 AND id = $14 RETURNING id",
             )
             .bind(form.name.trim())
-            .bind(form.enabled)
+            .bind(i64::from(form.enabled))
             .bind(&form.description)
             .bind(form.jwks_url.trim())
-            .bind(form.validate_cert)
+            .bind(i64::from(form.validate_cert))
             .bind(&form.audience)
             .bind(&form.issuer)
             .bind(&form.client_id)
@@ -128,8 +131,8 @@ impl Store {
         id: i64,
         audit: &AuditRecord,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
-        let deleted = sqlx::query("DELETE FROM oauth_servers WHERE org_id = ? AND id = ?")
+        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
+        let deleted = sqlx::query("DELETE FROM oauth_servers WHERE org_id = $1 AND id = $2")
             .bind(org_id)
             .bind(id)
             .execute(&mut *tx)

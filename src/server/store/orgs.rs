@@ -1,10 +1,10 @@
 //! Organisations and their subscriptions.
 
-use super::AuditRecord;
+use super::{AuditRecord, Flag, Lock};
 use super::Store;
 pub use crate::model::SubscriptionKind;
 use crate::model::{Role, Subscription, SubscriptionInfo};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct OrgRow {
@@ -13,7 +13,8 @@ pub struct OrgRow {
     pub name: String,
     pub sandbox_token_limit: i64,
     pub sandbox_daily_allowance: i64,
-    pub connector_self_manage: bool,
+    #[sqlx(try_from = "i64")]
+    pub connector_self_manage: Flag,
 }
 
 /// A provider change to an organisation, applied together with its audit entry.
@@ -35,7 +36,7 @@ const ORG_COLUMNS: &str = "id, short_name, name, sandbox_token_limit, sandbox_da
 impl Store {
     pub async fn org_by_short_name(&self, short_name: &str) -> Result<Option<OrgRow>, sqlx::Error> {
         sqlx::query_as(&format!(
-            "SELECT {ORG_COLUMNS} FROM organisations WHERE short_name = ?"
+            "SELECT {ORG_COLUMNS} FROM organisations WHERE short_name = $1"
         ))
         .bind(short_name)
         .fetch_optional(&self.pool)
@@ -44,7 +45,7 @@ impl Store {
 
     pub async fn org_by_id(&self, id: i64) -> Result<Option<OrgRow>, sqlx::Error> {
         sqlx::query_as(&format!(
-            "SELECT {ORG_COLUMNS} FROM organisations WHERE id = ?"
+            "SELECT {ORG_COLUMNS} FROM organisations WHERE id = $1"
         ))
         .bind(id)
         .fetch_optional(&self.pool)
@@ -57,7 +58,7 @@ impl Store {
         name: &str,
         now: i64,
     ) -> Result<i64, sqlx::Error> {
-        let row: (i64,) = sqlx::query_as("INSERT INTO organisations (short_name, name, created_at) VALUES (?, ?, ?) RETURNING id")
+        let row: (i64,) = sqlx::query_as("INSERT INTO organisations (short_name, name, created_at) VALUES ($1, $2, $3) RETURNING id")
             .bind(short_name)
             .bind(name)
             .bind(now)
@@ -82,7 +83,7 @@ impl Store {
         now: i64,
     ) -> Result<Subscription, sqlx::Error> {
         let row: Option<(String, Option<i64>)> = sqlx::query_as(
-            "SELECT status, expires_at FROM subscriptions WHERE org_id = ? AND kind = ?",
+            "SELECT status, expires_at FROM subscriptions WHERE org_id = $1 AND kind = $2",
         )
         .bind(org_id)
         .bind(kind.as_str())
@@ -152,7 +153,7 @@ impl Store {
         change: OrgChange,
         audit: &AuditRecord,
     ) -> Result<(), sqlx::Error> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
         apply(&mut tx, org_id, change).await?;
         audit.insert(&mut tx).await?;
         tx.commit().await
@@ -175,7 +176,7 @@ impl Store {
     ) -> Result<Vec<OrgRow>, sqlx::Error> {
         sqlx::query_as(&format!(
             "SELECT {ORG_COLUMNS} FROM organisations WHERE id IN
-               (SELECT org_id FROM memberships WHERE admin_id = ? AND role = ?)
+               (SELECT org_id FROM memberships WHERE admin_id = $1 AND role = $2)
              ORDER BY short_name"
         ))
         .bind(admin_id)
@@ -192,7 +193,7 @@ impl Store {
         now: i64,
     ) -> Result<SubscriptionInfo, sqlx::Error> {
         let row: Option<(String, Option<i64>)> = sqlx::query_as(
-            "SELECT status, expires_at FROM subscriptions WHERE org_id = ? AND kind = ?",
+            "SELECT status, expires_at FROM subscriptions WHERE org_id = $1 AND kind = $2",
         )
         .bind(org_id)
         .bind(kind.as_str())
@@ -220,9 +221,9 @@ impl Store {
         provider: Option<i64>,
         audit: &AuditRecord,
     ) -> Result<Option<i64>, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write(Lock::Key("create-organisation")).await?;
         let row: Option<(i64,)> = sqlx::query_as(
-            "INSERT INTO organisations (short_name, name, created_at) VALUES (?, ?, ?)
+            "INSERT INTO organisations (short_name, name, created_at) VALUES ($1, $2, $3)
              ON CONFLICT (short_name) DO NOTHING RETURNING id",
         )
         .bind(short_name)
@@ -234,7 +235,7 @@ impl Store {
             return Ok(None);
         };
         if let Some(admin_id) = provider {
-            sqlx::query("INSERT INTO memberships (admin_id, org_id, role) VALUES (?, ?, ?)")
+            sqlx::query("INSERT INTO memberships (admin_id, org_id, role) VALUES ($1, $2, $3)")
                 .bind(admin_id)
                 .bind(id)
                 .bind(Role::Provider.as_str())
@@ -257,7 +258,7 @@ fn effective(status: &str, expires_at: Option<i64>, now: i64) -> Subscription {
 }
 
 async fn apply(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     org_id: i64,
     change: OrgChange,
 ) -> Result<(), sqlx::Error> {
@@ -267,7 +268,7 @@ async fn apply(
             state: Subscription::None,
             ..
         } => {
-            sqlx::query("DELETE FROM subscriptions WHERE org_id = ? AND kind = ?")
+            sqlx::query("DELETE FROM subscriptions WHERE org_id = $1 AND kind = $2")
                 .bind(org_id)
                 .bind(kind.as_str())
                 .execute(conn)
@@ -284,7 +285,7 @@ async fn apply(
                 "expired"
             };
             sqlx::query(
-                "INSERT INTO subscriptions (org_id, kind, status, expires_at) VALUES (?, ?, ?, ?)
+                "INSERT INTO subscriptions (org_id, kind, status, expires_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (org_id, kind) DO UPDATE SET status = excluded.status, expires_at = excluded.expires_at",
             )
             .bind(org_id)
@@ -295,14 +296,14 @@ async fn apply(
             .await?;
         }
         OrgChange::TokenLimit(limit) => {
-            sqlx::query("UPDATE organisations SET sandbox_token_limit = ? WHERE id = ?")
+            sqlx::query("UPDATE organisations SET sandbox_token_limit = $1 WHERE id = $2")
                 .bind(limit)
                 .bind(org_id)
                 .execute(conn)
                 .await?;
         }
         OrgChange::DailyAllowance(allowance) => {
-            sqlx::query("UPDATE organisations SET sandbox_daily_allowance = ? WHERE id = ?")
+            sqlx::query("UPDATE organisations SET sandbox_daily_allowance = $1 WHERE id = $2")
                 .bind(allowance)
                 .bind(org_id)
                 .execute(conn)
@@ -310,9 +311,9 @@ async fn apply(
         }
         OrgChange::ConnectorSelfManage(allowed) => {
             sqlx::query(
-                "UPDATE organisations SET super_admins_manage_connector_key = ? WHERE id = ?",
+                "UPDATE organisations SET super_admins_manage_connector_key = $1 WHERE id = $2",
             )
-            .bind(allowed)
+            .bind(i64::from(allowed))
             .bind(org_id)
             .execute(conn)
             .await?;

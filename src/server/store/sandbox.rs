@@ -1,7 +1,7 @@
 //! Sandbox API tokens and the submissions made with them.
 
 use super::usage::{Credential, forget_use, note_use};
-use super::{AuditRecord, Store};
+use super::{AuditRecord, Lock, Store};
 use crate::model::DisableReason;
 
 /// One token as stored (the sealed secret included, for reveal).
@@ -78,8 +78,8 @@ pub enum SubmitOutcome {
 
 /// The row, with its call counts; binds the hour's and the day's start first.
 const TOKEN_COLUMNS: &str = "t.id, t.org_id, t.name, t.secret_sealed, t.secret_digest, t.last4, t.disabled_reason, t.modified_at, t.modified_by, t.last_used_at, t.last_used_ip,
-     (SELECT COALESCE(SUM(c.count), 0) FROM credential_calls c WHERE c.org_id = t.org_id AND c.credential = 'sandbox' AND c.credential_id = t.id AND c.minute > ?) AS calls_1h,
-     (SELECT COALESCE(SUM(c.count), 0) FROM credential_calls c WHERE c.org_id = t.org_id AND c.credential = 'sandbox' AND c.credential_id = t.id AND c.minute > ?) AS calls_24h";
+     (SELECT CAST(COALESCE(SUM(c.count), 0) AS BIGINT) FROM credential_calls c WHERE c.org_id = t.org_id AND c.credential = 'sandbox' AND c.credential_id = t.id AND c.minute > $1) AS calls_1h,
+     (SELECT CAST(COALESCE(SUM(c.count), 0) AS BIGINT) FROM credential_calls c WHERE c.org_id = t.org_id AND c.credential = 'sandbox' AND c.credential_id = t.id AND c.minute > $2) AS calls_24h";
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 86_400_000;
@@ -97,7 +97,7 @@ impl Store {
         now: i64,
     ) -> Result<Vec<SandboxTokenRow>, sqlx::Error> {
         sqlx::query_as(&format!(
-            "SELECT {TOKEN_COLUMNS} FROM sandbox_tokens t WHERE t.org_id = ? ORDER BY t.id"
+            "SELECT {TOKEN_COLUMNS} FROM sandbox_tokens t WHERE t.org_id = $3 ORDER BY t.id"
         ))
         .bind(now - HOUR_MS)
         .bind(now - DAY_MS)
@@ -114,7 +114,7 @@ impl Store {
         now: i64,
     ) -> Result<Option<SandboxTokenRow>, sqlx::Error> {
         sqlx::query_as(&format!(
-            "SELECT {TOKEN_COLUMNS} FROM sandbox_tokens t WHERE t.org_id = ? AND t.id = ?"
+            "SELECT {TOKEN_COLUMNS} FROM sandbox_tokens t WHERE t.org_id = $3 AND t.id = $4"
         ))
         .bind(now - HOUR_MS)
         .bind(now - DAY_MS)
@@ -131,7 +131,7 @@ impl Store {
         digest: &[u8],
         now: i64,
     ) -> Result<Option<SandboxTokenRow>, sqlx::Error> {
-        sqlx::query_as(&format!("SELECT {TOKEN_COLUMNS} FROM sandbox_tokens t WHERE t.org_id = ? AND t.secret_digest = ?"))
+        sqlx::query_as(&format!("SELECT {TOKEN_COLUMNS} FROM sandbox_tokens t WHERE t.org_id = $3 AND t.secret_digest = $4"))
             .bind(now - HOUR_MS)
             .bind(now - DAY_MS)
             .bind(org_id)
@@ -150,9 +150,9 @@ impl Store {
         secret: SealedSecret<'_>,
         audit: &AuditRecord,
     ) -> Result<InsertOutcome, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
         let (count,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM sandbox_tokens WHERE org_id = ?")
+            sqlx::query_as("SELECT COUNT(*) FROM sandbox_tokens WHERE org_id = $1")
                 .bind(org_id)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -161,7 +161,7 @@ impl Store {
         }
         let inserted: Result<(i64,), _> = sqlx::query_as(
             "INSERT INTO sandbox_tokens (org_id, name, secret_sealed, secret_digest, last4, created_at, modified_at, modified_by)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(org_id)
         .bind(name)
@@ -192,8 +192,8 @@ impl Store {
         name: &str,
         audit: &AuditRecord,
     ) -> Result<Option<bool>, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
-        let updated = sqlx::query("UPDATE sandbox_tokens SET name = ?, modified_at = ?, modified_by = ? WHERE org_id = ? AND id = ?")
+        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
+        let updated = sqlx::query("UPDATE sandbox_tokens SET name = $1, modified_at = $2, modified_by = $3 WHERE org_id = $4 AND id = $5")
             .bind(name)
             .bind(audit.at)
             .bind(&audit.admin)
@@ -221,10 +221,10 @@ impl Store {
         secret: SealedSecret<'_>,
         audit: &AuditRecord,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
         let updated = sqlx::query(
-            "UPDATE sandbox_tokens SET secret_sealed = ?, secret_digest = ?, last4 = ?, modified_at = ?, modified_by = ?, last_used_at = NULL, last_used_ip = NULL
-             WHERE org_id = ? AND id = ?",
+            "UPDATE sandbox_tokens SET secret_sealed = $1, secret_digest = $2, last4 = $3, modified_at = $4, modified_by = $5, last_used_at = NULL, last_used_ip = NULL
+             WHERE org_id = $6 AND id = $7",
         )
         .bind(secret.sealed)
         .bind(secret.digest)
@@ -251,8 +251,8 @@ impl Store {
         id: i64,
         audit: &AuditRecord,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
-        let deleted = sqlx::query("DELETE FROM sandbox_tokens WHERE org_id = ? AND id = ?")
+        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
+        let deleted = sqlx::query("DELETE FROM sandbox_tokens WHERE org_id = $1 AND id = $2")
             .bind(org_id)
             .bind(id)
             .execute(&mut *tx)
@@ -275,11 +275,10 @@ impl Store {
         reason: Option<DisableReason>,
         audit: &AuditRecord,
     ) -> Result<u64, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
-        let changed = sqlx::query("UPDATE sandbox_tokens SET disabled_reason = ? WHERE org_id = ? AND (? IS NULL OR id = ?)")
+        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
+        let changed = sqlx::query("UPDATE sandbox_tokens SET disabled_reason = $1 WHERE org_id = $2 AND (CAST($3 AS BIGINT) IS NULL OR id = $3)")
             .bind(reason.map(DisableReason::as_str))
             .bind(org_id)
-            .bind(token)
             .bind(token)
             .execute(&mut *tx)
             .await?
@@ -297,9 +296,9 @@ impl Store {
         allowance: i64,
         on_exceeded: &AuditRecord,
     ) -> Result<SubmitOutcome, sqlx::Error> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write(Lock::Org(sub.org_id)).await?;
         let current: Option<(Option<String>,)> = sqlx::query_as(
-            "SELECT disabled_reason FROM sandbox_tokens WHERE id = ? AND secret_digest = ?",
+            "SELECT disabled_reason FROM sandbox_tokens WHERE id = $1 AND secret_digest = $2",
         )
         .bind(sub.token_id)
         .bind(sub.token_digest)
@@ -311,13 +310,13 @@ impl Store {
             Some((None,)) => {}
         }
         let (used,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM sandbox_submissions WHERE org_id = ? AND at >= ?")
+            sqlx::query_as("SELECT COUNT(*) FROM sandbox_submissions WHERE org_id = $1 AND at >= $2")
                 .bind(sub.org_id)
                 .bind(sub.day_start)
                 .fetch_one(&mut *tx)
                 .await?;
         if used >= allowance {
-            sqlx::query("UPDATE sandbox_tokens SET disabled_reason = ? WHERE org_id = ? AND disabled_reason IS NULL")
+            sqlx::query("UPDATE sandbox_tokens SET disabled_reason = $1 WHERE org_id = $2 AND disabled_reason IS NULL")
                 .bind(DisableReason::ThresholdExceeded.as_str())
                 .bind(sub.org_id)
                 .execute(&mut *tx)
@@ -327,14 +326,14 @@ impl Store {
             return Ok(SubmitOutcome::OverAllowance);
         }
         sqlx::query(
-            "INSERT INTO sandbox_submissions (org_id, token_id, size, md5, file_type, force, client_ip, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sandbox_submissions (org_id, token_id, size, md5, file_type, force, client_ip, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(sub.org_id)
         .bind(sub.token_id)
         .bind(sub.size)
         .bind(sub.md5)
         .bind(sub.file_type)
-        .bind(sub.force)
+        .bind(i64::from(sub.force))
         .bind(sub.client_ip)
         .bind(sub.at)
         .execute(&mut *tx)
@@ -354,7 +353,7 @@ impl Store {
     /// Submissions an organisation made since `day_start`.
     pub async fn submissions_since(&self, org_id: i64, day_start: i64) -> Result<i64, sqlx::Error> {
         let (used,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM sandbox_submissions WHERE org_id = ? AND at >= ?")
+            sqlx::query_as("SELECT COUNT(*) FROM sandbox_submissions WHERE org_id = $1 AND at >= $2")
                 .bind(org_id)
                 .bind(day_start)
                 .fetch_one(&self.pool)

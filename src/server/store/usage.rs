@@ -4,7 +4,7 @@
 
 use super::Store;
 use crate::model::KeyKind;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 const MINUTE_MS: i64 = 60_000;
 const HOUR_MS: i64 = 3_600_000;
@@ -56,10 +56,10 @@ impl Store {
     ) -> Result<CallCounts, sqlx::Error> {
         let (name, id) = credential.parts();
         sqlx::query_as(
-            "SELECT COALESCE(SUM(CASE WHEN minute > ? THEN count ELSE 0 END), 0) AS calls_1h,
-                    COALESCE(SUM(count), 0) AS calls_24h
+            "SELECT CAST(COALESCE(SUM(CASE WHEN minute > $1 THEN count ELSE 0 END), 0) AS BIGINT) AS calls_1h,
+                    CAST(COALESCE(SUM(count), 0) AS BIGINT) AS calls_24h
              FROM credential_calls
-             WHERE org_id = ? AND credential = ? AND credential_id = ? AND minute > ?",
+             WHERE org_id = $2 AND credential = $3 AND credential_id = $4 AND minute > $5",
         )
         .bind(now - HOUR_MS)
         .bind(org_id)
@@ -72,7 +72,7 @@ impl Store {
 
     /// Drops buckets older than `before`.
     pub async fn prune_call_counts(&self, before: i64) -> Result<u64, sqlx::Error> {
-        Ok(sqlx::query("DELETE FROM credential_calls WHERE minute < ?")
+        Ok(sqlx::query("DELETE FROM credential_calls WHERE minute < $1")
             .bind(before)
             .execute(&self.pool)
             .await?
@@ -83,7 +83,7 @@ impl Store {
 /// [`Store::note_use`] inside a caller's transaction: the bucket and the
 /// credential's Last Used change together.
 pub(super) async fn note_use(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     org_id: i64,
     credential: Credential,
     at: i64,
@@ -91,8 +91,8 @@ pub(super) async fn note_use(
 ) -> Result<(), sqlx::Error> {
     let (name, id) = credential.parts();
     sqlx::query(
-        "INSERT INTO credential_calls (org_id, credential, credential_id, minute, count) VALUES (?, ?, ?, ?, 1)
-         ON CONFLICT (org_id, credential, credential_id, minute) DO UPDATE SET count = count + 1",
+        "INSERT INTO credential_calls (org_id, credential, credential_id, minute, count) VALUES ($1, $2, $3, $4, 1)
+         ON CONFLICT (org_id, credential, credential_id, minute) DO UPDATE SET count = credential_calls.count + 1",
     )
     .bind(org_id)
     .bind(name)
@@ -102,14 +102,14 @@ pub(super) async fn note_use(
     .await?;
     let query = match credential {
         Credential::SandboxToken(id) => sqlx::query(
-            "UPDATE sandbox_tokens SET last_used_at = ?, last_used_ip = ? WHERE org_id = ? AND id = ?",
+            "UPDATE sandbox_tokens SET last_used_at = $1, last_used_ip = $2 WHERE org_id = $3 AND id = $4",
         )
         .bind(at)
         .bind(client_ip)
         .bind(org_id)
         .bind(id),
         Credential::ApiKey(kind) => sqlx::query(
-            "UPDATE api_keys SET last_used_at = ?, last_used_ip = ? WHERE org_id = ? AND kind = ?",
+            "UPDATE api_keys SET last_used_at = $1, last_used_ip = $2 WHERE org_id = $3 AND kind = $4",
         )
         .bind(at)
         .bind(client_ip)
@@ -123,13 +123,13 @@ pub(super) async fn note_use(
 /// Forgets a credential's counts: its secret was replaced, so the new one
 /// has served nothing yet.
 pub(super) async fn forget_use(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     org_id: i64,
     credential: Credential,
 ) -> Result<(), sqlx::Error> {
     let (name, id) = credential.parts();
     sqlx::query(
-        "DELETE FROM credential_calls WHERE org_id = ? AND credential = ? AND credential_id = ?",
+        "DELETE FROM credential_calls WHERE org_id = $1 AND credential = $2 AND credential_id = $3",
     )
     .bind(org_id)
     .bind(name)
