@@ -107,3 +107,25 @@ async fn provider_operations_take_effect_and_are_audited() {
             .any(|r| r.interface == "CLI" && r.resource.contains("token limit"))
     );
 }
+
+#[tokio::test]
+async fn the_demo_reset_wipes_and_reseeds() {
+    let app = TestApp::new().await;
+    let cookie = app.sign_in("api@acme.example").await;
+    app.call(Some(&cookie), "sandbox-tokens/add", &[("name", "Gone")])
+        .await;
+    keyport::server::demo::reset(&app.state).await.unwrap();
+    assert_eq!(
+        app.call(Some(&cookie), "sandbox-tokens/list", &[])
+            .await
+            .status,
+        axum::http::StatusCode::UNAUTHORIZED,
+        "sessions go with the reset"
+    );
+    let fresh = app.sign_in("api@acme.example").await;
+    let list = app
+        .call(Some(&fresh), "sandbox-tokens/list", &[])
+        .await
+        .json();
+    assert_eq!(list["tokens"].as_array().unwrap().len(), 2);
+}

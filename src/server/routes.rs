@@ -109,10 +109,12 @@ where
     app.layer(layer)
 }
 
-/// PostgreSQL keeps the session table in the connection's schema.
+/// PostgreSQL keeps the session table in the connection's schema, named as
+/// on SQLite (`tower_sessions`).
 fn postgres_sessions(pool: &sqlx::PgPool, schema: &str) -> Result<PostgresStore, sqlx::Error> {
     PostgresStore::new(pool.clone())
         .with_schema_name(schema)
+        .and_then(|store| store.with_table_name("tower_sessions"))
         .map_err(|e| sqlx::Error::Configuration(e.into()))
 }
 

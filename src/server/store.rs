@@ -263,7 +263,9 @@ impl Store {
         // The session table belongs to tower-sessions.
         match &self.sessions {
             SessionPool::Sqlite(pool) => {
-                sqlx::query("DELETE FROM tower_sessions").execute(pool).await?;
+                sqlx::query("DELETE FROM tower_sessions")
+                    .execute(pool)
+                    .await?;
             }
             SessionPool::Postgres(pool, schema) => {
                 sqlx::query(&format!("DELETE FROM \"{schema}\".\"tower_sessions\""))

@@ -1,5 +1,10 @@
-//! A Keyport instance for tests: the real router over a fresh SQLite file
+//! A Keyport instance for tests: the real router over a fresh database
 //! seeded with the demo, driven in-process with `tower::ServiceExt::oneshot`.
+//!
+//! The database is a SQLite file in a temporary directory, or — when
+//! `KEYPORT_TEST_DATABASE_URL` names a PostgreSQL database (`make test` sets
+//! it when PostgreSQL is reachable) — a fresh schema of its own in that
+//! database, so the whole suite runs once per backend.
 #![allow(dead_code)]
 
 use axum::Router;
@@ -133,7 +138,7 @@ impl TestApp {
         let mut settings = Settings::for_tests();
         adjust(&mut settings);
         let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}/keyport.db", dir.path().display());
+        let url = database_url(&dir).await;
         let store = Store::connect(&url).await.expect("database");
         let secrets = Secrets::from_master(&[42u8; 32]);
         let options = LeptosOptions::builder()
@@ -290,6 +295,36 @@ impl TestApp {
             .expect("org")
             .id
     }
+}
+
+/// The PostgreSQL database the suite runs against, if one is configured.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("KEYPORT_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+}
+
+/// A fresh database for one test: a SQLite file in `dir`, or a new schema in
+/// the configured PostgreSQL database (the URL selects it as search_path).
+pub async fn database_url(dir: &tempfile::TempDir) -> String {
+    match postgres_url() {
+        Some(base) => fresh_schema(&base).await,
+        None => format!("sqlite://{}/keyport.db", dir.path().display()),
+    }
+}
+
+/// Creates schema `t_<random>` in the PostgreSQL database at `base`.
+pub async fn fresh_schema(base: &str) -> String {
+    use rand::Rng;
+    let name = format!("t_{:016x}", rand::thread_rng().r#gen::<u64>());
+    let admin = sqlx::PgPool::connect(base).await.expect("PostgreSQL");
+    sqlx::query(&format!("CREATE SCHEMA {name}"))
+        .execute(&admin)
+        .await
+        .expect("create schema");
+    admin.close().await;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options[search_path]={name}")
 }
 
 pub fn urlencode(s: &str) -> String {

@@ -183,12 +183,13 @@ impl Store {
 
     /// Failed sign-ins from one address since `since`.
     pub async fn failures_from(&self, client_ip: &str, since: i64) -> Result<i64, sqlx::Error> {
-        let (n,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM sign_in_failures WHERE client_ip = $1 AND at > $2")
-                .bind(client_ip)
-                .bind(since)
-                .fetch_one(&self.pool)
-                .await?;
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM sign_in_failures WHERE client_ip = $1 AND at > $2",
+        )
+        .bind(client_ip)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
         Ok(n)
     }
 

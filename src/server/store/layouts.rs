@@ -8,12 +8,13 @@ impl Store {
         admin_id: i64,
         table_key: &str,
     ) -> Result<Option<String>, sqlx::Error> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT layout FROM table_layouts WHERE admin_id = $1 AND table_key = $2")
-                .bind(admin_id)
-                .bind(table_key)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT layout FROM table_layouts WHERE admin_id = $1 AND table_key = $2",
+        )
+        .bind(admin_id)
+        .bind(table_key)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(|r| r.0))
     }
 

@@ -1,8 +1,8 @@
 //! OAuth 2.0 authorization servers. The two limits (two servers, one
 //! enabled) are checked and written under one write lock.
 
-use super::{AuditRecord, Lock, Store};
 use super::Flag;
+use super::{AuditRecord, Lock, Store};
 use crate::model::{OAUTH_MAX_SERVERS, OAuthServerForm};
 
 #[derive(Clone, Debug, sqlx::FromRow)]

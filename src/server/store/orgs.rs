@@ -1,7 +1,7 @@
 //! Organisations and their subscriptions.
 
-use super::{AuditRecord, Flag, Lock};
 use super::Store;
+use super::{AuditRecord, Flag, Lock};
 pub use crate::model::SubscriptionKind;
 use crate::model::{Role, Subscription, SubscriptionInfo};
 use sqlx::AnyConnection;

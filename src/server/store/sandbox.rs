@@ -309,12 +309,13 @@ impl Store {
             Some((Some(_),)) => return Ok(SubmitOutcome::TokenDisabled),
             Some((None,)) => {}
         }
-        let (used,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM sandbox_submissions WHERE org_id = $1 AND at >= $2")
-                .bind(sub.org_id)
-                .bind(sub.day_start)
-                .fetch_one(&mut *tx)
-                .await?;
+        let (used,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM sandbox_submissions WHERE org_id = $1 AND at >= $2",
+        )
+        .bind(sub.org_id)
+        .bind(sub.day_start)
+        .fetch_one(&mut *tx)
+        .await?;
         if used >= allowance {
             sqlx::query("UPDATE sandbox_tokens SET disabled_reason = $1 WHERE org_id = $2 AND disabled_reason IS NULL")
                 .bind(DisableReason::ThresholdExceeded.as_str())
@@ -352,12 +353,13 @@ impl Store {
 
     /// Submissions an organisation made since `day_start`.
     pub async fn submissions_since(&self, org_id: i64, day_start: i64) -> Result<i64, sqlx::Error> {
-        let (used,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM sandbox_submissions WHERE org_id = $1 AND at >= $2")
-                .bind(org_id)
-                .bind(day_start)
-                .fetch_one(&self.pool)
-                .await?;
+        let (used,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM sandbox_submissions WHERE org_id = $1 AND at >= $2",
+        )
+        .bind(org_id)
+        .bind(day_start)
+        .fetch_one(&self.pool)
+        .await?;
         Ok(used)
     }
 }

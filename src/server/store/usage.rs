@@ -72,11 +72,13 @@ impl Store {
 
     /// Drops buckets older than `before`.
     pub async fn prune_call_counts(&self, before: i64) -> Result<u64, sqlx::Error> {
-        Ok(sqlx::query("DELETE FROM credential_calls WHERE minute < $1")
-            .bind(before)
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+        Ok(
+            sqlx::query("DELETE FROM credential_calls WHERE minute < $1")
+                .bind(before)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
     }
 }
 
