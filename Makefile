@@ -65,8 +65,24 @@ run: build-release
 
 test: setup setup-browser test-rust test-e2e
 
+# The Rust suite runs once on SQLite and once on PostgreSQL (a fresh
+# database, keyport_test, each test in its own schema). Without a reachable
+# PostgreSQL the second run is skipped, loudly; under CI it is an error.
+PG_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/keyport_test
+
 test-rust:
+	@echo "== Rust tests on SQLite =="
 	cargo test --features ssr
+	@if psql "$(PG_ADMIN_URL)" -qAtc 'SELECT 1' >/dev/null 2>&1; then \
+		echo "== Rust tests on PostgreSQL ($(PG_TEST_URL)) =="; \
+		psql "$(PG_ADMIN_URL)" -qc 'DROP DATABASE IF EXISTS keyport_test WITH (FORCE)' -c 'CREATE DATABASE keyport_test' && \
+		KEYPORT_TEST_DATABASE_URL="$(PG_TEST_URL)" cargo test --features ssr; \
+	elif [ -n "$$CI" ]; then \
+		echo "PostgreSQL is not reachable at $(PG_ADMIN_URL): CI must run the PostgreSQL suite." >&2; exit 1; \
+	else \
+		echo "!! SKIPPED the PostgreSQL run: PostgreSQL is not reachable at $(PG_ADMIN_URL) (psql needed)."; \
+	fi
 
 # Playwright starts its own server (debug build, fresh database, port 3100).
 test-e2e: build

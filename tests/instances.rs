@@ -1,0 +1,320 @@
+//! Two Keyport instances — the real binary, twice, on different ports —
+//! sharing one PostgreSQL database (PRODUCT.md §6, §8): a session made on
+//! one works on the other; after Regenerate returns on instance A, the very
+//! first request with the old secret on instance B fails, for a sandbox
+//! token and for the Cloud Service key; and a `kill -9` of an instance in
+//! the middle of writes loses none of the changes it acknowledged.
+//!
+//! Runs when KEYPORT_TEST_DATABASE_URL names a PostgreSQL database (`make
+//! test` sets it); otherwise it says so and passes without running.
+
+mod common;
+
+use keyport::server::consumer::obfuscate_api_key;
+use md5::{Digest, Md5};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const MASTER_KEY: &str = "4b6579706f72742d74776f2d696e7374616e6365732d746573742d6b65792121";
+
+/// One `keyport serve` process.
+struct Instance {
+    child: Child,
+    base: String,
+}
+
+impl Instance {
+    async fn start(database_url: &str) -> Instance {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_keyport"))
+            .args(["serve", "--demo", "--addr", &format!("127.0.0.1:{port}")])
+            .env("DATABASE_URL", database_url)
+            .env("KEYPORT_MASTER_KEY", MASTER_KEY)
+            .env("KEYPORT_API_RATE_PER_SECOND", "100000")
+            .env("KEYPORT_SUBMIT_RATE_PER_SECOND", "100000")
+            .env("KEYPORT_SUBMIT_RATE_PER_HOUR", "1000000")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("keyport binary");
+        let instance = Instance {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let client = reqwest::Client::new();
+        for _ in 0..300 {
+            if let Ok(r) = client.get(format!("{}/login", instance.base)).send().await
+                && r.status().is_success()
+            {
+                return instance;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("instance on port {port} did not start");
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A server-function call; the portal session cookie, if any.
+async fn call(
+    client: &reqwest::Client,
+    base: &str,
+    cookie: &str,
+    endpoint: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, Value, Option<String>) {
+    let r = client
+        .post(format!("{base}/api/{endpoint}"))
+        .header("cookie", cookie)
+        .header("accept", "application/json")
+        .form(form)
+        .send()
+        .await
+        .expect("request");
+    let status = r.status();
+    let set_cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("keyport_session="))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned());
+    let body = r.json().await.unwrap_or(Value::Null);
+    (status, body, set_cookie)
+}
+
+async fn submit(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    body: Vec<u8>,
+) -> Result<StatusCode, reqwest::Error> {
+    Ok(client
+        .post(format!(
+            "{base}/o/acme/zscsb/submit?api_token={token}&force=0"
+        ))
+        .body(body)
+        .send()
+        .await?
+        .status())
+}
+
+async fn api_login(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+) -> (StatusCode, Option<String>) {
+    let timestamp = keyport::server::now_ms().to_string();
+    let r = client
+        .post(format!("{base}/o/acme/api/v1/authenticatedSession"))
+        .json(&json!({
+            "apiKey": obfuscate_api_key(key, &timestamp).unwrap(),
+            "username": "api@acme.example",
+            "password": "Keyport-demo-1",
+            "timestamp": timestamp,
+        }))
+        .send()
+        .await
+        .expect("login");
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned());
+    (r.status(), cookie)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_share_sessions_invalidation_and_survive_a_crash() {
+    let Some(pg) = common::postgres_url() else {
+        println!(
+            "SKIPPED: two instances need PostgreSQL; set KEYPORT_TEST_DATABASE_URL (make test does)"
+        );
+        return;
+    };
+    let url = common::fresh_schema(&pg).await;
+    let mut a = Instance::start(&url).await;
+    let b = Instance::start(&url).await;
+    let client = reqwest::Client::builder().build().unwrap();
+
+    // A session made on A works on B.
+    let (status, _, cookie) = call(
+        &client,
+        &a.base,
+        "",
+        "session/sign-in",
+        &[
+            ("username", "api@acme.example"),
+            ("password", "Keyport-demo-1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let cookie = cookie.expect("session cookie");
+    let (status, list, _) = call(&client, &b.base, &cookie, "sandbox-tokens/list", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["tokens"].as_array().unwrap().len(), 2);
+
+    // Sandbox token: regenerated on A, the old one fails on B at once.
+    let (_, added, _) = call(
+        &client,
+        &a.base,
+        &cookie,
+        "sandbox-tokens/add",
+        &[("name", "Shared")],
+    )
+    .await;
+    let old = added["secret"].as_str().unwrap().to_owned();
+    let id = added["token"]["id"].as_i64().unwrap().to_string();
+    assert_eq!(
+        submit(&client, &b.base, &old, b"MZ one".to_vec())
+            .await
+            .unwrap(),
+        StatusCode::OK
+    );
+    let (status, regenerated, _) = call(
+        &client,
+        &a.base,
+        &cookie,
+        "sandbox-tokens/regenerate",
+        &[("id", &id)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        submit(&client, &b.base, &old, b"MZ two".to_vec())
+            .await
+            .unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "first request with the old token on B"
+    );
+    let token = regenerated["secret"].as_str().unwrap().to_owned();
+    assert_eq!(
+        submit(&client, &b.base, &token, b"MZ three".to_vec())
+            .await
+            .unwrap(),
+        StatusCode::OK
+    );
+
+    // Cloud Service key: the same, and B's session made with the old key ends.
+    let (_, key, _) = call(
+        &client,
+        &a.base,
+        &cookie,
+        "api-keys/reveal",
+        &[("kind", "cloud_service")],
+    )
+    .await;
+    let key = key.as_str().unwrap().to_owned();
+    let (status, api_session) = api_login(&client, &b.base, &key).await;
+    assert_eq!(status, StatusCode::OK);
+    let api_session = api_session.unwrap();
+    let status_on_b = |session: String| {
+        let client = client.clone();
+        let base = b.base.clone();
+        async move {
+            client
+                .get(format!("{base}/o/acme/api/v1/status"))
+                .header("cookie", session)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(status_on_b(api_session.clone()).await, StatusCode::OK);
+    let (status, _, _) = call(
+        &client,
+        &a.base,
+        &cookie,
+        "api-keys/regenerate",
+        &[("kind", "cloud_service")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        api_login(&client, &b.base, &key).await.0,
+        StatusCode::BAD_REQUEST,
+        "first login with the old key on B"
+    );
+    assert_eq!(
+        status_on_b(api_session).await,
+        StatusCode::UNAUTHORIZED,
+        "B's session of the old key"
+    );
+
+    // kill -9 of A in the middle of writes: every acknowledged submission is there.
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE organisations SET sandbox_daily_allowance = 1000000")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let client = client.clone();
+            let base = a.base.clone();
+            let token = token.clone();
+            tokio::spawn(async move {
+                let mut acknowledged = Vec::new();
+                for i in 0..10_000 {
+                    let body = format!("MZ writer {w} file {i}").into_bytes();
+                    let md5 = hex::encode(Md5::digest(&body));
+                    match submit(&client, &base, &token, body).await {
+                        Ok(StatusCode::OK) => acknowledged.push(md5),
+                        Ok(other) => panic!("unexpected {other}"),
+                        Err(_) => break, // the instance is gone
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    a.child.kill().expect("kill -9"); // SIGKILL on Unix
+    let mut acknowledged = Vec::new();
+    for w in writers {
+        acknowledged.extend(w.await.unwrap());
+    }
+    assert!(
+        acknowledged.len() > 20,
+        "the writers got going: {}",
+        acknowledged.len()
+    );
+    let stored: Vec<(String,)> = sqlx::query_as("SELECT md5 FROM sandbox_submissions")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let stored: std::collections::HashSet<String> = stored.into_iter().map(|r| r.0).collect();
+    let lost: Vec<_> = acknowledged
+        .iter()
+        .filter(|m| !stored.contains(*m))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged submissions lost",
+        lost.len(),
+        acknowledged.len()
+    );
+    // B goes on serving.
+    assert_eq!(
+        submit(&client, &b.base, &token, b"MZ after".to_vec())
+            .await
+            .unwrap(),
+        StatusCode::OK
+    );
+    println!(
+        "kill -9 after {} acknowledged submissions: none lost",
+        acknowledged.len()
+    );
+}
