@@ -13,11 +13,12 @@ export PATH := $(HOME)/.cargo/bin:$(CURDIR)/$(E2E)/node_modules/.bin:$(PATH)
 # too keeps the two builds from invalidating each other.
 export LEPTOS_OUTPUT_NAME := keyport
 
-.PHONY: help run test setup setup-rust setup-node setup-browser build build-release test-rust test-e2e lint clean
+.PHONY: help run test bench setup setup-rust setup-node setup-browser build build-release test-rust test-e2e lint clean
 
 help:
 	@echo "make run    start the portal with demo data on http://127.0.0.1:3000"
 	@echo "make test   run every test (Rust and Playwright)"
+	@echo "make bench  measure throughput, latency, first-load bytes, hydration and RSS (target/bench.json)"
 	@echo "make lint   cargo fmt --check and clippy on both feature sets"
 
 ## --- set-up -----------------------------------------------------------------
@@ -87,6 +88,22 @@ test-rust:
 # Playwright starts its own server (debug build, fresh database, port 3100).
 test-e2e: build
 	cd $(E2E) && npx playwright test
+
+## --- benchmarks -------------------------------------------------------------
+
+# Release build, then examples/bench.rs drives it (64 connections) on SQLite
+# and, when reachable, on a fresh PostgreSQL database keyport_bench.
+PG_BENCH_URL ?= postgres://postgres@127.0.0.1:5432/keyport_bench
+
+bench: setup setup-browser build-release
+	cargo build --release --example bench --features ssr
+	@if psql "$(PG_ADMIN_URL)" -qAtc 'SELECT 1' >/dev/null 2>&1; then \
+		psql "$(PG_ADMIN_URL)" -qc 'DROP DATABASE IF EXISTS keyport_bench WITH (FORCE)' -c 'CREATE DATABASE keyport_bench' && \
+		BENCH_PG_URL="$(PG_BENCH_URL)" ./target/release/examples/bench; \
+	else \
+		echo "!! PostgreSQL not reachable at $(PG_ADMIN_URL): benchmarking SQLite only"; \
+		./target/release/examples/bench; \
+	fi
 
 lint:
 	cargo fmt --all -- --check
