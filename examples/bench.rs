@@ -132,7 +132,9 @@ impl Drop for Server {
 }
 
 fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 async fn wait_ready(base: &str, path: &str) -> Result<(), Box<dyn std::error::Error>> {
@@ -296,7 +298,13 @@ async fn bench_backend(
     wait_ready(&server.base, "/login").await?;
     // The allowance would disable the tokens after 100 submissions.
     let status = Command::new("target/release/keyport")
-        .args(["set-daily-allowance", "--org", "acme", "--allowance", "1000000"])
+        .args([
+            "set-daily-allowance",
+            "--org",
+            "acme",
+            "--allowance",
+            "1000000",
+        ])
         .env("DATABASE_URL", &url)
         .env("KEYPORT_MASTER_KEY", MASTER_KEY)
         .stdout(Stdio::null())
@@ -327,13 +335,16 @@ async fn bench_backend(
     println!("status (session):   {}", status.line());
     let page = load(&server, Target::get(SANDBOX_PAGE, Some(&portal))).await?;
     println!("Sandbox page (SSR): {}", page.line());
-    let rss_load = submit.rss_peak_kib.max(status.rss_peak_kib).max(page.rss_peak_kib);
+    let rss_load = submit
+        .rss_peak_kib
+        .max(status.rss_peak_kib)
+        .max(page.rss_peak_kib);
     let hydration = hydration(&server.base)?;
     println!("hydrated: {hydration}");
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 
-    let ratio = |l: &Load| round(l.req_per_s / bare.req_per_s);
+    let ratio = |l: &Load| (l.req_per_s / bare.req_per_s * 10_000.0).round() / 10_000.0;
     Ok(json!({
         "backend": name,
         "submit": { "load": submit.json(), "ratio_to_bare": ratio(&submit) },
@@ -352,7 +363,10 @@ async fn sign_in_everything(
     let r = client
         .post(format!("{base}/api/session/sign-in"))
         .header("accept", "application/json")
-        .form(&[("username", "api@acme.example"), ("password", "Keyport-demo-1")])
+        .form(&[
+            ("username", "api@acme.example"),
+            ("password", "Keyport-demo-1"),
+        ])
         .send()
         .await?;
     let portal = cookie(&r, "keyport_session").ok_or("no portal session")?;
@@ -364,9 +378,15 @@ async fn sign_in_everything(
             .form(&form)
             .send()
     };
-    let added: Value = call("sandbox-tokens/add", vec![("name", "Benchmark")]).await?.json().await?;
+    let added: Value = call("sandbox-tokens/add", vec![("name", "Benchmark")])
+        .await?
+        .json()
+        .await?;
     let token = added["secret"].as_str().ok_or("no token")?.to_owned();
-    let key: Value = call("api-keys/reveal", vec![("kind", "cloud_service")]).await?.json().await?;
+    let key: Value = call("api-keys/reveal", vec![("kind", "cloud_service")])
+        .await?
+        .json()
+        .await?;
     let key = key.as_str().ok_or("no key")?.to_owned();
     let timestamp = keyport::server::now_ms().to_string();
     let r = client
@@ -399,7 +419,11 @@ fn hydration(base: &str) -> Result<Value, Box<dyn std::error::Error>> {
         .current_dir("end2end")
         .output()?;
     if !out.status.success() {
-        return Err(format!("hydration run failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+        return Err(format!(
+            "hydration run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
     }
     Ok(serde_json::from_slice(&out.stdout)?)
 }
@@ -415,7 +439,11 @@ async fn first_load_bytes() -> Result<Value, Box<dyn std::error::Error>> {
     let client = reqwest::Client::builder().no_brotli().no_gzip().build()?;
     let mut out = serde_json::Map::new();
     let mut total = (0u64, 0u64);
-    for (name, file) in [("wasm", "keyport.wasm"), ("js", "keyport.js"), ("css", "keyport.css")] {
+    for (name, file) in [
+        ("wasm", "keyport.wasm"),
+        ("js", "keyport.js"),
+        ("css", "keyport.css"),
+    ] {
         let raw = std::fs::metadata(format!("target/site/pkg/{file}"))?.len();
         let sent = client
             .get(format!("{}/pkg/{file}", server.base))
@@ -430,7 +458,10 @@ async fn first_load_bytes() -> Result<Value, Box<dyn std::error::Error>> {
             .to_owned();
         let brotli = sent.bytes().await?.len() as u64;
         total = (total.0 + raw, total.1 + brotli);
-        out.insert(name.into(), json!({ "raw": raw, "brotli": brotli, "encoding": encoding }));
+        out.insert(
+            name.into(),
+            json!({ "raw": raw, "brotli": brotli, "encoding": encoding }),
+        );
     }
     out.insert("total".into(), json!({ "raw": total.0, "brotli": total.1 }));
     let _ = std::fs::remove_file(std::env::temp_dir().join("keyport-bench-bytes.db"));
@@ -438,7 +469,9 @@ async fn first_load_bytes() -> Result<Value, Box<dyn std::error::Error>> {
 }
 
 fn machine() -> Value {
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     json!({ "cpus": cpus, "when": keyport::server::now_ms() })
 }
 
@@ -457,8 +490,11 @@ fn print_table(r: &Value) {
             .map(|b| {
                 let m = &r["backends"][b][key];
                 format!(
-                    "{} req/s, p50 {} ms, p99 {} ms ({}× bare)",
-                    m["load"]["req_per_s"], m["load"]["p50_ms"], m["load"]["p99_ms"], m["ratio_to_bare"]
+                    "{} req/s, p50 {} ms, p99 {} ms ({:.1} % of bare)",
+                    m["load"]["req_per_s"],
+                    m["load"]["p50_ms"],
+                    m["load"]["p99_ms"],
+                    m["ratio_to_bare"].as_f64().unwrap_or(0.0) * 100.0
                 )
             })
             .collect();
@@ -466,14 +502,22 @@ fn print_table(r: &Value) {
     }
     let cells: Vec<String> = backends(r)
         .iter()
-        .map(|b| format!("{} ms", r["backends"][b]["hydration"]["median_ms"]))
+        .map(|b| {
+            let median = r["backends"][b]["hydration"]["median_ms"]
+                .as_f64()
+                .unwrap_or(0.0);
+            format!("{median:.1} ms")
+        })
         .collect();
     println!("| hydrated (median of 10) | {} |", cells.join(" | "));
     let cells: Vec<String> = backends(r)
         .iter()
         .map(|b| {
             let rss = &r["backends"][b]["rss_kib"];
-            format!("{} KiB idle, {} KiB under load", rss["idle"], rss["under_load_peak"])
+            format!(
+                "{} KiB idle, {} KiB under load",
+                rss["idle"], rss["under_load_peak"]
+            )
         })
         .collect();
     println!("| server RSS | {} |", cells.join(" | "));
@@ -484,8 +528,14 @@ fn print_table(r: &Value) {
     let f = &r["first_load"];
     println!(
         "first load (release): wasm {}/{} B, JS {}/{} B, CSS {}/{} B, total {}/{} B (raw/brotli)",
-        f["wasm"]["raw"], f["wasm"]["brotli"], f["js"]["raw"], f["js"]["brotli"], f["css"]["raw"], f["css"]["brotli"],
-        f["total"]["raw"], f["total"]["brotli"]
+        f["wasm"]["raw"],
+        f["wasm"]["brotli"],
+        f["js"]["raw"],
+        f["js"]["brotli"],
+        f["css"]["raw"],
+        f["css"]["brotli"],
+        f["total"]["raw"],
+        f["total"]["brotli"]
     );
 }
 
