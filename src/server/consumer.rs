@@ -52,11 +52,10 @@ pub(crate) enum RateClass {
     Submit,
 }
 
-/// Counts the request against the organisation's limits, in the database
-/// (so they hold across instances); over a limit, 429 with `Retry-After`.
-async fn rate_limit(state: &AppState, org: &OrgRow, class: RateClass) -> Result<(), ApiError> {
+/// The organisation's windows for `class`: (name, length in ms, maximum).
+pub(crate) fn limits(state: &AppState, class: RateClass) -> [(&'static str, i64, i64); 2] {
     let s = &state.settings;
-    let limits = match class {
+    match class {
         RateClass::Session => [
             ("second", 1_000, s.api_rate_per_second),
             ("hour", 3_600_000, s.api_rate_per_hour),
@@ -65,19 +64,29 @@ async fn rate_limit(state: &AppState, org: &OrgRow, class: RateClass) -> Result<
             ("submit_second", 1_000, s.submit_rate_per_second),
             ("submit_hour", 3_600_000, s.submit_rate_per_hour),
         ],
-    };
+    }
+}
+
+/// 429 `RATE_LIMIT_EXCEEDED` with `Retry-After`.
+pub(crate) fn too_many_requests(wait: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RATE_LIMIT_EXCEEDED",
+        "Too many requests for this organisation.",
+    )
+    .retry_after(wait)
+}
+
+/// Counts the request against the organisation's limits, in the database
+/// (so they hold across instances); over a limit, 429 with `Retry-After`.
+async fn rate_limit(state: &AppState, org: &OrgRow, class: RateClass) -> Result<(), ApiError> {
     match state
         .store
-        .hit_rate_limit(org.id, now_ms(), &limits)
+        .hit_rate_limit(org.id, now_ms(), &limits(state, class))
         .await?
     {
         None => Ok(()),
-        Some(wait) => Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMIT_EXCEEDED",
-            "Too many requests for this organisation.",
-        )
-        .retry_after(wait)),
+        Some(wait) => Err(too_many_requests(wait)),
     }
 }
 

@@ -19,6 +19,7 @@ mod sandbox;
 mod usage;
 
 pub use admins::{AdminRow, MemberRow, MembershipRow};
+pub use api_keys::ApiCall;
 pub use api_keys::{ApiKeyRow, ApiSessionRow};
 pub use audit::{AuditColumn, AuditQuery, AuditRecord};
 pub use oauth::{OAuthOutcome, OAuthRow};
@@ -27,11 +28,13 @@ pub use sandbox::{InsertOutcome, NewSubmission, SandboxTokenRow, SealedSecret, S
 pub use usage::{CallCounts, Credential};
 
 use crate::error::AppError;
+use sqlx::AnyConnection;
 use sqlx::any::AnyPoolOptions;
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -71,6 +74,36 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     sessions: SessionPool,
+    /// SQLite has one writer at a time. Writers of this process queue here
+    /// instead of in SQLite's busy handler, which sleeps in steps of up to
+    /// 100 ms and left the CPUs idle under load (see README, Performance).
+    sqlite_writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A write transaction ([`Store::begin_write`]); on SQLite it holds this
+/// process's writer slot until it commits or is dropped.
+pub(crate) struct WriteTx {
+    tx: Transaction<'static, Any>,
+    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
 }
 
 /// Database failures are logged here and reach the client as a bare
@@ -167,6 +200,7 @@ impl Store {
             pool,
             backend,
             sessions,
+            sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
         };
         store.migrate().await?;
         Ok(store)
@@ -198,9 +232,16 @@ impl Store {
     /// rules cannot interleave: SQLite takes its one write lock at once
     /// (`BEGIN IMMEDIATE`); PostgreSQL locks the organisation's row (or an
     /// advisory lock on a name), so other organisations' writers go on.
-    async fn begin_write(&self, lock: Lock<'_>) -> Result<Transaction<'static, Any>, sqlx::Error> {
+    async fn begin_write(&self, lock: Lock<'_>) -> Result<WriteTx, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Sqlite => {
+                let writer = self.sqlite_writer.clone().lock_owned().await;
+                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                Ok(WriteTx {
+                    tx,
+                    _writer: Some(writer),
+                })
+            }
             Backend::Postgres => {
                 let mut tx = self.pool.begin().await?;
                 match lock {
@@ -217,7 +258,7 @@ impl Store {
                             .await?;
                     }
                 }
-                Ok(tx)
+                Ok(WriteTx { tx, _writer: None })
             }
         }
     }

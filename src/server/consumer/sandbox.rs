@@ -2,7 +2,7 @@
 //! the database — there is no cache — so a replaced or deleted token fails on
 //! the very next request, on every instance.
 
-use super::{ApiError, RateClass, rate_limit};
+use super::{ApiError, RateClass, limits, too_many_requests};
 use crate::model::{AuditAction, Subscription, category};
 use crate::server::http::RequestMeta;
 use crate::server::state::AppState;
@@ -80,8 +80,6 @@ pub async fn submit(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let (org, token) = authenticate(&state, &org, q.api_token.as_deref()).await?;
-    // Counted only for a valid token: strangers cannot use up an organisation's limit.
-    rate_limit(&state, &org, RateClass::Submit).await?;
     if body.is_empty() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -103,6 +101,7 @@ pub async fn submit(
         client_ip: &meta.client_ip,
         at: now,
         day_start: day_start(now),
+        limits: &limits(&state, RateClass::Submit),
     };
     let mut on_exceeded = auth::audit_record(
         &meta,
@@ -126,6 +125,7 @@ pub async fn submit(
         .into_response()),
         SubmitOutcome::TokenGone => Err(invalid_token()),
         SubmitOutcome::TokenDisabled => Err(token_disabled()),
+        SubmitOutcome::RateLimited(wait) => Err(too_many_requests(wait)),
         SubmitOutcome::OverAllowance => Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "RATE_LIMIT_EXCEEDED",

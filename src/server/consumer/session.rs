@@ -3,11 +3,11 @@
 //! with the organisation's key, obfuscated with a timestamp as the reference
 //! portal's SDKs do it, plus an admin's credentials; get a `JSESSIONID`.
 
-use super::{ApiError, RateClass, rate_limit};
+use super::{ApiError, RateClass, limits, rate_limit, too_many_requests};
 use crate::model::{AuditAction, KeyKind, Subscription, category};
 use crate::server::http::RequestMeta;
 use crate::server::state::AppState;
-use crate::server::store::{Credential, OrgRow, SubscriptionKind};
+use crate::server::store::{ApiCall, Credential, OrgRow, SubscriptionKind};
 use crate::server::{api_keys, auth, crypto, now_ms, password};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -322,25 +322,34 @@ async fn live_session(
     meta: &RequestMeta,
 ) -> Result<(OrgRow, i64), ApiError> {
     let org = find_org(state, org).await?;
-    rate_limit(state, &org, RateClass::Session).await?;
-    let id = session_cookie(headers).ok_or_else(session_not_valid)?;
+    let Some(id) = session_cookie(headers) else {
+        rate_limit(state, &org, RateClass::Session).await?;
+        return Err(session_not_valid());
+    };
     let now = now_ms();
-    let idle_ms = state.settings.api_session_idle.as_millis() as i64;
-    let session = state
-        .store
-        .touch_api_session(&session_digest(id), org.id, now, idle_ms)
-        .await?
-        .filter(|s| s.kind == kind.as_str())
-        .ok_or_else(session_not_valid)?;
     // A session made before the subscription lapsed dies with it (§3).
     if let Some(refusal) = subscription_refusal(state, &org, now).await? {
         return Err(refusal);
     }
-    state
+    let idle_ms = state.settings.api_session_idle.as_millis() as i64;
+    // Rate limit, session and usage in one write transaction.
+    match state
         .store
-        .note_use(org.id, Credential::ApiKey(kind), now, &meta.client_ip)
-        .await?;
-    Ok((org, session.admin_id))
+        .api_call(
+            org.id,
+            kind,
+            &session_digest(id),
+            now,
+            idle_ms,
+            &limits(state, RateClass::Session),
+            &meta.client_ip,
+        )
+        .await?
+    {
+        ApiCall::RateLimited(wait) => Err(too_many_requests(wait)),
+        ApiCall::NoSession => Err(session_not_valid()),
+        ApiCall::Live(session) => Ok((org, session.admin_id)),
+    }
 }
 
 /// Why the organisation's API subscription refuses the consumer API, if it does.

@@ -1,7 +1,7 @@
 //! The Cloud Service and Connector API keys, the consumer API's sessions and
 //! its rate counters.
 
-use super::usage::{Credential, forget_use};
+use super::usage::{Credential, forget_use, note_use};
 use super::{AuditRecord, Lock, Store};
 use crate::model::{DisableReason, KeyKind};
 
@@ -233,42 +233,103 @@ impl Store {
         limits: &[(&str, i64, i64)],
     ) -> Result<Option<u64>, sqlx::Error> {
         let mut tx = self.begin_write(Lock::Org(org_id)).await?;
-        for &(name, window_ms, max) in limits {
-            let start = now - now.rem_euclid(window_ms);
-            let (count,): (i64,) = sqlx::query_as(
-                "SELECT COALESCE((SELECT count FROM api_rate_counters WHERE org_id = $1 AND window_kind = $2 AND window_start = $3), 0)",
-            )
-            .bind(org_id)
-            .bind(name)
-            .bind(start)
-            .fetch_one(&mut *tx)
-            .await?;
-            if count >= max {
-                let wait_ms = start + window_ms - now;
-                return Ok(Some(((wait_ms + 999) / 1000).max(1) as u64));
-            }
-        }
-        for &(name, window_ms, _) in limits {
-            let start = now - now.rem_euclid(window_ms);
-            sqlx::query(
-                "INSERT INTO api_rate_counters (org_id, window_kind, window_start, count) VALUES ($1, $2, $3, 1)
-                 ON CONFLICT (org_id, window_kind, window_start) DO UPDATE SET count = api_rate_counters.count + 1",
-            )
-            .bind(org_id)
-            .bind(name)
-            .bind(start)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("DELETE FROM api_rate_counters WHERE org_id = $1 AND window_kind = $2 AND window_start < $3")
-                .bind(org_id)
-                .bind(name)
-                .bind(start)
-                .execute(&mut *tx)
-                .await?;
+        if let Some(wait) = count_request(&mut tx, org_id, now, limits).await? {
+            return Ok(Some(wait));
         }
         tx.commit().await?;
         Ok(None)
     }
+
+    /// One consumer-API call made with a session, in one write transaction:
+    /// counted against the rate limits, the session touched (alive within
+    /// `idle_ms`), and the key's use noted.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn api_call(
+        &self,
+        org_id: i64,
+        kind: KeyKind,
+        id_digest: &[u8],
+        now: i64,
+        idle_ms: i64,
+        limits: &[(&str, i64, i64)],
+        client_ip: &str,
+    ) -> Result<ApiCall, sqlx::Error> {
+        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
+        if let Some(wait) = count_request(&mut tx, org_id, now, limits).await? {
+            return Ok(ApiCall::RateLimited(wait));
+        }
+        let session: Option<ApiSessionRow> = sqlx::query_as(
+            "UPDATE api_sessions SET last_seen_at = $1 WHERE id_digest = $2 AND org_id = $3 AND last_seen_at > $4
+             RETURNING kind, admin_id",
+        )
+        .bind(now)
+        .bind(id_digest)
+        .bind(org_id)
+        .bind(now - idle_ms)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let outcome = match session.filter(|s| s.kind == kind.as_str()) {
+            Some(session) => {
+                note_use(&mut tx, org_id, Credential::ApiKey(kind), now, client_ip).await?;
+                ApiCall::Live(session)
+            }
+            None => ApiCall::NoSession,
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+}
+
+/// What [`Store::api_call`] found.
+#[derive(Debug)]
+pub enum ApiCall {
+    RateLimited(u64),
+    NoSession,
+    Live(ApiSessionRow),
+}
+
+/// Counts a request in the caller's write transaction; `Some(seconds)` to
+/// wait when a window is full (then nothing is counted).
+pub(super) async fn count_request(
+    conn: &mut sqlx::AnyConnection,
+    org_id: i64,
+    now: i64,
+    limits: &[(&str, i64, i64)],
+) -> Result<Option<u64>, sqlx::Error> {
+    for &(name, window_ms, max) in limits {
+        let start = now - now.rem_euclid(window_ms);
+        let (count,): (i64,) = sqlx::query_as(
+            "SELECT COALESCE((SELECT count FROM api_rate_counters WHERE org_id = $1 AND window_kind = $2 AND window_start = $3), 0)",
+        )
+        .bind(org_id)
+        .bind(name)
+        .bind(start)
+        .fetch_one(&mut *conn)
+        .await?;
+        if count >= max {
+            let wait_ms = start + window_ms - now;
+            return Ok(Some(((wait_ms + 999) / 1000).max(1) as u64));
+        }
+    }
+    for &(name, window_ms, _) in limits {
+        let start = now - now.rem_euclid(window_ms);
+        sqlx::query(
+            "INSERT INTO api_rate_counters (org_id, window_kind, window_start, count) VALUES ($1, $2, $3, 1)
+             ON CONFLICT (org_id, window_kind, window_start) DO UPDATE SET count = api_rate_counters.count + 1",
+        )
+        .bind(org_id)
+        .bind(name)
+        .bind(start)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("DELETE FROM api_rate_counters WHERE org_id = $1 AND window_kind = $2 AND window_start < $3")
+            .bind(org_id)
+            .bind(name)
+            .bind(start)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(None)
 }
 
 /// Ends the API sessions made with an organisation's key of `kind`.

@@ -1,5 +1,6 @@
 //! Sandbox API tokens and the submissions made with them.
 
+use super::api_keys::count_request;
 use super::usage::{Credential, forget_use, note_use};
 use super::{AuditRecord, Lock, Store};
 use crate::model::DisableReason;
@@ -62,6 +63,8 @@ pub struct NewSubmission<'a> {
     pub at: i64,
     /// Submissions since this time count toward the daily allowance.
     pub day_start: i64,
+    /// The organisation's submission rate limits (see `count_request`).
+    pub limits: &'a [(&'a str, i64, i64)],
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -74,6 +77,8 @@ pub enum SubmitOutcome {
     TokenGone,
     /// The token was disabled since it was checked.
     TokenDisabled,
+    /// Over a rate limit: wait this many seconds. Nothing recorded.
+    RateLimited(u64),
 }
 
 /// The row, with its call counts; binds the hour's and the day's start first.
@@ -308,6 +313,10 @@ impl Store {
             None => return Ok(SubmitOutcome::TokenGone),
             Some((Some(_),)) => return Ok(SubmitOutcome::TokenDisabled),
             Some((None,)) => {}
+        }
+        // Counted only for a valid token: strangers cannot use up the limit.
+        if let Some(wait) = count_request(&mut tx, sub.org_id, sub.at, sub.limits).await? {
+            return Ok(SubmitOutcome::RateLimited(wait));
         }
         let (used,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM sandbox_submissions WHERE org_id = $1 AND at >= $2",

@@ -2,7 +2,7 @@
 //! counted in one-minute buckets, and its last use (time and client address)
 //! is kept on the credential's row.
 
-use super::Store;
+use super::{Lock, Store};
 use crate::model::KeyKind;
 use sqlx::AnyConnection;
 
@@ -42,7 +42,7 @@ impl Store {
         at: i64,
         client_ip: &str,
     ) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
         note_use(&mut tx, org_id, credential, at, client_ip).await?;
         tx.commit().await
     }
