@@ -7,6 +7,7 @@
 //!   its own process, measured the same way): the ceiling;
 //! - consumer-API validation: sandbox submit and the authenticated status call;
 //! - the signed-in Sandbox API Token page, server-rendered;
+//!
 //! plus the server's RSS idle and under load, the first-load bytes of the
 //! release build (raw, and brotli as the server sends them), and the time
 //! from navigation to hydrated in headless Chromium (median of 10).
