@@ -4,16 +4,12 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{Reply, TestApp};
+use common::{TestApp, assert_status};
 use keyport::server::consumer::obfuscate_api_key;
 use serde_json::json;
 
 const CLOUD: &str = "cloud_service";
 const CONNECTOR: &str = "connector";
-
-fn assert_status(reply: &Reply, expected: StatusCode, what: &str) {
-    assert_eq!(reply.status, expected, "{what}: {}", reply.text);
-}
 
 /// A test app without the per-second API limit getting in the way.
 async fn app() -> TestApp {
@@ -26,30 +22,6 @@ async fn reveal(app: &TestApp, cookie: &str, kind: &str) -> String {
         .await;
     assert_status(&reply, StatusCode::OK, "reveal");
     reply.json().as_str().unwrap().to_owned()
-}
-
-/// Signs in to the consumer API as the reference SDKs do; returns the reply
-/// and the JSESSIONID cookie if one was set.
-async fn api_login(
-    app: &TestApp,
-    path: &str,
-    key: &str,
-    username: &str,
-) -> (Reply, Option<String>) {
-    let timestamp = (keyport::server::now_ms()).to_string();
-    let body = json!({
-        "apiKey": obfuscate_api_key(key, &timestamp).unwrap(),
-        "username": username,
-        "password": "Keyport-demo-1",
-        "timestamp": timestamp,
-    });
-    let reply = app.consumer("POST", path, None, Some(body)).await;
-    let cookie = reply
-        .headers
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().to_owned());
-    (reply, cookie)
 }
 
 #[tokio::test]
@@ -267,7 +239,7 @@ async fn regenerate_and_edit_end_the_old_key_and_its_sessions() {
     let api = app.sign_in("api@acme.example").await;
     let old = reveal(&app, &api, CLOUD).await;
     let path = "/o/acme/api/v1/authenticatedSession";
-    let (reply, cookie) = api_login(&app, path, &old, "api@acme.example").await;
+    let (reply, cookie) = app.api_login(path, &old, "api@acme.example").await;
     assert_status(&reply, StatusCode::OK, "login with the current key");
     assert_eq!(
         reply.json(),
@@ -303,10 +275,10 @@ async fn regenerate_and_edit_end_the_old_key_and_its_sessions() {
         "old session after regenerate",
     );
     assert_eq!(status.code(), "SESSION_NOT_VALID");
-    let (stale, _) = api_login(&app, path, &old, "api@acme.example").await;
+    let (stale, _) = app.api_login(path, &old, "api@acme.example").await;
     assert_status(&stale, StatusCode::BAD_REQUEST, "old key");
     assert_eq!(stale.code(), "INVALID_USERNAME_OR_PASSWORD");
-    let (fresh, cookie) = api_login(&app, path, &new, "api@acme.example").await;
+    let (fresh, cookie) = app.api_login(path, &new, "api@acme.example").await;
     assert_status(&fresh, StatusCode::OK, "new key");
 
     app.call(
@@ -320,12 +292,12 @@ async fn regenerate_and_edit_end_the_old_key_and_its_sessions() {
         .await;
     assert_status(&status, StatusCode::UNAUTHORIZED, "session after edit");
     assert_status(
-        &api_login(&app, path, &new, "api@acme.example").await.0,
+        &app.api_login(path, &new, "api@acme.example").await.0,
         StatusCode::BAD_REQUEST,
         "key before edit",
     );
     assert_status(
-        &api_login(&app, path, "Typed1Key234", "api@acme.example")
+        &app.api_login(path, "Typed1Key234", "api@acme.example")
             .await
             .0,
         StatusCode::OK,
@@ -347,7 +319,7 @@ async fn consumer_sign_in_refusals() {
     );
     // Wrong password, unknown user, another organisation's admin.
     for user in ["nobody@acme.example", "api@globex.example"] {
-        let (r, _) = api_login(&app, path, &key, user).await;
+        let (r, _) = app.api_login(path, &key, user).await;
         assert_status(&r, StatusCode::BAD_REQUEST, user);
         assert_eq!(r.code(), "INVALID_USERNAME_OR_PASSWORD");
     }
@@ -370,19 +342,17 @@ async fn consumer_sign_in_refusals() {
     // The connector key does not open the Cloud Service API and vice versa.
     let connector = reveal(&app, &api, CONNECTOR).await;
     assert_status(
-        &api_login(&app, path, &connector, "api@acme.example")
-            .await
-            .0,
+        &app.api_login(path, &connector, "api@acme.example").await.0,
         StatusCode::BAD_REQUEST,
         "connector key on cloud API",
     );
-    let (ok, cookie) = api_login(
-        &app,
-        "/o/acme/connector/api/v1/auth",
-        &connector,
-        "api@acme.example",
-    )
-    .await;
+    let (ok, cookie) = app
+        .api_login(
+            "/o/acme/connector/api/v1/auth",
+            &connector,
+            "api@acme.example",
+        )
+        .await;
     assert_status(&ok, StatusCode::OK, "connector auth");
     assert_status(
         &app.consumer("GET", "/o/acme/api/v1/status", cookie.as_deref(), None)
@@ -410,17 +380,17 @@ async fn consumer_sign_in_refusals() {
         )
         .await
         .unwrap();
-    let (disabled, _) = api_login(&app, path, &key, "api@acme.example").await;
+    let (disabled, _) = app.api_login(path, &key, "api@acme.example").await;
     assert_status(&disabled, StatusCode::FORBIDDEN, "disabled key");
     assert_eq!(disabled.code(), "API_KEY_DISABLED");
     // DELETE ends a session.
-    let (_, cookie) = api_login(
-        &app,
-        "/o/acme/connector/api/v1/auth",
-        &connector,
-        "api@acme.example",
-    )
-    .await;
+    let (_, cookie) = app
+        .api_login(
+            "/o/acme/connector/api/v1/auth",
+            &connector,
+            "api@acme.example",
+        )
+        .await;
     assert_status(
         &app.consumer(
             "DELETE",

@@ -4,16 +4,12 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{Reply, TestApp};
+use common::{TestApp, assert_status};
 
 async fn first_token_id(app: &TestApp, cookie: &str) -> i64 {
     let list = app.call(Some(cookie), "sandbox-tokens/list", &[]).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.text);
     list.json()["tokens"][0]["id"].as_i64().expect("a token id")
-}
-
-fn assert_status(reply: &Reply, expected: StatusCode, what: &str) {
-    assert_eq!(reply.status, expected, "{what}: {}", reply.text);
 }
 
 #[tokio::test]

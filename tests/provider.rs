@@ -5,12 +5,8 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{Reply, TestApp};
+use common::{TestApp, assert_status};
 use serde_json::{Value, json};
-
-fn assert_status(reply: &Reply, expected: StatusCode, what: &str) {
-    assert_eq!(reply.status, expected, "{what}: {}", reply.text);
-}
 
 fn org<'a>(console: &'a Value, short_name: &str) -> &'a Value {
     console["orgs"]

@@ -6,17 +6,12 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{Reply, TestApp};
+use common::{Reply, TestApp, assert_status};
 use keyport::model::{CredentialRef, DisableReason, KeyKind, Subscription, SubscriptionKind};
-use keyport::server::consumer::obfuscate_api_key;
 use keyport::server::provider::{self, Operator, Target};
 use serde_json::json;
 
 const FILE: &[u8] = b"MZ fake executable";
-
-fn assert_status(reply: &Reply, expected: StatusCode, what: &str) {
-    assert_eq!(reply.status, expected, "{what}: {}", reply.text);
-}
 
 fn assert_refused(reply: &Reply, code: &str, what: &str) {
     assert_eq!(
@@ -65,23 +60,6 @@ async fn reveal_key(app: &TestApp, cookie: &str, kind: &str) -> String {
     reply.json().as_str().unwrap().to_owned()
 }
 
-async fn api_login(app: &TestApp, path: &str, key: &str) -> (Reply, Option<String>) {
-    let timestamp = keyport::server::now_ms().to_string();
-    let body = json!({
-        "apiKey": obfuscate_api_key(key, &timestamp).unwrap(),
-        "username": "api@acme.example",
-        "password": "Keyport-demo-1",
-        "timestamp": timestamp,
-    });
-    let reply = app.consumer("POST", path, None, Some(body)).await;
-    let cookie = reply
-        .headers
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().to_owned());
-    (reply, cookie)
-}
-
 const CLOUD_LOGIN: &str = "/o/acme/api/v1/authenticatedSession";
 const CONNECTOR_LOGIN: &str = "/o/acme/connector/api/v1/auth";
 
@@ -93,7 +71,7 @@ async fn disabled_by_the_provider_for_tokens_and_both_keys() {
     let (token_id, secret) = new_token(&app, &api, "Doomed").await;
     let cloud = reveal_key(&app, &api, "cloud_service").await;
     let connector = reveal_key(&app, &api, "connector").await;
-    let (_, cloud_session) = api_login(&app, CLOUD_LOGIN, &cloud).await;
+    let (_, cloud_session) = app.api_login(CLOUD_LOGIN, &cloud, "api@acme.example").await;
 
     for credential in [
         json!({"SandboxToken": token_id}),
@@ -180,12 +158,16 @@ async fn disabled_by_the_provider_for_tokens_and_both_keys() {
         "submit",
     );
     assert_refused(
-        &api_login(&app, CLOUD_LOGIN, &cloud).await.0,
+        &app.api_login(CLOUD_LOGIN, &cloud, "api@acme.example")
+            .await
+            .0,
         "API_KEY_DISABLED",
         "cloud login",
     );
     assert_refused(
-        &api_login(&app, CONNECTOR_LOGIN, &connector).await.0,
+        &app.api_login(CONNECTOR_LOGIN, &connector, "api@acme.example")
+            .await
+            .0,
         "API_KEY_DISABLED",
         "connector login",
     );
@@ -222,12 +204,16 @@ async fn disabled_by_the_provider_for_tokens_and_both_keys() {
         "submit after enable",
     );
     assert_status(
-        &api_login(&app, CLOUD_LOGIN, &cloud).await.0,
+        &app.api_login(CLOUD_LOGIN, &cloud, "api@acme.example")
+            .await
+            .0,
         StatusCode::OK,
         "cloud after enable",
     );
     assert_status(
-        &api_login(&app, CONNECTOR_LOGIN, &connector).await.0,
+        &app.api_login(CONNECTOR_LOGIN, &connector, "api@acme.example")
+            .await
+            .0,
         StatusCode::OK,
         "connector after enable",
     );
@@ -239,7 +225,7 @@ async fn an_expired_subscription_keeps_everything_visible_and_nothing_changeable
     let api = app.sign_in("api@acme.example").await;
     let (token_id, secret) = new_token(&app, &api, "Kept").await;
     let cloud = reveal_key(&app, &api, "cloud_service").await;
-    let (_, session) = api_login(&app, CLOUD_LOGIN, &cloud).await;
+    let (_, session) = app.api_login(CLOUD_LOGIN, &cloud, "api@acme.example").await;
     assert_status(
         &app.consumer("GET", "/o/acme/api/v1/status", session.as_deref(), None)
             .await,
@@ -333,7 +319,9 @@ async fn an_expired_subscription_keeps_everything_visible_and_nothing_changeable
         "submit",
     );
     assert_refused(
-        &api_login(&app, CLOUD_LOGIN, &cloud).await.0,
+        &app.api_login(CLOUD_LOGIN, &cloud, "api@acme.example")
+            .await
+            .0,
         "API_KEY_DISABLED",
         "login",
     );
@@ -373,7 +361,9 @@ async fn an_expired_subscription_keeps_everything_visible_and_nothing_changeable
         "submit after renewal",
     );
     assert_status(
-        &api_login(&app, CLOUD_LOGIN, &cloud).await.0,
+        &app.api_login(CLOUD_LOGIN, &cloud, "api@acme.example")
+            .await
+            .0,
         StatusCode::OK,
         "login after renewal",
     );
@@ -499,7 +489,10 @@ async fn without_a_subscription_there_is_no_table_and_everything_is_refused() {
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        api_login(&app, CLOUD_LOGIN, &cloud).await.0.status,
+        app.api_login(CLOUD_LOGIN, &cloud, "api@acme.example")
+            .await
+            .0
+            .status,
         StatusCode::FORBIDDEN
     );
 }

@@ -5,40 +5,12 @@ mod common;
 
 use axum::http::StatusCode;
 use clap::Parser;
-use common::{Reply, TestApp};
+use common::{TestApp, assert_status};
 use keyport::server::config::{Cli, Command, Settings};
 use keyport::server::consumer::obfuscate_api_key;
 use serde_json::json;
 
 const FILE: &[u8] = b"%PDF-1.7 fake";
-
-fn assert_status(reply: &Reply, expected: StatusCode, what: &str) {
-    assert_eq!(reply.status, expected, "{what}: {}", reply.text);
-}
-
-async fn api_login(app: &TestApp, org: &str, key: &str, username: &str) -> (Reply, Option<String>) {
-    let timestamp = keyport::server::now_ms().to_string();
-    let body = json!({
-        "apiKey": obfuscate_api_key(key, &timestamp).unwrap(),
-        "username": username,
-        "password": "Keyport-demo-1",
-        "timestamp": timestamp,
-    });
-    let reply = app
-        .consumer(
-            "POST",
-            &format!("/o/{org}/api/v1/authenticatedSession"),
-            None,
-            Some(body),
-        )
-        .await;
-    let cookie = reply
-        .headers
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().to_owned());
-    (reply, cookie)
-}
 
 async fn reveal_key(app: &TestApp, cookie: &str) -> String {
     let reply = app
@@ -173,7 +145,13 @@ async fn last_use_and_call_counts_show_and_reset_with_the_secret() {
         serde_json::Value::Null
     );
 
-    let (login, cookie) = api_login(&app, "acme", &key, "api@acme.example").await;
+    let (login, cookie) = app
+        .api_login(
+            "/o/acme/api/v1/authenticatedSession",
+            &key,
+            "api@acme.example",
+        )
+        .await;
     assert_status(&login, StatusCode::OK, "login");
     for _ in 0..2 {
         assert_status(
@@ -194,7 +172,13 @@ async fn last_use_and_call_counts_show_and_reset_with_the_secret() {
     assert!(usage["last_used_from"].is_string());
 
     // A failed sign-in is not a call the key served.
-    let (_, _) = api_login(&app, "acme", "WRONGkey1234", "api@acme.example").await;
+    let (_, _) = app
+        .api_login(
+            "/o/acme/api/v1/authenticatedSession",
+            "WRONGkey1234",
+            "api@acme.example",
+        )
+        .await;
     let page = app
         .call(Some(&api), "api-keys/get", &[("kind", "cloud_service")])
         .await
@@ -286,7 +270,13 @@ async fn one_key_is_set_in_the_organisations_chosen_with_a_result_each() {
         results[1]["message"],
         "You are not an admin of this organisation."
     );
-    let (login, _) = api_login(&app, "globex", &acme_key, "api@globex.example").await;
+    let (login, _) = app
+        .api_login(
+            "/o/globex/api/v1/authenticatedSession",
+            &acme_key,
+            "api@globex.example",
+        )
+        .await;
     assert_status(&login, StatusCode::OK, "globex accepts the shared key");
 
     // Refusals say why: an expired subscription in globex.

@@ -86,7 +86,37 @@ impl Caller {
     }
 }
 
+/// Asserts the status, showing the body when it differs.
+pub fn assert_status(reply: &Reply, expected: StatusCode, what: &str) {
+    assert_eq!(reply.status, expected, "{what}: {}", reply.text);
+}
+
 impl TestApp {
+    /// Signs in to the consumer API at `path` (authenticatedSession or the
+    /// connector's auth) as the reference SDKs do, with `key` obfuscated and
+    /// the demo password; the reply and the JSESSIONID cookie if one was set.
+    pub async fn api_login(
+        &self,
+        path: &str,
+        key: &str,
+        username: &str,
+    ) -> (Reply, Option<String>) {
+        let timestamp = keyport::server::now_ms().to_string();
+        let body = serde_json::json!({
+            "apiKey": keyport::server::consumer::obfuscate_api_key(key, &timestamp).unwrap(),
+            "username": username,
+            "password": DEMO_PASSWORD,
+            "timestamp": timestamp,
+        });
+        let reply = self.consumer("POST", path, None, Some(body)).await;
+        let cookie = reply
+            .headers
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().to_owned());
+        (reply, cookie)
+    }
+
     /// POSTs a JSON body to a server function declared with `input = Json`.
     pub async fn call_json(
         &self,
