@@ -123,7 +123,10 @@ async fn every_key_function_by_every_role() {
     let acme = app.org_id("acme").await;
     app.state
         .store
-        .set_connector_self_managed(acme, true)
+        .set_org(
+            acme,
+            keyport::server::store::OrgChange::ConnectorSelfManage(true),
+        )
         .await
         .unwrap();
     assert_status(

@@ -147,7 +147,11 @@ async fn unknown_wrong_org_disabled_and_expired_tokens_are_refused() {
 async fn going_past_the_daily_allowance_disables_the_organisations_tokens() {
     let app = TestApp::new().await;
     let org = app.org_id("acme").await;
-    app.state.store.set_daily_allowance(org, 3).await.unwrap();
+    app.state
+        .store
+        .set_org(org, keyport::server::store::OrgChange::DailyAllowance(3))
+        .await
+        .unwrap();
     let admin = app.actor("api@acme.example", "acme").await;
     let issued = sandbox::add(&app.state, &admin, "Busy").await.unwrap();
     let secret = secrecy::ExposeSecret::expose_secret(&issued.secret).to_owned();

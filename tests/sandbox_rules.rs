@@ -8,7 +8,7 @@ use keyport::error::AppError;
 use keyport::model::{CredentialRef, DisableReason, Subscription, TokenStatus};
 use keyport::server::provider::Target;
 use keyport::server::sandbox;
-use keyport::server::store::SubscriptionKind;
+use keyport::server::store::{OrgChange, SubscriptionKind};
 use secrecy::ExposeSecret;
 
 #[tokio::test]
@@ -51,7 +51,11 @@ async fn the_limit_holds_and_says_what_to_do() {
 
     // A lower limit set by the provider applies at once (the single-token edition).
     let org = app.org_id("acme").await;
-    app.state.store.set_token_limit(org, 1).await.unwrap();
+    app.state
+        .store
+        .set_org(org, OrgChange::TokenLimit(1))
+        .await
+        .unwrap();
     let page = sandbox::page(&app.state, &admin).await.unwrap();
     assert_eq!(page.limit, 1);
     assert!(!page.can_add());

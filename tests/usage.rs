@@ -211,7 +211,11 @@ async fn last_use_and_call_counts_show_and_reset_with_the_secret() {
 async fn the_quota_meter_counts_todays_submissions() {
     let app = TestApp::new().await;
     let org = app.org_id("acme").await;
-    app.state.store.set_daily_allowance(org, 5).await.unwrap();
+    app.state
+        .store
+        .set_org(org, keyport::server::store::OrgChange::DailyAllowance(5))
+        .await
+        .unwrap();
     let api = app.sign_in("api@acme.example").await;
     let secret = app
         .call(Some(&api), "sandbox-tokens/add", &[("name", "Meter")])
@@ -407,5 +411,26 @@ async fn test_authentication_runs_the_real_round_trip() {
             .as_str()
             .unwrap()
             .contains("INVALID_USERNAME_OR_PASSWORD")
+    );
+}
+
+#[tokio::test]
+async fn the_new_key_functions_need_a_session() {
+    let app = TestApp::new().await;
+    assert_status(
+        &app.call(
+            None,
+            "api-keys/test-auth",
+            &[("password", "Keyport-demo-1")],
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "test-auth",
+    );
+    assert_status(
+        &app.call_json(None, "api-keys/share", json!({"orgs": ["globex"]}))
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "share",
     );
 }

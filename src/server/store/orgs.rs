@@ -108,42 +108,13 @@ impl Store {
             state,
             expires_at,
         };
+        self.set_org(org_id, change).await
+    }
+
+    /// A change without an audit entry: the demo seed and tests. Provider
+    /// operations go through [`Store::change_org`].
+    pub async fn set_org(&self, org_id: i64, change: OrgChange) -> Result<(), sqlx::Error> {
         apply(&mut *self.pool.acquire().await?, org_id, change).await
-    }
-
-    pub async fn set_token_limit(&self, org_id: i64, limit: i64) -> Result<(), sqlx::Error> {
-        apply(
-            &mut *self.pool.acquire().await?,
-            org_id,
-            OrgChange::TokenLimit(limit),
-        )
-        .await
-    }
-
-    pub async fn set_daily_allowance(
-        &self,
-        org_id: i64,
-        allowance: i64,
-    ) -> Result<(), sqlx::Error> {
-        apply(
-            &mut *self.pool.acquire().await?,
-            org_id,
-            OrgChange::DailyAllowance(allowance),
-        )
-        .await
-    }
-
-    pub async fn set_connector_self_managed(
-        &self,
-        org_id: i64,
-        allowed: bool,
-    ) -> Result<(), sqlx::Error> {
-        apply(
-            &mut *self.pool.acquire().await?,
-            org_id,
-            OrgChange::ConnectorSelfManage(allowed),
-        )
-        .await
     }
 
     /// A provider change and its audit entry, in one transaction.
