@@ -43,6 +43,10 @@ pub enum AppError {
     /// 429: too many attempts; try later.
     #[error("{message}")]
     TooManyRequests { message: String },
+    /// 503: the server is saturated (e.g. every password-hashing slot is
+    /// busy); try again after `Retry-After`.
+    #[error("{message}")]
+    Busy { message: String },
     /// 500: something failed on our side; the details are in the server log.
     #[error("{message}")]
     Internal { message: String },
@@ -73,6 +77,12 @@ impl AppError {
     pub fn not_found(what: &str) -> Self {
         AppError::NotFound {
             message: format!("{what} was not found."),
+        }
+    }
+
+    pub fn busy() -> Self {
+        AppError::Busy {
+            message: "The server is busy. Please try again in a few seconds.".into(),
         }
     }
 
@@ -109,6 +119,7 @@ impl AppError {
             AppError::Validation { .. } => "validation",
             AppError::Conflict { .. } => "conflict",
             AppError::TooManyRequests { .. } => "too_many_requests",
+            AppError::Busy { .. } => "busy",
             AppError::Internal { .. } => "internal",
             AppError::Transport { .. } => "transport",
         }
@@ -126,6 +137,7 @@ impl AppError {
             AppError::Validation { .. } | AppError::Transport { .. } => 400,
             AppError::Conflict { .. } => 409,
             AppError::TooManyRequests { .. } => 429,
+            AppError::Busy { .. } => 503,
             AppError::Internal { .. } => 500,
         }
     }
@@ -167,6 +179,12 @@ impl FromServerFnError for AppError {
             crate::server::http::is_form_navigation(),
         ) {
             options.set_status(status);
+            if matches!(self, AppError::Busy { .. } | AppError::TooManyRequests { .. }) {
+                options.insert_header(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from_static("5"),
+                );
+            }
         }
         serde_json::to_vec(self)
             .map(Into::into)

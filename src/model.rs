@@ -9,6 +9,7 @@ mod role;
 mod sandbox;
 mod session;
 mod table;
+mod text;
 mod time_fmt;
 mod usage;
 
@@ -30,5 +31,9 @@ pub use role::{Permission, Role};
 pub use sandbox::{DisableReason, SandboxPage, SandboxTokenView, Subscription, TokenStatus, mask};
 pub use session::{OrgSummary, Viewer};
 pub use table::{ColumnSpec, TABLE_KEYS, TableLayout};
+pub use text::{
+    AUDIT_FIELD_MAX, PASSWORD_MAX, USERNAME_MAX, check_name, for_audit, has_hidden_characters,
+    is_invisible, normalise_username,
+};
 pub use time_fmt::format_timestamp;
 pub use usage::{QUOTA_WARN_PERCENT, Quota, Usage};

@@ -10,14 +10,18 @@ pub mod consumer;
 pub mod crypto;
 pub mod demo;
 pub mod http;
+pub mod lockout;
 pub mod oauth;
+pub mod outbound;
 pub mod password;
 pub mod provider;
 pub mod routes;
 pub mod sandbox;
+pub mod session_store;
 pub mod state;
 pub mod store;
 pub mod test_auth;
+pub mod throttle;
 
 pub use state::{AppState, app_state};
 

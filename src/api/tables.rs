@@ -38,8 +38,8 @@ pub async fn save_table_layout(
 ) -> Result<(), AppError> {
     let who = require(Permission::ViewApiConfiguration).await?;
     check_table(&table)?;
-    if layout.as_ref().is_some_and(|l| l.columns.len() > 32) {
-        return Err(AppError::invalid("layout", "Too many columns."));
+    if let Some(Err(problem)) = layout.as_ref().map(TableLayout::check) {
+        return Err(AppError::invalid("layout", problem));
     }
     let json = layout
         .map(|l| serde_json::to_string(&l))

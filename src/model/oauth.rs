@@ -65,7 +65,12 @@ pub fn validate_oauth_form(form: &OAuthServerForm) -> Vec<(&'static str, String)
             "Use letters and digits only, without spaces.".to_owned(),
         ));
     }
-    if form.description.chars().count() > 256 {
+    if super::text::has_hidden_characters(&form.description) {
+        problems.push((
+            "description",
+            "The description cannot contain control or invisible characters.".to_owned(),
+        ));
+    } else if form.description.chars().count() > 256 {
         problems.push((
             "description",
             "The description must be at most 256 characters.".to_owned(),
@@ -76,6 +81,8 @@ pub fn validate_oauth_form(form: &OAuthServerForm) -> Vec<(&'static str, String)
             "jwks_url",
             "Enter the JWKS location (an https URL).".to_owned(),
         ));
+    } else if form.jwks_url.chars().count() > 2048 || super::text::has_hidden_characters(&form.jwks_url) {
+        problems.push(("jwks_url", "Enter a valid URL of at most 2048 characters.".to_owned()));
     }
     for (field, value) in [
         ("audience", &form.audience),
@@ -84,6 +91,8 @@ pub fn validate_oauth_form(form: &OAuthServerForm) -> Vec<(&'static str, String)
     ] {
         if value.chars().count() > 256 {
             problems.push((field, "At most 256 characters.".to_owned()));
+        } else if super::text::has_hidden_characters(value) {
+            problems.push((field, "No control or invisible characters.".to_owned()));
         }
     }
     problems

@@ -143,12 +143,7 @@ pub fn validate_short_name(s: &str) -> Result<(), String> {
 
 /// An organisation's display name: 1 to 64 characters, no control characters.
 pub fn validate_org_name(s: &str) -> Result<(), String> {
-    let n = s.trim().chars().count();
-    if n == 0 || n > 64 || s.chars().any(char::is_control) {
-        Err("Enter a name of 1 to 64 characters.".into())
-    } else {
-        Ok(())
-    }
+    super::text::check_name(s, 64, "organisation").map(|_| ())
 }
 
 #[cfg(test)]

@@ -40,6 +40,9 @@ pub enum Permission {
     ViewAuditLog,
     /// Disable and enable tokens, set subscriptions, limits and thresholds.
     OperateProvider,
+    /// Open and use consumer-API sessions with the organisation's key ("API
+    /// access"). Checked at sign-in and again on every call.
+    UseApi,
 }
 
 impl Role {
@@ -64,6 +67,7 @@ impl Role {
             ManageConnectorKey => matches!(self, SuperAdmin | Provider),
             ViewAuditLog => matches!(self, SuperAdmin | ApiAdmin | ReadOnlyAdmin | Provider),
             OperateProvider => matches!(self, Provider),
+            UseApi => matches!(self, SuperAdmin | ApiAdmin),
         }
     }
 

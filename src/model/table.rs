@@ -44,12 +44,41 @@ impl ColumnSpec {
 }
 
 /// The tables whose layouts are saved (the key is stored).
-pub const TABLE_KEYS: [&str; 4] = [
+pub const TABLE_KEYS: [&str; 5] = [
     "sandbox_tokens",
     "cloud_service_key",
     "connector_key",
     "oauth_servers",
+    "audit_log",
 ];
+
+/// The most columns a saved layout lists, and the longest column key: a
+/// layout is a few hundred bytes, never the megabytes a script could send.
+pub const LAYOUT_MAX_COLUMNS: usize = 32;
+pub const LAYOUT_MAX_KEY: usize = 64;
+
+impl TableLayout {
+    /// Whether the layout is within the bounds a real table needs.
+    pub fn check(&self) -> Result<(), String> {
+        let keys = self
+            .columns
+            .iter()
+            .map(|(k, _)| k)
+            .chain(self.sort.as_ref().map(|(k, _)| k));
+        if self.columns.len() > LAYOUT_MAX_COLUMNS {
+            return Err(format!("A layout has at most {LAYOUT_MAX_COLUMNS} columns."));
+        }
+        for key in keys {
+            if key.is_empty()
+                || key.len() > LAYOUT_MAX_KEY
+                || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                return Err("A column key is 1 to 64 of a-z, 0-9 and _.".into());
+            }
+        }
+        Ok(())
+    }
+}
 
 impl TableLayout {
     /// The columns to draw, in order: the saved order for known keys, then

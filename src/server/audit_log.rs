@@ -1,11 +1,14 @@
 //! Reading the audit log: a page of entries, and the CSV export of every
-//! entry that matches (PRODUCT.md §5). Only the session's organisation.
+//! entry that matches (PRODUCT.md §5). Only the session's organisation, and
+//! for providers also the entries of no organisation.
 
 use super::auth::Actor;
 use super::state::AppState;
 use super::store::{AuditColumn, AuditRecord};
 use crate::error::AppError;
-use crate::model::{AuditEntry, AuditFilter, AuditPage, CSV_HEADER, Permission, format_timestamp};
+use crate::model::{
+    AuditEntry, AuditFilter, AuditPage, CSV_HEADER, Permission, Role, format_timestamp,
+};
 
 pub const PAGE_SIZE: i64 = 25;
 /// The most rows one export holds.
@@ -26,7 +29,7 @@ pub async fn page(
     actor.ensure(Permission::ViewAuditLog)?;
     let parsed = parse(filter)?;
     let page = parsed.filter.page.unwrap_or(1).max(1);
-    let store_filter = store_filter(&parsed);
+    let store_filter = store_filter(&parsed, actor);
     let org = &actor.org.short_name;
     let (rows, total) = state
         .store
@@ -37,11 +40,11 @@ pub async fn page(
         total,
         page,
         page_size: PAGE_SIZE,
-        admins: state.store.audit_values(org, AuditColumn::Admin).await?,
-        actions: state.store.audit_values(org, AuditColumn::Action).await?,
+        admins: state.store.audit_values(org, AuditColumn::Admin, sees_unscoped(actor)).await?,
+        actions: state.store.audit_values(org, AuditColumn::Action, sees_unscoped(actor)).await?,
         categories: state
             .store
-            .audit_values(org, AuditColumn::SubCategory)
+            .audit_values(org, AuditColumn::SubCategory, sees_unscoped(actor))
             .await?,
     })
 }
@@ -55,7 +58,7 @@ pub async fn csv(state: &AppState, actor: &Actor, filter: AuditFilter) -> Result
         .store
         .audit_page(
             &actor.org.short_name,
-            &store_filter(&parsed),
+            &store_filter(&parsed, actor),
             CSV_MAX_ROWS,
             0,
         )
@@ -118,8 +121,15 @@ fn parse_time(field: &str, value: Option<&str>) -> Result<Option<i64>, AppError>
         .map_err(|_| AppError::invalid(field, "Use a date and time like 2026-11-22T09:30 (UTC)."))
 }
 
-fn store_filter(p: &Parsed) -> super::store::AuditQuery {
+/// Providers also see the entries of no organisation: failed sign-ins
+/// with usernames nobody has.
+fn sees_unscoped(actor: &Actor) -> bool {
+    actor.role == Role::Provider
+}
+
+fn store_filter(p: &Parsed, actor: &Actor) -> super::store::AuditQuery {
     super::store::AuditQuery {
+        unscoped: sees_unscoped(actor),
         admin: p.filter.admin.clone(),
         action: p.filter.action.clone(),
         category: p.filter.category.clone(),

@@ -7,11 +7,14 @@
 
 use super::http::RequestMeta;
 use super::now_ms;
-use super::password;
+use super::lockout;
 use super::state::AppState;
 use super::store::{AuditRecord, MembershipRow};
 use crate::error::AppError;
-use crate::model::{AuditAction, OrgSummary, Permission, Role, Viewer, category};
+use crate::model::{
+    AuditAction, OrgSummary, PASSWORD_MAX, Permission, Role, USERNAME_MAX, Viewer, category,
+    normalise_username,
+};
 use leptos::prelude::use_context;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -19,15 +22,6 @@ use sha2::{Digest, Sha256};
 use tower_sessions::Session;
 
 pub const SESSION_KEY: &str = "auth";
-const MAX_USERNAME: usize = 254;
-const MAX_PASSWORD: usize = 1024;
-/// Five failures to one account within a minute lock it for five minutes.
-const LOCK_AFTER_FAILURES: i64 = 5;
-const LOCK_WINDOW_MS: i64 = 60_000;
-const LOCK_FOR_MS: i64 = 5 * 60_000;
-/// Failures from one address within five minutes before it is throttled.
-const THROTTLE_ADDRESS_AFTER: i64 = 20;
-const THROTTLE_WINDOW_MS: i64 = 5 * 60_000;
 
 /// What the session stores.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -267,7 +261,18 @@ pub async fn require(permission: Permission) -> Result<Actor, AppError> {
     Err(AppError::forbidden())
 }
 
-/// Checks the credentials and starts a session with a fresh id.
+/// The one answer to every failed sign-in — wrong username, wrong password,
+/// locked account — so none can be told from another.
+fn invalid_sign_in() -> AppError {
+    AppError::Unauthorized {
+        message: "Invalid username or password. After five failed attempts within a minute, \
+                  an account is locked for five minutes."
+            .into(),
+    }
+}
+
+/// Checks the credentials under the lockout policy ([`lockout`]) and
+/// starts a session with a fresh id.
 pub async fn sign_in(
     state: &AppState,
     session: &Session,
@@ -276,92 +281,66 @@ pub async fn sign_in(
     password: SecretString,
 ) -> Result<Actor, AppError> {
     let now = now_ms();
-    let username = username.trim().to_lowercase();
-    let store = &state.store;
-    // Bounded before any work: argon2 on a megabyte password is a cheap DoS.
-    if username.len() > MAX_USERNAME
-        || secrecy::ExposeSecret::expose_secret(&password).len() > MAX_PASSWORD
-    {
-        return Err(AppError::Unauthorized {
-            message: "Invalid username or password.".into(),
-        });
-    }
-    let fail = |reason: &str| {
-        audit_record(
-            meta,
-            &username,
-            "",
-            AuditAction::SignIn,
-            category::SIGN_IN,
-            &username,
+    // Bounded before any work (argon2 on a megabyte password is a cheap
+    // DoS) and refused without storing anything.
+    let username = normalise_username(username).ok_or_else(|| {
+        AppError::invalid(
+            "username",
+            format!("Enter a username of at most {USERNAME_MAX} characters, without hidden characters."),
         )
-        .failed(reason)
-    };
-
-    if store
-        .failures_from(&meta.client_ip, now - THROTTLE_WINDOW_MS)
-        .await?
-        >= THROTTLE_ADDRESS_AFTER
-    {
-        store
-            .append_audit(&fail("too many failed sign-ins from this address"))
-            .await?;
-        return Err(AppError::TooManyRequests {
-            message: "Too many failed sign-ins from your address. Try again in a few minutes."
-                .into(),
-        });
+    })?;
+    if secrecy::ExposeSecret::expose_secret(&password).len() > PASSWORD_MAX {
+        return Err(AppError::invalid(
+            "password",
+            format!("A password has at most {PASSWORD_MAX} characters."),
+        ));
     }
-    let admin = store.admin_by_username(&username).await?;
-    if let Some(until) = admin
-        .as_ref()
-        .and_then(|a| a.locked_until)
-        .filter(|&t| t > now)
-    {
-        store.append_audit(&fail("account locked")).await?;
-        let minutes = ((until - now) as f64 / 60_000.0).ceil() as i64;
-        return Err(AppError::TooManyRequests {
-            message: format!(
-                "This account is locked after repeated failed sign-ins. Try again in {minutes} minute(s)."
-            ),
-        });
-    }
-    let ok = password::verify(password, admin.as_ref().map(|a| a.password_hash.clone())).await;
-    let memberships = match &admin {
-        Some(a) if ok => store.memberships(a.id).await?,
-        _ => Vec::new(),
+    let store = &state.store;
+    let checked = lockout::check(state, &username, password, &meta.client_ip, now)
+        .await
+        .map_err(|e| match e {
+            lockout::CheckError::Database(e) => AppError::from(e),
+            lockout::CheckError::Busy => AppError::busy(),
+        })?;
+    let (attempt, admin, password_ok) = match checked {
+        lockout::Checked::Password {
+            attempt,
+            admin,
+            password_ok,
+        } => (attempt, admin, password_ok),
+        lockout::Checked::Locked => {
+            let admin = store.admin_by_username(&username).await?;
+            audit_failure(state, meta, &username, admin.as_ref(), "account locked").await?;
+            return Err(invalid_sign_in());
+        }
+        lockout::Checked::AddressThrottled => {
+            let admin = store.admin_by_username(&username).await?;
+            let reason = "too many failed sign-ins from this address";
+            audit_failure(state, meta, &username, admin.as_ref(), reason).await?;
+            return Err(AppError::TooManyRequests {
+                message: "Too many failed sign-ins from your address. Try again in a few minutes."
+                    .into(),
+            });
+        }
     };
-    let (Some(admin), Some(first)) = (admin, memberships.first()) else {
-        let locked = store
-            .record_sign_in_failure(
-                &username,
-                &meta.client_ip,
-                now,
-                LOCK_WINDOW_MS,
-                LOCK_AFTER_FAILURES,
-                LOCK_FOR_MS,
-            )
-            .await?;
-        let reason = if locked {
+    // Read whatever the outcome, so a known username costs the same.
+    let memberships = store
+        .memberships(admin.as_ref().map_or(-1, |a| a.id))
+        .await?;
+    let (Some(admin), Some(first), true) = (admin.as_ref(), memberships.first(), password_ok)
+    else {
+        let reason = if attempt.failed(state, now).await? {
             "invalid credentials; account locked"
         } else {
             "invalid credentials"
         };
-        store.append_audit(&fail(reason)).await?;
-        return Err(AppError::Unauthorized {
-            message: "Invalid username or password.".into(),
-        });
+        let records = lockout::failure_records(meta, &username, admin.as_ref(), &memberships, reason);
+        for record in &records {
+            store.append_audit(record).await?;
+        }
+        return Err(invalid_sign_in());
     };
-    // Guesses made in parallel may all have passed the lock check above:
-    // one that arrives after the lock was set must not open a session.
-    if store.is_locked(&username, now_ms()).await? {
-        store.append_audit(&fail("account locked")).await?;
-        return Err(AppError::TooManyRequests {
-            message:
-                "This account is locked after repeated failed sign-ins. Try again in a few minutes."
-                    .into(),
-        });
-    }
-    store.clear_sign_in_failures(&username).await?;
+    attempt.succeeded(state).await?;
 
     // A new id at sign-in: a session id planted before sign-in is worthless.
     session.cycle_id().await.map_err(session_error)?;
@@ -389,6 +368,25 @@ pub async fn sign_in(
         .append_audit(&actor.audit(AuditAction::SignIn, category::SIGN_IN, &actor.username))
         .await?;
     Ok(actor)
+}
+
+/// Records a refused sign-in where the account's admins (or, for unknown
+/// usernames, the providers) will see it.
+async fn audit_failure(
+    state: &AppState,
+    meta: &RequestMeta,
+    username: &str,
+    admin: Option<&super::store::AdminRow>,
+    reason: &str,
+) -> Result<(), AppError> {
+    let memberships = match admin {
+        Some(a) => state.store.memberships(a.id).await?,
+        None => Vec::new(),
+    };
+    for record in lockout::failure_records(meta, username, admin, &memberships, reason) {
+        state.store.append_audit(&record).await?;
+    }
+    Ok(())
 }
 
 /// Moves the session to another of the admin's organisations (audited).

@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -155,8 +155,9 @@ pub struct ServeArgs {
     /// Consumer-API requests allowed per organisation per second.
     #[arg(long, env = "KEYPORT_API_RATE_PER_SECOND", default_value_t = 2)]
     pub api_rate_per_second: i64,
-    /// Development only: let OAuth JWKS locations be plain-http URLs on
-    /// localhost / 127.0.0.1 (tests serve a JWKS from a local server).
+    /// Development only: let OAuth JWKS locations point at this machine's
+    /// loopback addresses (127.0.0.0/8, ::1, localhost), over http or https
+    /// (tests serve a JWKS from a local server). Off: public addresses only.
     #[arg(long, env = "KEYPORT_ALLOW_INSECURE_JWKS")]
     pub allow_insecure_jwks: bool,
     /// Consumer-API requests allowed per organisation per hour.
@@ -168,6 +169,15 @@ pub struct ServeArgs {
     /// Sandbox submissions allowed per organisation per hour.
     #[arg(long, env = "KEYPORT_SUBMIT_RATE_PER_HOUR", default_value_t = 400)]
     pub submit_rate_per_hour: i64,
+    /// Reverse proxies (addresses or CIDR blocks, e.g. 10.0.0.0/8) whose
+    /// X-Forwarded-For names the client. Without this, X-Forwarded-For is
+    /// ignored and the peer address is the client.
+    #[arg(long, env = "KEYPORT_TRUSTED_PROXY", value_delimiter = ',', num_args = 1.., value_parser = Cidr::parse)]
+    pub trusted_proxy: Vec<Cidr>,
+    /// Anonymous failures (no live session, unknown token, malformed sign-in)
+    /// one client address may make per minute before it gets 429.
+    #[arg(long, env = "KEYPORT_ANONYMOUS_FAILURES_PER_MINUTE", default_value_t = 60)]
+    pub anonymous_failures_per_minute: u32,
 }
 
 /// Settings the request handlers need, fixed at start.
@@ -187,8 +197,14 @@ pub struct Settings {
     /// Sandbox submissions per organisation per second and per hour.
     pub submit_rate_per_second: i64,
     pub submit_rate_per_hour: i64,
-    /// Allow `http://localhost` / `http://127.0.0.1` JWKS locations (development).
+    /// Allow JWKS locations on this machine's loopback addresses, http or https (development).
     pub allow_insecure_jwks: bool,
+    /// Peers whose X-Forwarded-For is believed (see [`super::http::client_ip`]).
+    pub trusted_proxies: Vec<Cidr>,
+    pub anonymous_failures_per_minute: u32,
+    /// argon2 runs at most this many at once; sign-ins wait this long for a turn.
+    pub hash_slots: usize,
+    pub hash_queue_timeout: Duration,
 }
 
 impl Settings {
@@ -211,12 +227,33 @@ impl Settings {
             submit_rate_per_second: args.submit_rate_per_second.max(1),
             submit_rate_per_hour: args.submit_rate_per_hour.max(1),
             allow_insecure_jwks: args.allow_insecure_jwks,
+            trusted_proxies: args.trusted_proxy.clone(),
+            anonymous_failures_per_minute: args.anonymous_failures_per_minute,
+            hash_slots: cores(),
+            hash_queue_timeout: Duration::from_secs(5),
         }
     }
 
-    /// For command-line operations, which build no URLs and set no cookies.
+    /// For command-line operations, which build no URLs and set no cookies:
+    /// the production defaults (no demo, no development switches).
     pub fn for_cli() -> Self {
-        Self::for_tests()
+        Settings {
+            public_url: "http://127.0.0.1:3000".into(),
+            demo: false,
+            secure_cookies: false,
+            session_idle: Duration::from_secs(30 * 60),
+            session_absolute: Duration::from_secs(12 * 3600),
+            api_session_idle: Duration::from_secs(30 * 60),
+            api_rate_per_second: 2,
+            api_rate_per_hour: 1000,
+            submit_rate_per_second: 1,
+            submit_rate_per_hour: 400,
+            allow_insecure_jwks: false,
+            trusted_proxies: Vec::new(),
+            anonymous_failures_per_minute: 60,
+            hash_slots: cores(),
+            hash_queue_timeout: Duration::from_secs(5),
+        }
     }
 
     /// Defaults for tests.
@@ -235,12 +272,68 @@ impl Settings {
             submit_rate_per_second: 1000,
             submit_rate_per_hour: 100_000,
             allow_insecure_jwks: true,
+            trusted_proxies: Vec::new(),
+            // Tests send many bad requests from one (unknown) address on
+            // purpose; the throttle's own tests set it low.
+            anonymous_failures_per_minute: 1_000_000,
+            hash_slots: cores(),
+            hash_queue_timeout: Duration::from_secs(30),
         }
     }
 
     /// `{public_url}/o/{org}` (PRODUCT.md §6).
     pub fn base_url(&self, org_short_name: &str) -> String {
         format!("{}/o/{}", self.public_url, org_short_name)
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// An address block, `10.0.0.0/8`, `fd00::/8`, or one address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn parse(s: &str) -> Result<Cidr, String> {
+        let s = s.trim();
+        let bad = || format!("`{s}` is not an address or CIDR block like 10.0.0.0/8");
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p.parse::<u8>().map_err(|_| bad())?)),
+            None => (s, None),
+        };
+        let network: IpAddr = addr.parse().map_err(|_| bad())?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        if prefix > max {
+            return Err(bad());
+        }
+        Ok(Cidr {
+            network: network.to_canonical(),
+            prefix: if network.is_ipv6() && network.to_canonical().is_ipv4() {
+                prefix.saturating_sub(96)
+            } else {
+                prefix
+            },
+        })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.network, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
     }
 }
 
@@ -284,6 +377,22 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cidr_blocks() {
+        let net = Cidr::parse("10.0.0.0/8").unwrap();
+        assert!(net.contains("10.1.2.3".parse().unwrap()));
+        assert!(net.contains("::ffff:10.1.2.3".parse().unwrap()));
+        assert!(!net.contains("11.0.0.1".parse().unwrap()));
+        let one = Cidr::parse("127.0.0.1").unwrap();
+        assert!(one.contains("127.0.0.1".parse().unwrap()));
+        assert!(!one.contains("127.0.0.2".parse().unwrap()));
+        assert!(Cidr::parse("fd00::/8").unwrap().contains("fd12::1".parse().unwrap()));
+        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+        for bad in ["10.0.0.0/33", "nope", "10.0.0.0/x", ""] {
+            assert!(Cidr::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn durations() {

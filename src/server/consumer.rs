@@ -13,7 +13,6 @@ pub use session::obfuscate_api_key;
 use super::now_ms;
 use super::state::AppState;
 use super::store::OrgRow;
-use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,10 +21,9 @@ use serde_json::json;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/o/{org}/zscsb/submit",
-            post(sandbox::submit).layer(DefaultBodyLimit::max(sandbox::MAX_SUBMISSION_BYTES)),
-        )
+        // The body is read (up to MAX_SUBMISSION_BYTES) only after the token
+        // is checked: see `sandbox::submit`.
+        .route("/o/{org}/zscsb/submit", post(sandbox::submit))
         .route("/o/{org}/sandbox/report/quota", get(sandbox::quota))
         .route(
             "/o/{org}/api/v1/authenticatedSession",

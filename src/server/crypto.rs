@@ -88,6 +88,7 @@ impl Secrets {
             Ok(text) => {
                 let bytes = parse_key(&text)
                     .ok_or_else(|| KeyError::BadKeyFile(key_file.display().to_string()))?;
+                tighten_key_file(key_file);
                 Ok(Self::from_master(&bytes))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -176,10 +177,22 @@ fn parse_key(text: &str) -> Option<[u8; 32]> {
     hex::decode(text.trim()).ok()?.try_into().ok()
 }
 
+/// An existing key file readable by others is made owner-only (0600).
+fn tighten_key_file(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let loose = std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0);
+    if loose && let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+        tracing::warn!(path = %path.display(), error = %e, "could not make the master key file 0600");
+    }
+}
+
 fn write_new_key_file(path: &Path, hex_key: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
     }
     let mut file = std::fs::OpenOptions::new()
         .write(true)

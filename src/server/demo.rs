@@ -5,7 +5,7 @@ use super::http::RequestMeta;
 use super::sandbox::FreshSecret;
 use super::state::AppState;
 use super::store::{InsertOutcome, SubscriptionKind};
-use super::{api_keys, auth, now_ms, password};
+use super::{api_keys, auth, now_ms};
 use crate::model::{AuditAction, KeyKind, Role, Subscription, category};
 use secrecy::SecretString;
 
@@ -72,7 +72,7 @@ async fn seed(state: &AppState) -> Result<(), Box<dyn std::error::Error + Send +
         .await?;
 
     for (username, memberships) in ACCOUNTS {
-        let hash = password::hash(SecretString::from(DEMO_PASSWORD)).await?;
+        let hash = state.hasher.hash(SecretString::from(DEMO_PASSWORD)).await?;
         let id = store.create_admin(username, &hash, now).await?;
         for (org, role) in memberships {
             let org_id = if *org == "acme" { acme } else { globex };

@@ -2,14 +2,17 @@
 //! audit log), the Origin check on state-changing requests, and the security
 //! headers (PRODUCT.md §9).
 
+use super::config::{Cidr, Settings};
 use crate::model::Interface;
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::HeaderMap;
 use axum::http::header::{self, HeaderName, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::RngCore;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 /// Facts about the request that the audit log records.
 #[derive(Clone, Debug)]
@@ -38,13 +41,53 @@ pub fn new_trace_id() -> String {
 
 pub const TRACE_HEADER: HeaderName = HeaderName::from_static("x-trace-id");
 
+/// The client's address: the peer's, unless the peer is a trusted proxy
+/// (`--trusted-proxy`); then X-Forwarded-For is read from the right, and
+/// the first address that is not itself a trusted proxy is the client.
+/// Entries left of it were written by the client and are not believed.
+pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[Cidr]) -> String {
+    let Some(mut client) = peer.map(|p| p.to_canonical()) else {
+        return "unknown".into();
+    };
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|c| c.contains(ip));
+    if !is_trusted(client) {
+        return client.to_string();
+    }
+    let hops: Vec<&str> = headers
+        .get_all(X_FORWARDED_FOR)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    for hop in hops.iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) => {
+                client = ip.to_canonical();
+                if !is_trusted(client) {
+                    break;
+                }
+            }
+            // Garbage: the last proxy we believe is as far as we can see.
+            Err(_) => break,
+        }
+    }
+    client.to_string()
+}
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
 /// Attaches a [`RequestMeta`] to every request and echoes its trace id.
-pub async fn request_meta(mut req: Request, next: Next) -> Response {
-    let client_ip = req
+pub async fn request_meta(
+    State(settings): State<Arc<Settings>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ci| ci.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
+        .map(|ci| ci.0.ip());
+    let client_ip = client_ip(peer, req.headers(), &settings.trusted_proxies);
     let interface = if req.uri().path().starts_with("/o/") {
         Interface::Api
     } else {
@@ -191,6 +234,40 @@ mod tests {
             b = b.header("origin", o);
         }
         b.body(Body::empty()).unwrap()
+    }
+
+    #[test]
+    fn forwarded_for_is_read_only_from_trusted_proxies() {
+        let trusted = [Cidr::parse("10.0.0.0/8").unwrap()];
+        let with = |xff: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(X_FORWARDED_FOR, HeaderValue::from_str(xff).unwrap());
+            h
+        };
+        let proxy = Some("10.0.0.5".parse().unwrap());
+        let stranger = Some("203.0.113.9".parse().unwrap());
+        // Through the proxy: the address it saw.
+        assert_eq!(client_ip(proxy, &with("198.51.100.7"), &trusted), "198.51.100.7");
+        // A client's own X-Forwarded-For entries are not believed.
+        assert_eq!(
+            client_ip(proxy, &with("1.2.3.4, 198.51.100.7"), &trusted),
+            "198.51.100.7"
+        );
+        // Two proxies in a row.
+        assert_eq!(
+            client_ip(proxy, &with("198.51.100.7, 10.0.0.9"), &trusted),
+            "198.51.100.7"
+        );
+        // Straight from the internet, the header is ignored.
+        assert_eq!(client_ip(stranger, &with("1.2.3.4"), &trusted), "203.0.113.9");
+        // Without a header (or with garbage), the proxy itself.
+        assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), "10.0.0.5");
+        assert_eq!(client_ip(proxy, &with("not-an-ip"), &trusted), "10.0.0.5");
+        // Mapped peers are the IPv4 address.
+        assert_eq!(
+            client_ip(Some("::ffff:203.0.113.9".parse().unwrap()), &HeaderMap::new(), &[]),
+            "203.0.113.9"
+        );
     }
 
     #[test]

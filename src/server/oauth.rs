@@ -6,6 +6,7 @@
 
 use super::auth::{Actor, refuse};
 use super::now_ms;
+use super::outbound::{FetchError, Outbound};
 use super::state::AppState;
 use super::store::{AuditRecord, OAuthOutcome, OAuthRow, SubscriptionKind};
 use crate::error::AppError;
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 const SUB_CATEGORY: &str = "OAuth 2.0 Authorization Servers";
 const MAX_JWKS_BYTES: usize = 1024 * 1024;
+const JWKS_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn page(state: &AppState, actor: &Actor) -> Result<OAuthPage, AppError> {
     actor.ensure(Permission::ViewApiConfiguration)?;
@@ -119,53 +121,30 @@ pub async fn delete(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppE
     Ok(())
 }
 
-/// GETs the JWKS and lists its keys. https only, unless the development
-/// setting allows plain http to this machine.
+/// GETs the JWKS and lists its keys, through the outbound policy: https to
+/// public internet addresses only; the development setting also allows this
+/// machine's loopback addresses (http or https).
 pub async fn fetch_jwks(
     state: &AppState,
     url: &str,
     validate_cert: bool,
 ) -> Result<Vec<JwksKey>, AppError> {
     let bad = |m: &str| AppError::invalid("jwks_url", m);
-    let parsed = reqwest::Url::parse(url.trim())
-        .map_err(|_| bad("Enter a valid URL, e.g. https://idp.example.com/oauth2/v1/keys."))?;
-    let local = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    match parsed.scheme() {
-        "https" => {}
-        "http" if local && state.settings.allow_insecure_jwks => {}
-        _ => return Err(bad("The JWKS location must be an https URL.")),
-    }
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
-        .danger_accept_invalid_certs(!validate_cert)
-        .build()
-        .map_err(|_| AppError::internal())?;
-    let response = client
-        .get(parsed)
-        .send()
+    let policy = Outbound {
+        allow_loopback: state.settings.allow_insecure_jwks,
+    };
+    let fetched = policy
+        .get_limited(url, validate_cert, MAX_JWKS_BYTES, JWKS_TIMEOUT)
         .await
-        .map_err(|e| bad(&format!("The JWKS could not be fetched: {}", describe(&e))))?;
-    if !response.status().is_success() {
-        return Err(bad(&format!(
-            "The JWKS location answered {}.",
-            response.status()
-        )));
-    }
-    if response
-        .content_length()
-        .is_some_and(|n| n as usize > MAX_JWKS_BYTES)
-    {
-        return Err(bad("The JWKS is larger than 1 MiB."));
-    }
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| bad(&format!("The JWKS could not be read: {}", describe(&e))))?;
-    if body.len() > MAX_JWKS_BYTES {
-        return Err(bad("The JWKS is larger than 1 MiB."));
-    }
-    parse_jwks(&body).map_err(|m| bad(&m))
+        .map_err(|e| match e {
+            FetchError::BadUrl => {
+                bad("Enter a valid URL, e.g. https://idp.example.com/oauth2/v1/keys.")
+            }
+            FetchError::Scheme => bad("The JWKS location must be an https URL."),
+            FetchError::TooLarge => bad("The JWKS is larger than 1 MiB."),
+            other => bad(&other.to_string()),
+        })?;
+    parse_jwks(&fetched.body).map_err(|m| bad(&m))
 }
 
 /// The keys of a JWKS document (`{"keys": [{"kty": …, "kid": …, "alg": …}]}`).
@@ -190,17 +169,6 @@ pub fn parse_jwks(body: &[u8]) -> Result<Vec<JwksKey>, String> {
             })
         })
         .collect()
-}
-
-/// A short reason for a failed fetch, without internals.
-fn describe(e: &reqwest::Error) -> &'static str {
-    if e.is_timeout() {
-        "the server did not answer in time"
-    } else if e.is_connect() {
-        "the server could not be reached (or its certificate was not accepted)"
-    } else {
-        "the request failed"
-    }
 }
 
 async fn ensure_active(

@@ -12,18 +12,17 @@ use super::auth::{Actor, audit_record};
 use super::http::RequestMeta;
 use super::state::AppState;
 use super::store::{AuditRecord, OrgChange, OrgRow};
-use super::{now_ms, password};
+use super::now_ms;
 use crate::error::AppError;
 use crate::model::{
     AuditAction, CredentialRef, DisableReason, KeyKind, Member, OrgSettings, Permission,
     ProviderConsole, ProviderCredential, ProviderOrg, Role, Subscription, SubscriptionKind,
-    category, mask, validate_org_name, validate_short_name,
+    PASSWORD_MAX, USERNAME_MAX, category, is_invisible, mask, validate_org_name,
+    validate_short_name,
 };
 use secrecy::{ExposeSecret, SecretString};
 
-const USERNAME_MAX: usize = 254;
 pub const PASSWORD_MIN: usize = 12;
-const PASSWORD_MAX: usize = 1024;
 
 /// Who is operating: a provider in the console, or the command line.
 #[derive(Clone, Debug)]
@@ -364,10 +363,10 @@ pub async fn add_admin(
 ) -> Result<(), AppError> {
     let username = username.trim().to_lowercase();
     if username.is_empty()
-        || username.len() > USERNAME_MAX
+        || username.chars().count() > USERNAME_MAX
         || username
             .chars()
-            .any(|c| c.is_whitespace() || c.is_control())
+            .any(|c| c.is_whitespace() || c.is_control() || is_invisible(c))
     {
         return Err(AppError::invalid(
             "username",
@@ -390,7 +389,7 @@ pub async fn add_admin(
                     format!("The password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters."),
                 ));
             }
-            let hash = password::hash(password).await.map_err(|e| {
+            let hash = state.hasher.hash(password).await.map_err(|e| {
                 tracing::error!(error = %e, "hashing a password failed");
                 AppError::internal()
             })?;

@@ -3,6 +3,9 @@
 
 use super::config::Settings;
 use super::crypto::Secrets;
+use super::password::Hasher;
+use super::throttle::AnonymousThrottle;
+use super::session_store::HashedIds;
 use super::state::AppState;
 use super::store::{SessionPool, Store};
 use super::{consumer, http};
@@ -37,6 +40,8 @@ pub async fn state(
         leptos_options,
         store,
         secrets: Arc::new(secrets),
+        hasher: Arc::new(Hasher::new(settings.hash_slots, settings.hash_queue_timeout)),
+        throttle: Arc::new(AnonymousThrottle::new(settings.anonymous_failures_per_minute)),
         settings: Arc::new(settings),
     })
 }
@@ -75,23 +80,28 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .layer(axum::middleware::from_fn(http::check_origin));
     let app = match state_sessions {
-        SessionPool::Sqlite(pool) => with_sessions(app, SqliteStore::new(pool), &settings),
+        SessionPool::Sqlite(pool) => {
+            with_sessions(app, HashedIds::new(SqliteStore::new(pool)), &settings)
+        }
         SessionPool::Postgres(pool, schema) => match postgres_sessions(&pool, &schema) {
-            Ok(store) => with_sessions(app, store, &settings),
+            Ok(store) => with_sessions(app, HashedIds::new(store), &settings),
             Err(e) => {
                 tracing::error!(error = %e, "the session store's schema name is not usable");
                 return app.layer(axum::middleware::from_fn(refuse_all));
             }
         },
     };
-    app.layer(axum::middleware::from_fn(http::request_meta))
+    app.layer(axum::middleware::from_fn_with_state(
+        settings.clone(),
+        http::request_meta,
+    ))
         .layer(axum::middleware::from_fn(http::security_headers))
         // The wasm bundle is most of a first load: brotli shrinks it about 3.5×.
         .layer(tower_http::compression::CompressionLayer::new())
 }
 
 /// The portal's sessions (tower-sessions), kept in the same database so any
-/// instance serves any request.
+/// instance serves any request, under hashed ids ([`HashedIds`]).
 fn with_sessions<S>(app: Router, store: S, settings: &Settings) -> Router
 where
     S: tower_sessions::SessionStore + Clone,

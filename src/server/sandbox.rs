@@ -304,25 +304,11 @@ async fn existing(
         .ok_or_else(|| AppError::not_found("The token"))
 }
 
-/// Trims the name and checks it is 1 to 64 characters with no control characters.
+/// Trims the name and checks it is 1 to 64 characters with nothing hidden
+/// (control, zero-width or bidi characters), so two names that look the
+/// same are the same.
 pub fn validate_name(name: &str) -> Result<String, AppError> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(AppError::invalid("name", "Enter a name for the token."));
-    }
-    if name.chars().count() > NAME_MAX {
-        return Err(AppError::invalid(
-            "name",
-            format!("The name must be at most {NAME_MAX} characters."),
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(AppError::invalid(
-            "name",
-            "The name cannot contain control characters.",
-        ));
-    }
-    Ok(name.to_owned())
+    crate::model::check_name(name, NAME_MAX, "token").map_err(|m| AppError::invalid("name", m))
 }
 
 /// The effective status of a token (PRODUCT.md §3).

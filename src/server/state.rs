@@ -2,6 +2,8 @@
 
 use super::config::Settings;
 use super::crypto::Secrets;
+use super::password::Hasher;
+use super::throttle::AnonymousThrottle;
 use super::store::Store;
 use crate::error::AppError;
 use axum::extract::FromRef;
@@ -14,6 +16,10 @@ pub struct AppState {
     pub store: Store,
     pub secrets: Arc<Secrets>,
     pub settings: Arc<Settings>,
+    /// Bounded argon2 (every sign-in queues here).
+    pub hasher: Arc<Hasher>,
+    /// Anonymous failures per client address.
+    pub throttle: Arc<AnonymousThrottle>,
 }
 
 /// The state, from the Leptos context of a server function or page render.

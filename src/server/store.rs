@@ -18,8 +18,8 @@ mod orgs;
 mod sandbox;
 mod usage;
 
-pub use admins::{AdminRow, MemberRow, MembershipRow};
-pub use api_keys::ApiCall;
+pub use admins::{Admission, AdminRow, MemberRow, MembershipRow, SignInPolicy};
+pub use api_keys::{ApiCall, ApiCallRequest};
 pub use api_keys::{ApiKeyRow, ApiSessionRow};
 pub use audit::{AuditColumn, AuditQuery, AuditRecord};
 pub use oauth::{OAuthOutcome, OAuthRow};
@@ -145,6 +145,71 @@ fn sqlite_options(options: SqliteConnectOptions) -> SqliteConnectOptions {
         .busy_timeout(Duration::from_secs(30))
 }
 
+/// Gets the SQLite file at `path` ready before sqlx opens it: creates its
+/// missing parent directories (0700), creates the file empty (0600) or
+/// tightens an existing one and its `-wal`/`-shm` files to 0600. SQLite
+/// gives the `-wal`/`-shm` files it creates the database file's mode.
+/// Paths SQLite does not take as a plain file (empty, `file:` URIs) are
+/// left alone.
+fn prepare_sqlite_file(path: &std::path::Path) -> std::io::Result<()> {
+    if path.as_os_str().is_empty() || path.to_string_lossy().starts_with("file:") {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            // Applies to the directories this creates, not to existing ones.
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(dir)?;
+    }
+    #[cfg(unix)]
+    restrict_sqlite_files(path)?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn restrict_sqlite_files(path: &std::path::Path) -> std::io::Result<()> {
+    use std::io::ErrorKind;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let private = || std::fs::Permissions::from_mode(0o600);
+    // Tightening a file someone else owns fails; say so and go on.
+    let tighten = |file: &std::path::Path| match std::fs::set_permissions(file, private()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+        Err(e) if e.kind() == ErrorKind::PermissionDenied => {
+            tracing::warn!(
+                path = %file.display(),
+                error = %e,
+                "cannot make the database file private (0600)"
+            );
+            Ok(())
+        }
+        Err(e) => Err(e),
+    };
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => {}
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => tighten(path)?,
+        Err(e) => return Err(e),
+    }
+    for suffix in ["-wal", "-shm"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        tighten(std::path::Path::new(&side))?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `url` — `sqlite://…` or
     /// `postgres://…` — and migrates it.
@@ -154,12 +219,14 @@ impl Store {
         let (pool, sessions) = match backend {
             Backend::Sqlite => {
                 let options = SqliteConnectOptions::from_str(url)?;
-                if let Some(dir) = options.get_filename().parent()
-                    && !dir.as_os_str().is_empty()
-                {
-                    std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+                let in_memory = sqlx::ConnectOptions::to_url_lossy(&options)
+                    .query_pairs()
+                    .any(|(key, value)| key == "mode" && value == "memory");
+                if !in_memory {
+                    prepare_sqlite_file(options.get_filename()).map_err(sqlx::Error::Io)?;
                 }
-                // The session store's own pool creates the file and sets WAL.
+                // The session store's own pool sets WAL (and creates the file
+                // where the step above did not, e.g. in memory).
                 let sessions = sqlx::sqlite::SqlitePoolOptions::new()
                     .max_connections(4)
                     .connect_with(sqlite_options(options))
@@ -292,6 +359,7 @@ impl Store {
             "memberships",
             "subscriptions",
             "sign_in_failures",
+            "sign_in_locks",
             "admins",
             "organisations",
             "audit_log",

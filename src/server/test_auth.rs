@@ -12,11 +12,14 @@ use super::now_ms;
 use super::state::AppState;
 use crate::error::AppError;
 use crate::model::{KeyKind, Permission, TestAuthReport, TestAuthStep, mask};
+use reqwest::Url;
 use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// Bytes of an answer read at most: only its JSON `code` is shown.
+const MAX_ANSWER_BYTES: usize = 16 * 1024;
 
 /// Runs the round trip as the signed-in admin, with the password they typed.
 pub async fn run(
@@ -57,10 +60,26 @@ pub async fn run(
     };
     steps.push(step("Obfuscate the key", true, shown));
 
+    // Only ever the portal's own origin (operator configuration, which may
+    // be loopback): never a redirect, never a proxy.
     let base = state.settings.base_url(&actor.org.short_name);
+    let Some(origin) = Url::parse(&state.settings.public_url)
+        .ok()
+        .map(|u| u.origin())
+        .filter(|o| o.is_tuple())
+    else {
+        steps.push(step("Base URL", false, NOT_REACHABLE.to_owned()));
+        return Ok(TestAuthReport { steps });
+    };
+    // Every request below is under `base`: its origin must be the portal's.
+    if Url::parse(&base).map_or(true, |u| u.origin() != origin) {
+        steps.push(step("Base URL", false, NOT_REACHABLE.to_owned()));
+        return Ok(TestAuthReport { steps });
+    }
     let client = reqwest::Client::builder()
         .timeout(TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
         .build()
         .map_err(|e| {
             tracing::error!(error = %e, "building the HTTP client failed");
@@ -102,11 +121,11 @@ pub async fn run(
                 .map(str::to_owned)
         })
         .filter(|v| !v.is_empty());
-    let text = response.text().await.unwrap_or_default();
+    let text = read_capped(response).await;
     steps.push(step(
         &format!("POST {url}"),
         status.is_success(),
-        format!("{status} {}", summarise(&text)),
+        summarise(status, &text),
     ));
     let Some(session) = cookie.filter(|_| status.is_success()) else {
         return Ok(TestAuthReport { steps });
@@ -126,11 +145,11 @@ pub async fn run(
     steps.push(match client.get(&url).header(COOKIE, &jar).send().await {
         Ok(r) => {
             let status = r.status();
-            let text = r.text().await.unwrap_or_default();
+            let text = read_capped(r).await;
             step(
                 &format!("GET {url}"),
                 status.is_success(),
-                format!("{status} {}", summarise(&text)),
+                summarise(status, &text),
             )
         }
         Err(e) => step(&format!("GET {url}"), false, unreachable(&e)),
@@ -160,13 +179,44 @@ fn step(label: &str, ok: bool, detail: String) -> TestAuthStep {
     }
 }
 
-/// The consumer API's JSON answer, kept short for the page.
-fn summarise(text: &str) -> String {
-    let text: String = text.chars().take(200).collect();
-    text.trim().to_owned()
+const NOT_REACHABLE: &str =
+    "The Base URL could not be reached from the server. Check KEYPORT_PUBLIC_URL.";
+
+/// At most [`MAX_ANSWER_BYTES`] of an answer, streamed; the rest is dropped.
+async fn read_capped(mut response: reqwest::Response) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = MAX_ANSWER_BYTES - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if chunk.len() >= room {
+            break;
+        }
+    }
+    body
+}
+
+/// The status and, when the answer is the consumer API's JSON error, its
+/// `code` (only `[A-Za-z0-9_]`, 64 characters at most); never the body itself.
+fn summarise(status: reqwest::StatusCode, body: &[u8]) -> String {
+    let code = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            let code: String = v
+                .get("code")?
+                .as_str()?
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(64)
+                .collect();
+            Some(code).filter(|c| !c.is_empty())
+        });
+    match code {
+        Some(code) => format!("{status} {code}"),
+        None => status.to_string(),
+    }
 }
 
 fn unreachable(e: &reqwest::Error) -> String {
     tracing::warn!(error = %e, "test authentication could not reach the Base URL");
-    "The Base URL could not be reached from the server. Check KEYPORT_PUBLIC_URL.".to_owned()
+    NOT_REACHABLE.to_owned()
 }

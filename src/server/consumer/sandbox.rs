@@ -10,7 +10,7 @@ use crate::server::store::{
     Credential, NewSubmission, OrgRow, SandboxTokenRow, SubmitOutcome, SubscriptionKind,
 };
 use crate::server::{auth, day_start, now_ms};
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -28,26 +28,29 @@ pub struct TokenQuery {
     force: Option<String>,
 }
 
-/// Finds the organisation and the usable token presented to it.
+/// Finds the organisation and the usable token presented to it. Unknown
+/// tokens and organisations count against the caller's address (see
+/// `server::throttle`), never against the organisation.
 async fn authenticate(
     state: &AppState,
+    meta: &RequestMeta,
     org: &str,
     token: Option<&str>,
 ) -> Result<(OrgRow, SandboxTokenRow), ApiError> {
-    let token = token.filter(|t| !t.is_empty()).ok_or_else(invalid_token)?;
-    let org = state
-        .store
-        .org_by_short_name(org)
-        .await?
-        .ok_or_else(invalid_token)?;
     let now = now_ms();
-    let digest = state.secrets.digest(token);
-    let row = state
-        .store
-        .sandbox_token_by_digest(org.id, &digest, now)
-        .await?
-        .filter(|row| state.secrets.verify(token, &row.secret_digest))
-        .ok_or_else(invalid_token)?;
+    if let Some(wait) = state.throttle.blocked(&meta.client_ip, now) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMIT_EXCEEDED",
+            "Too many failed requests from your address.",
+        )
+        .retry_after(wait));
+    }
+    let found = find_token(state, org, token, now).await?;
+    if found.is_none() {
+        state.throttle.failed(&meta.client_ip, now);
+    }
+    let (org, row) = found.ok_or_else(invalid_token)?;
     if row.disabled_reason.is_some() {
         return Err(token_disabled());
     }
@@ -70,16 +73,51 @@ async fn authenticate(
     }
 }
 
+/// The organisation and its token whose digest matches `token`, if any.
+async fn find_token(
+    state: &AppState,
+    org: &str,
+    token: Option<&str>,
+    now: i64,
+) -> Result<Option<(OrgRow, SandboxTokenRow)>, ApiError> {
+    let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN_LEN) else {
+        return Ok(None);
+    };
+    let Some(org) = state.store.org_by_short_name(org).await? else {
+        return Ok(None);
+    };
+    let digest = state.secrets.digest(token);
+    Ok(state
+        .store
+        .sandbox_token_by_digest(org.id, &digest, now)
+        .await?
+        .filter(|row| state.secrets.verify(token, &row.secret_digest))
+        .map(|row| (org, row)))
+}
+
+/// Longer than any token Keyport issues; longer ones are not looked up.
+const MAX_TOKEN_LEN: usize = 256;
+
 /// `POST /o/{org}/zscsb/submit?api_token=T&force=0|1`: records the file's
 /// receipt (size, MD5, type). Nothing is analysed, and the answer says so.
+/// The token is checked before a byte of the body is read.
 pub async fn submit(
     State(state): State<AppState>,
     Extension(meta): Extension<RequestMeta>,
     Path(org): Path<String>,
     Query(q): Query<TokenQuery>,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    let (org, token) = authenticate(&state, &org, q.api_token.as_deref()).await?;
+    let (org, token) = authenticate(&state, &meta, &org, q.api_token.as_deref()).await?;
+    let body = axum::body::to_bytes(body, MAX_SUBMISSION_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "FILE_TOO_LARGE",
+                "The file is larger than 32 MiB.",
+            )
+        })?;
     if body.is_empty() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -142,7 +180,7 @@ pub async fn quota(
     Path(org): Path<String>,
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, ApiError> {
-    let (org, token) = authenticate(&state, &org, q.api_token.as_deref()).await?;
+    let (org, token) = authenticate(&state, &meta, &org, q.api_token.as_deref()).await?;
     let now = now_ms();
     state
         .store

@@ -4,11 +4,14 @@
 //! portal's SDKs do it, plus an admin's credentials; get a `JSESSIONID`.
 
 use super::{ApiError, RateClass, limits, rate_limit, too_many_requests};
-use crate::model::{AuditAction, KeyKind, Subscription, category};
+use crate::model::{
+    AuditAction, KeyKind, PASSWORD_MAX, Permission, Subscription, category, normalise_username,
+};
 use crate::server::http::RequestMeta;
 use crate::server::state::AppState;
-use crate::server::store::{ApiCall, Credential, OrgRow, SubscriptionKind};
-use crate::server::{api_keys, auth, crypto, now_ms, password};
+use crate::server::store::{ApiCall, ApiCallRequest, Credential, OrgRow, SubscriptionKind};
+use crate::server::{api_keys, auth, crypto, lockout, now_ms};
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -55,7 +58,7 @@ pub async fn cloud_login(
     state: State<AppState>,
     meta: Extension<RequestMeta>,
     org: Path<String>,
-    body: Json<SignIn>,
+    body: Result<Json<SignIn>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     login(state, meta, org, body, KeyKind::CloudService).await
 }
@@ -64,7 +67,7 @@ pub async fn connector_login(
     state: State<AppState>,
     meta: Extension<RequestMeta>,
     org: Path<String>,
-    body: Json<SignIn>,
+    body: Result<Json<SignIn>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     login(state, meta, org, body, KeyKind::Connector).await
 }
@@ -142,95 +145,152 @@ async fn find_org(state: &AppState, org: &str) -> Result<OrgRow, ApiError> {
     })
 }
 
+/// Why a sign-in body cannot be anyone's: refused with 400 before any work,
+/// and nothing stored.
+fn invalid_input(message: &str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "INVALID_INPUT", message)
+}
+
+/// `POST authenticatedSession` / the connector's `auth`. The key and the
+/// password are checked together, always with the same work (argon2 runs
+/// whatever the key), and every wrong combination gets one answer; only
+/// right credentials learn that the key is disabled or the subscription
+/// lapsed. Only that counts against the organisation's rate limit.
 async fn login(
     State(state): State<AppState>,
     Extension(meta): Extension<RequestMeta>,
     Path(org): Path<String>,
-    Json(body): Json<SignIn>,
+    body: Result<Json<SignIn>, JsonRejection>,
     kind: KeyKind,
 ) -> Result<Response, ApiError> {
-    let org = find_org(&state, &org).await?;
-    rate_limit(&state, &org, RateClass::Session).await?;
     let now = now_ms();
-    let username = body.username.trim().to_lowercase();
-    let audit = auth::audit_record(
-        &meta,
-        &username,
-        &org.short_name,
-        AuditAction::SignIn,
-        kind.label(),
-        &username,
-    );
-    let fail = |e: ApiError| {
-        let record = audit.clone().failed(e.code);
-        let state = state.clone();
-        async move {
-            state.store.append_audit(&record).await?;
-            Err::<Response, ApiError>(e)
-        }
+    anonymous_gate(&state, &meta, now)?;
+    let org = find_org(&state, &org).await.inspect_err(|_| {
+        state.throttle.failed(&meta.client_ip, now);
+    })?;
+    let refuse_input = |message: &str| {
+        state.throttle.failed(&meta.client_ip, now);
+        invalid_input(message)
     };
-
+    let Ok(Json(body)) = body else {
+        return Err(refuse_input(
+            "Send JSON: {\"apiKey\", \"username\", \"password\", \"timestamp\"}.",
+        ));
+    };
+    let Some(username) = normalise_username(&body.username) else {
+        return Err(refuse_input(
+            "username must be at most 254 characters, without hidden characters.",
+        ));
+    };
+    if body.password.expose_secret().len() > PASSWORD_MAX || body.api_key.len() > 64 {
+        return Err(refuse_input("apiKey or password is too long."));
+    }
     let timestamp_ok = body
         .timestamp
         .parse::<i64>()
         .is_ok_and(|t| (t - now).abs() <= CLOCK_WINDOW_MS);
     if !timestamp_ok {
-        return fail(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "INVALID_TIMESTAMP",
+        return Err(refuse_input(
             "timestamp must be epoch milliseconds within 2 hours of the server clock.",
-        ))
-        .await;
-    }
-    if let Some(refusal) = subscription_refusal(&state, &org, now).await? {
-        return fail(refusal).await;
-    }
-    let Some((row, key)) = api_keys::current_key(&state, org.id, kind).await? else {
-        return fail(invalid_credentials()).await;
-    };
-    let expected = obfuscate_api_key(key.expose_secret(), &body.timestamp).unwrap_or_default();
-    let key_ok: bool = expected.as_bytes().ct_eq(body.api_key.as_bytes()).into();
-    if !key_ok {
-        return fail(invalid_credentials()).await;
-    }
-    if row.disabled_reason.is_some() {
-        return fail(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "API_KEY_DISABLED",
-            "The API key is disabled.",
-        ))
-        .await;
+        ));
     }
 
-    let admin = state.store.admin_by_username(&username).await?;
-    if admin
+    let checked = lockout::check(&state, &username, body.password, &meta.client_ip, now)
+        .await
+        .map_err(|e| match e {
+            lockout::CheckError::Database(e) => ApiError::from(e),
+            lockout::CheckError::Busy => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVER_BUSY",
+                "The server is busy. Try again in a few seconds.",
+            )
+            .retry_after(state.hasher.retry_after_secs()),
+        })?;
+    let audit = |name: &str| {
+        auth::audit_record(
+            &meta,
+            name,
+            &org.short_name,
+            AuditAction::SignIn,
+            kind.label(),
+            name,
+        )
+    };
+    let (attempt, admin, password_ok) = match checked {
+        lockout::Checked::Password {
+            attempt,
+            admin,
+            password_ok,
+        } => (attempt, admin, password_ok),
+        lockout::Checked::Locked => {
+            let name = member_name(&state, &org, &username).await?;
+            state
+                .store
+                .append_audit(&audit(&name).failed("account locked"))
+                .await?;
+            return Err(invalid_credentials());
+        }
+        lockout::Checked::AddressThrottled => {
+            let name = member_name(&state, &org, &username).await?;
+            let reason = "too many failed sign-ins from this address";
+            state.store.append_audit(&audit(&name).failed(reason)).await?;
+            return Err(too_many_requests(
+                (lockout::POLICY.address_window_ms / 1000) as u64,
+            ));
+        }
+    };
+
+    // The key: compared in constant time, also when there is none.
+    let current = api_keys::current_key(&state, org.id, kind).await?;
+    let key = current
         .as_ref()
-        .and_then(|a| a.locked_until)
-        .is_some_and(|t| t > now)
-    {
-        return fail(invalid_credentials()).await;
-    }
-    let password_ok = password::verify(
-        body.password,
-        admin.as_ref().map(|a| a.password_hash.clone()),
-    )
-    .await;
-    let member = match &admin {
-        Some(a) if password_ok => state
+        .map_or(NO_KEY, |(_, key)| key.expose_secret());
+    let expected = obfuscate_api_key(key, &body.timestamp).unwrap_or_default();
+    let key_ok: bool = expected.as_bytes().ct_eq(body.api_key.as_bytes()).into();
+    let role = match &admin {
+        Some(a) => state
             .store
             .memberships(a.id)
             .await?
             .into_iter()
-            .any(|m| m.org_id == org.id),
-        _ => false,
+            .find(|m| m.org_id == org.id)
+            .map(|m| m.role.0),
+        None => None,
     };
-    let Some(admin) = admin.filter(|_| member) else {
+    let ok = key_ok & password_ok & current.is_some() & role.is_some();
+    let (Some(admin), Some((row, _)), Some(role), true) = (admin, current, role, ok) else {
+        attempt.failed(&state, now).await?;
+        let name = member_name(&state, &org, &username).await?;
         state
             .store
-            .record_sign_in_failure(&username, &meta.client_ip, now, 60_000, 5, 5 * 60_000)
+            .append_audit(&audit(&name).failed("INVALID_USERNAME_OR_PASSWORD"))
             .await?;
-        return fail(invalid_credentials()).await;
+        return Err(invalid_credentials());
     };
+    attempt.succeeded(&state).await?;
+
+    // Right credentials: now the states may be told.
+    let audit = audit(&admin.username);
+    let refusal = if !role.allows(Permission::UseApi) {
+        Some(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "API_ACCESS_NOT_GRANTED",
+            "This admin has no API access in the organisation.",
+        ))
+    } else if row.disabled_reason.is_some() {
+        Some(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "API_KEY_DISABLED",
+            "The API key is disabled.",
+        ))
+    } else {
+        subscription_refusal(&state, &org, now).await?
+    };
+    if let Some(refusal) = refusal {
+        state.store.append_audit(&audit.clone().failed(refusal.code)).await?;
+        return Err(refusal);
+    }
+    rate_limit(&state, &org, RateClass::Session).await?;
 
     let session_id = crypto::generate_secret(32);
     state
@@ -265,6 +325,40 @@ async fn login(
     Ok(res)
 }
 
+/// Obfuscated in place of a missing key, so a missing key costs the same.
+const NO_KEY: &str = "000000000000";
+
+/// How a failed consumer sign-in names the admin in the organisation's
+/// audit log: the username only if it is one of the organisation's admins
+/// (otherwise it is text an anonymous caller chose; see `lockout::audit_name`).
+async fn member_name(state: &AppState, org: &OrgRow, username: &str) -> Result<String, ApiError> {
+    let admin = state.store.admin_by_username(username).await?;
+    let member = match &admin {
+        Some(a) => state
+            .store
+            .memberships(a.id)
+            .await?
+            .iter()
+            .any(|m| m.org_id == org.id),
+        None => false,
+    };
+    Ok(lockout::audit_name(username, admin.as_ref().filter(|_| member)))
+}
+
+/// Refuses an address that made too many anonymous failures this minute
+/// (429, before any database work).
+fn anonymous_gate(state: &AppState, meta: &RequestMeta, now: i64) -> Result<(), ApiError> {
+    match state.throttle.blocked(&meta.client_ip, now) {
+        Some(wait) => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMIT_EXCEEDED",
+            "Too many failed requests from your address.",
+        )
+        .retry_after(wait)),
+        None => Ok(()),
+    }
+}
+
 async fn alive(
     State(state): State<AppState>,
     Extension(meta): Extension<RequestMeta>,
@@ -282,14 +376,21 @@ async fn logout(
     Path(org): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let org = find_org(&state, &org).await?;
-    rate_limit(&state, &org, RateClass::Session).await?;
-    if let Some(id) = session_cookie(&headers)
-        && state
-            .store
-            .delete_api_session(&session_digest(id), org.id)
-            .await?
-    {
+    let now = now_ms();
+    anonymous_gate(&state, &meta, now)?;
+    let org = find_org(&state, &org).await.inspect_err(|_| {
+        state.throttle.failed(&meta.client_ip, now);
+    })?;
+    let ended = match session_cookie(&headers) {
+        Some(id) => {
+            state
+                .store
+                .delete_api_session(&session_digest(id), org.id)
+                .await?
+        }
+        None => false,
+    };
+    if ended {
         let record = auth::audit_record(
             &meta,
             "",
@@ -299,6 +400,8 @@ async fn logout(
             "API session",
         );
         state.store.append_audit(&record).await?;
+    } else {
+        state.throttle.failed(&meta.client_ip, now);
     }
     let mut res = Json(json!({})).into_response();
     let expired = format!(
@@ -312,8 +415,10 @@ async fn logout(
 }
 
 /// The organisation, if the request carries a live session made with its
-/// key of `kind` and the API subscription is still active. The call counts
-/// toward the key's usage.
+/// key of `kind` by an admin who is still a member with API access, and the
+/// API subscription is still active. Only such calls count toward the
+/// organisation's rate limit and the key's usage; the others count against
+/// the caller's address ([`anonymous_gate`]).
 async fn live_session(
     state: &AppState,
     org: &str,
@@ -321,35 +426,35 @@ async fn live_session(
     kind: KeyKind,
     meta: &RequestMeta,
 ) -> Result<(OrgRow, i64), ApiError> {
-    let org = find_org(state, org).await?;
-    let Some(id) = session_cookie(headers) else {
-        rate_limit(state, &org, RateClass::Session).await?;
-        return Err(session_not_valid());
-    };
     let now = now_ms();
+    anonymous_gate(state, meta, now)?;
+    let anonymous = |e: ApiError| {
+        state.throttle.failed(&meta.client_ip, now);
+        e
+    };
+    let org = find_org(state, org).await.map_err(anonymous)?;
+    let id = session_cookie(headers).ok_or_else(|| anonymous(session_not_valid()))?;
+    let call = ApiCallRequest {
+        org_id: org.id,
+        kind,
+        id_digest: &session_digest(id),
+        now,
+        idle_ms: state.settings.api_session_idle.as_millis() as i64,
+        max_age_ms: state.settings.session_absolute.as_millis() as i64,
+        limits: &limits(state, RateClass::Session),
+        client_ip: &meta.client_ip,
+    };
+    // Session, rate limit and usage in one write transaction.
+    let admin_id = match state.store.api_call(&call).await? {
+        ApiCall::RateLimited(wait) => return Err(too_many_requests(wait)),
+        ApiCall::NoSession => return Err(anonymous(session_not_valid())),
+        ApiCall::Live(session) => session.admin_id,
+    };
     // A session made before the subscription lapsed dies with it (§3).
     if let Some(refusal) = subscription_refusal(state, &org, now).await? {
         return Err(refusal);
     }
-    let idle_ms = state.settings.api_session_idle.as_millis() as i64;
-    // Rate limit, session and usage in one write transaction.
-    match state
-        .store
-        .api_call(
-            org.id,
-            kind,
-            &session_digest(id),
-            now,
-            idle_ms,
-            &limits(state, RateClass::Session),
-            &meta.client_ip,
-        )
-        .await?
-    {
-        ApiCall::RateLimited(wait) => Err(too_many_requests(wait)),
-        ApiCall::NoSession => Err(session_not_valid()),
-        ApiCall::Live(session) => Ok((org, session.admin_id)),
-    }
+    Ok((org, admin_id))
 }
 
 /// Why the organisation's API subscription refuses the consumer API, if it does.

@@ -1,14 +1,38 @@
 //! Admin accounts, their memberships, and failed sign-ins.
 
-use super::{AuditRecord, Lock, Store};
+use super::{AuditRecord, Backend, Lock, Store};
 use crate::model::Role;
+
+/// The numbers of the sign-in lockout (one policy for the portal and the
+/// consumer API; see `server::lockout`).
+#[derive(Clone, Copy, Debug)]
+pub struct SignInPolicy {
+    /// Failures to one account within `lock_window_ms` that lock it…
+    pub lock_after: i64,
+    pub lock_window_ms: i64,
+    /// …for this long.
+    pub lock_for_ms: i64,
+    /// Failures from one address within `address_window_ms` before it is throttled.
+    pub address_after: i64,
+    pub address_window_ms: i64,
+}
+
+/// What [`Store::admit_sign_in`] decided. Every outcome was counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Check the password; the attempt's row id (withdrawn on success).
+    Admitted(i64),
+    /// The account is locked: check nothing.
+    Locked,
+    /// Too many failures from this address: check nothing.
+    AddressThrottled,
+}
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AdminRow {
     pub id: i64,
     pub username: String,
     pub password_hash: String,
-    pub locked_until: Option<i64>,
 }
 
 /// An admin's role in one organisation, with the organisation's names.
@@ -64,6 +88,8 @@ impl Store {
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.begin_write(Lock::Org(org_id)).await?;
         upsert_membership(&mut tx, admin_id, org_id, role).await?;
+        // A new role is a new grant: sessions opened under the old one end.
+        end_api_sessions_of(&mut tx, admin_id, org_id).await?;
         audit.insert(&mut tx).await?;
         tx.commit().await
     }
@@ -86,6 +112,7 @@ impl Store {
         if removed == 0 {
             return Ok(false);
         }
+        end_api_sessions_of(&mut tx, admin_id, org_id).await?;
         audit.insert(&mut tx).await?;
         tx.commit().await?;
         Ok(true)
@@ -93,7 +120,7 @@ impl Store {
 
     pub async fn admin_by_username(&self, username: &str) -> Result<Option<AdminRow>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT id, username, password_hash, locked_until FROM admins WHERE username = $1",
+            "SELECT id, username, password_hash FROM admins WHERE username = $1",
         )
         .bind(username)
         .fetch_optional(&self.pool)
@@ -101,7 +128,7 @@ impl Store {
     }
 
     pub async fn admin_by_id(&self, id: i64) -> Result<Option<AdminRow>, sqlx::Error> {
-        sqlx::query_as("SELECT id, username, password_hash, locked_until FROM admins WHERE id = $1")
+        sqlx::query_as("SELECT id, username, password_hash FROM admins WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await
@@ -142,66 +169,109 @@ impl Store {
         .await
     }
 
-    /// Records a failed sign-in and, if it is the fifth for this account
-    /// within `window_ms`, locks the account until `now + lock_ms`. Returns
-    /// whether the account is now locked.
-    pub async fn record_sign_in_failure(
+    /// Admits one sign-in attempt under `policy`, counting it *before* the
+    /// password is checked: the attempt is stored as a failure at once, so
+    /// guesses sent in parallel see each other and at most
+    /// `policy.lock_after` are ever checked per account and window. Locked
+    /// and throttled attempts are counted too (against the address).
+    pub async fn admit_sign_in(
         &self,
         username: &str,
         client_ip: &str,
         now: i64,
-        window_ms: i64,
-        max_failures: i64,
-        lock_ms: i64,
-    ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write(Lock::Key(username)).await?;
-        sqlx::query("INSERT INTO sign_in_failures (username, client_ip, at) VALUES ($1, $2, $3)")
-            .bind(username)
-            .bind(client_ip)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        policy: &SignInPolicy,
+    ) -> Result<Admission, sqlx::Error> {
+        // The address first, then the account: the same order everywhere.
+        let mut tx = self.begin_write(Lock::Key(&format!("sign-in-ip:{client_ip}"))).await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT CAST(pg_advisory_xact_lock(hashtext($1)) AS TEXT)")
+                .bind(format!("sign-in-user:{username}"))
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
+        let (from_address,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM sign_in_failures WHERE client_ip = $1 AND at > $2",
+        )
+        .bind(client_ip)
+        .bind(now - policy.address_window_ms)
+        .fetch_one(&mut *tx)
+        .await?;
+        let locked: Option<(i64,)> = sqlx::query_as(
+            "SELECT locked_until FROM sign_in_locks WHERE username = $1 AND locked_until > $2",
+        )
+        .bind(username)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
         let (recent,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM sign_in_failures WHERE username = $1 AND at > $2")
                 .bind(username)
-                .bind(now - window_ms)
+                .bind(now - policy.lock_window_ms)
                 .fetch_one(&mut *tx)
                 .await?;
-        let locked = recent >= max_failures;
-        if locked {
-            // The lock (minutes) outlasts the counting window (a minute), so
-            // the failures need no reset; they still count for the address.
-            sqlx::query("UPDATE admins SET locked_until = $1 WHERE username = $2")
-                .bind(now + lock_ms)
+        let admission = if from_address >= policy.address_after {
+            Admission::AddressThrottled
+        } else if locked.is_some() || recent >= policy.lock_after {
+            Admission::Locked
+        } else {
+            Admission::Admitted(0)
+        };
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO sign_in_failures (username, client_ip, at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(username)
+        .bind(client_ip)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(match admission {
+            Admission::Admitted(_) => Admission::Admitted(id),
+            other => other,
+        })
+    }
+
+    /// The admitted attempt `attempt_id` failed: if the account now has
+    /// `policy.lock_after` failures within the window, it is locked for
+    /// `policy.lock_for_ms`. Returns whether it is locked.
+    pub async fn sign_in_failed(
+        &self,
+        username: &str,
+        now: i64,
+        policy: &SignInPolicy,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.begin_write(Lock::Key(&format!("sign-in-user:{username}"))).await?;
+        let (recent,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM sign_in_failures WHERE username = $1 AND at > $2")
                 .bind(username)
-                .execute(&mut *tx)
+                .bind(now - policy.lock_window_ms)
+                .fetch_one(&mut *tx)
                 .await?;
+        let locked = recent >= policy.lock_after;
+        if locked {
+            // The lock (minutes) outlasts the counting window (a minute).
+            sqlx::query(
+                "INSERT INTO sign_in_locks (username, locked_until) VALUES ($1, $2)
+                 ON CONFLICT (username) DO UPDATE SET locked_until = excluded.locked_until",
+            )
+            .bind(username)
+            .bind(now + policy.lock_for_ms)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(locked)
     }
 
-    /// Failed sign-ins from one address since `since`.
-    pub async fn failures_from(&self, client_ip: &str, since: i64) -> Result<i64, sqlx::Error> {
-        let (n,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM sign_in_failures WHERE client_ip = $1 AND at > $2",
-        )
-        .bind(client_ip)
-        .bind(since)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(n)
-    }
-
-    /// Whether the account is locked at `now` (re-read after a slow check,
-    /// so guesses made in parallel cannot outrun the lock).
-    pub async fn is_locked(&self, username: &str, now: i64) -> Result<bool, sqlx::Error> {
-        let row: Option<(Option<i64>,)> =
-            sqlx::query_as("SELECT locked_until FROM admins WHERE username = $1")
-                .bind(username)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.and_then(|r| r.0).is_some_and(|t| t > now))
+    /// The admitted attempt succeeded (or was never checked): it is no
+    /// failure. Earlier failures keep counting until they age out, so a
+    /// success in the middle of someone else's guesses frees no slots.
+    pub async fn sign_in_withdrawn(&self, attempt_id: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM sign_in_failures WHERE id = $1")
+            .bind(attempt_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Drops failed sign-ins older than `before` (housekeeping).
@@ -210,12 +280,8 @@ impl Store {
             .bind(before)
             .execute(&self.pool)
             .await?;
-        Ok(())
-    }
-
-    pub async fn clear_sign_in_failures(&self, username: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM sign_in_failures WHERE username = $1")
-            .bind(username)
+        sqlx::query("DELETE FROM sign_in_locks WHERE locked_until < $1")
+            .bind(before)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -232,6 +298,20 @@ async fn upsert_membership(
         .bind(admin_id)
         .bind(org_id)
         .bind(role.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Ends the admin's consumer-API sessions in the organisation.
+async fn end_api_sessions_of(
+    conn: &mut sqlx::AnyConnection,
+    admin_id: i64,
+    org_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM api_sessions WHERE admin_id = $1 AND org_id = $2")
+        .bind(admin_id)
+        .bind(org_id)
         .execute(conn)
         .await?;
     Ok(())

@@ -3,7 +3,7 @@
 
 use super::usage::{Credential, forget_use, note_use};
 use super::{AuditRecord, Lock, Store};
-use crate::model::{DisableReason, KeyKind};
+use crate::model::{DisableReason, KeyKind, Permission, Role};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ApiKeyRow {
@@ -190,26 +190,6 @@ impl Store {
         Ok(())
     }
 
-    /// The session if it is alive (seen within `idle_ms`), marking it seen now.
-    pub async fn touch_api_session(
-        &self,
-        id_digest: &[u8],
-        org_id: i64,
-        now: i64,
-        idle_ms: i64,
-    ) -> Result<Option<ApiSessionRow>, sqlx::Error> {
-        sqlx::query_as(
-            "UPDATE api_sessions SET last_seen_at = $1 WHERE id_digest = $2 AND org_id = $3 AND last_seen_at > $4
-             RETURNING kind, admin_id",
-        )
-        .bind(now)
-        .bind(id_digest)
-        .bind(org_id)
-        .bind(now - idle_ms)
-        .fetch_optional(&self.pool)
-        .await
-    }
-
     pub async fn delete_api_session(
         &self,
         id_digest: &[u8],
@@ -241,43 +221,68 @@ impl Store {
     }
 
     /// One consumer-API call made with a session, in one write transaction:
-    /// counted against the rate limits, the session touched (alive within
-    /// `idle_ms`), and the key's use noted.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn api_call(
-        &self,
-        org_id: i64,
-        kind: KeyKind,
-        id_digest: &[u8],
-        now: i64,
-        idle_ms: i64,
-        limits: &[(&str, i64, i64)],
-        client_ip: &str,
-    ) -> Result<ApiCall, sqlx::Error> {
-        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
-        if let Some(wait) = count_request(&mut tx, org_id, now, limits).await? {
-            return Ok(ApiCall::RateLimited(wait));
-        }
-        let session: Option<ApiSessionRow> = sqlx::query_as(
-            "UPDATE api_sessions SET last_seen_at = $1 WHERE id_digest = $2 AND org_id = $3 AND last_seen_at > $4
-             RETURNING kind, admin_id",
+    /// the session checked (alive within its idle and absolute limits, its
+    /// admin still a member whose role may use the API), then — only for a
+    /// live session — counted against the organisation's rate limits, the
+    /// session touched and the key's use noted. Calls without a live session
+    /// cost the organisation nothing.
+    pub async fn api_call(&self, call: &ApiCallRequest<'_>) -> Result<ApiCall, sqlx::Error> {
+        let mut tx = self.begin_write(Lock::Org(call.org_id)).await?;
+        let session: Option<(String, i64, String)> = sqlx::query_as(
+            "SELECT s.kind, s.admin_id, m.role FROM api_sessions s
+             JOIN memberships m ON m.admin_id = s.admin_id AND m.org_id = s.org_id
+             WHERE s.id_digest = $1 AND s.org_id = $2 AND s.last_seen_at > $3 AND s.created_at > $4",
         )
-        .bind(now)
-        .bind(id_digest)
-        .bind(org_id)
-        .bind(now - idle_ms)
+        .bind(call.id_digest)
+        .bind(call.org_id)
+        .bind(call.now - call.idle_ms)
+        .bind(call.now - call.max_age_ms)
         .fetch_optional(&mut *tx)
         .await?;
-        let outcome = match session.filter(|s| s.kind == kind.as_str()) {
-            Some(session) => {
-                note_use(&mut tx, org_id, Credential::ApiKey(kind), now, client_ip).await?;
-                ApiCall::Live(session)
-            }
-            None => ApiCall::NoSession,
+        let usable = session.filter(|(kind, _, role)| {
+            kind == call.kind.as_str()
+                && role
+                    .parse::<Role>()
+                    .is_ok_and(|r| r.allows(Permission::UseApi))
+        });
+        let Some((kind, admin_id, _)) = usable else {
+            return Ok(ApiCall::NoSession);
         };
+        if let Some(wait) = count_request(&mut tx, call.org_id, call.now, call.limits).await? {
+            return Ok(ApiCall::RateLimited(wait));
+        }
+        sqlx::query("UPDATE api_sessions SET last_seen_at = $1 WHERE id_digest = $2")
+            .bind(call.now)
+            .bind(call.id_digest)
+            .execute(&mut *tx)
+            .await?;
+        note_use(
+            &mut tx,
+            call.org_id,
+            Credential::ApiKey(call.kind),
+            call.now,
+            call.client_ip,
+        )
+        .await?;
         tx.commit().await?;
-        Ok(outcome)
+        Ok(ApiCall::Live(ApiSessionRow { kind, admin_id }))
     }
+}
+
+/// One consumer-API call as [`Store::api_call`] checks it.
+#[derive(Debug)]
+pub struct ApiCallRequest<'a> {
+    pub org_id: i64,
+    pub kind: KeyKind,
+    pub id_digest: &'a [u8],
+    pub now: i64,
+    /// A session ends this long after its last call…
+    pub idle_ms: i64,
+    /// …and this long after it was opened, whatever happens.
+    pub max_age_ms: i64,
+    /// The organisation's windows: (name, length in ms, maximum).
+    pub limits: &'a [(&'a str, i64, i64)],
+    pub client_ip: &'a str,
 }
 
 /// What [`Store::api_call`] found.

@@ -1,6 +1,7 @@
 //! The audit log table. Entries are appended, never updated.
 
 use super::Store;
+use crate::model::for_audit;
 use sqlx::AnyConnection;
 
 /// One audit entry as stored. Built by `server::audit`, which fills the
@@ -23,24 +24,26 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
-    /// Appends the entry on `conn`, so a change and its record commit together.
+    /// Appends the entry on `conn`, so a change and its record commit
+    /// together. Every text is stored as [`for_audit`] makes it (capped,
+    /// nothing hidden): some of it comes from people who are not signed in.
     pub(crate) async fn insert(&self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO audit_log (at, action, category, sub_category, resource, admin, org, client_ip, interface, trace_id, result, reason)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(self.at)
-        .bind(&self.action)
-        .bind(&self.category)
-        .bind(&self.sub_category)
-        .bind(&self.resource)
-        .bind(&self.admin)
-        .bind(&self.org)
-        .bind(&self.client_ip)
-        .bind(&self.interface)
-        .bind(&self.trace_id)
-        .bind(&self.result)
-        .bind(&self.reason)
+        .bind(for_audit(&self.action))
+        .bind(for_audit(&self.category))
+        .bind(for_audit(&self.sub_category))
+        .bind(for_audit(&self.resource))
+        .bind(for_audit(&self.admin))
+        .bind(for_audit(&self.org))
+        .bind(for_audit(&self.client_ip))
+        .bind(for_audit(&self.interface))
+        .bind(for_audit(&self.trace_id))
+        .bind(for_audit(&self.result))
+        .bind(self.reason.as_deref().map(for_audit))
         .execute(conn)
         .await?;
         Ok(())
@@ -93,11 +96,14 @@ pub struct AuditQuery {
     pub result: Option<String>,
     pub from: Option<i64>,
     pub to: Option<i64>,
+    /// Include the entries of no organisation (failed sign-ins with
+    /// usernames nobody has): for providers only.
+    pub unscoped: bool,
 }
 
 /// `FROM audit_log WHERE …` for the filter: one statement whatever is set
-/// (an unset filter binds NULL and matches everything), parameters `$1`–`$7`.
-const FILTERED: &str = " FROM audit_log WHERE org = $1
+/// (an unset filter binds NULL and matches everything), parameters `$1`–`$8`.
+const FILTERED: &str = " FROM audit_log WHERE (org = $1 OR (CAST($8 AS BIGINT) = 1 AND org = ''))
     AND (CAST($2 AS TEXT) IS NULL OR admin = $2)
     AND (CAST($3 AS TEXT) IS NULL OR action = $3)
     AND (CAST($4 AS TEXT) IS NULL OR category = $4 OR sub_category = $4)
@@ -127,10 +133,11 @@ impl Store {
             .bind(non_empty(&filter.result))
             .bind(filter.from)
             .bind(filter.to)
+            .bind(i64::from(filter.unscoped))
             .fetch_one(&self.pool)
             .await?;
         let rows = sqlx::query_as(&format!(
-            "SELECT {AUDIT_COLUMNS}{FILTERED} ORDER BY id DESC LIMIT $8 OFFSET $9"
+            "SELECT {AUDIT_COLUMNS}{FILTERED} ORDER BY id DESC LIMIT $9 OFFSET $10"
         ))
         .bind(org)
         .bind(non_empty(&filter.admin))
@@ -139,6 +146,7 @@ impl Store {
         .bind(non_empty(&filter.result))
         .bind(filter.from)
         .bind(filter.to)
+        .bind(i64::from(filter.unscoped))
         .bind(limit)
         .bind(offset)
         .fetch_all(&self.pool)
@@ -151,12 +159,17 @@ impl Store {
         &self,
         org: &str,
         column: AuditColumn,
+        unscoped: bool,
     ) -> Result<Vec<String>, sqlx::Error> {
         let sql = format!(
-            "SELECT DISTINCT {} FROM audit_log WHERE org = $1 ORDER BY 1",
+            "SELECT DISTINCT {} FROM audit_log WHERE org = $1 OR (CAST($2 AS BIGINT) = 1 AND org = '') ORDER BY 1",
             column.name()
         );
-        let rows: Vec<(String,)> = sqlx::query_as(&sql).bind(org).fetch_all(&self.pool).await?;
+        let rows: Vec<(String,)> = sqlx::query_as(&sql)
+            .bind(org)
+            .bind(i64::from(unscoped))
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows
             .into_iter()
             .map(|r| r.0)
