@@ -179,7 +179,10 @@ impl FromServerFnError for AppError {
             crate::server::http::is_form_navigation(),
         ) {
             options.set_status(status);
-            if matches!(self, AppError::Busy { .. } | AppError::TooManyRequests { .. }) {
+            if matches!(
+                self,
+                AppError::Busy { .. } | AppError::TooManyRequests { .. }
+            ) {
                 options.insert_header(
                     axum::http::header::RETRY_AFTER,
                     axum::http::HeaderValue::from_static("5"),

@@ -423,7 +423,11 @@ async fn the_api_is_rate_limited_per_organisation() {
     let app = TestApp::new().await; // 2 per second, as the spec says
     let key = reveal(&app, &app.sign_in("api@acme.example").await, CLOUD).await;
     let (_, cookie) = app
-        .api_login("/o/acme/api/v1/authenticatedSession", &key, "api@acme.example")
+        .api_login(
+            "/o/acme/api/v1/authenticatedSession",
+            &key,
+            "api@acme.example",
+        )
         .await;
     let cookie = cookie.expect("a session");
     let mut statuses = Vec::new();

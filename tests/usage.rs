@@ -122,7 +122,11 @@ async fn sessions_are_limited_per_hour_across_requests() {
     // Only calls with a live session count: the sign-in is the first of 5.
     let key = reveal_key(&app, &app.sign_in("api@acme.example").await).await;
     let (_, cookie) = app
-        .api_login("/o/acme/api/v1/authenticatedSession", &key, "api@acme.example")
+        .api_login(
+            "/o/acme/api/v1/authenticatedSession",
+            &key,
+            "api@acme.example",
+        )
         .await;
     let cookie = cookie.expect("a session");
     let mut limited = 0;

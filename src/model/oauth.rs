@@ -81,8 +81,13 @@ pub fn validate_oauth_form(form: &OAuthServerForm) -> Vec<(&'static str, String)
             "jwks_url",
             "Enter the JWKS location (an https URL).".to_owned(),
         ));
-    } else if form.jwks_url.chars().count() > 2048 || super::text::has_hidden_characters(&form.jwks_url) {
-        problems.push(("jwks_url", "Enter a valid URL of at most 2048 characters.".to_owned()));
+    } else if form.jwks_url.chars().count() > 2048
+        || super::text::has_hidden_characters(&form.jwks_url)
+    {
+        problems.push((
+            "jwks_url",
+            "Enter a valid URL of at most 2048 characters.".to_owned(),
+        ));
     }
     for (field, value) in [
         ("audience", &form.audience),

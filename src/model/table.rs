@@ -66,7 +66,9 @@ impl TableLayout {
             .map(|(k, _)| k)
             .chain(self.sort.as_ref().map(|(k, _)| k));
         if self.columns.len() > LAYOUT_MAX_COLUMNS {
-            return Err(format!("A layout has at most {LAYOUT_MAX_COLUMNS} columns."));
+            return Err(format!(
+                "A layout has at most {LAYOUT_MAX_COLUMNS} columns."
+            ));
         }
         for key in keys {
             if key.is_empty()

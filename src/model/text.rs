@@ -126,6 +126,9 @@ mod tests {
         let long = for_audit(&"x".repeat(20_000));
         assert_eq!(long.chars().count(), AUDIT_FIELD_MAX);
         assert!(long.ends_with('…'));
-        assert_eq!(for_audit(&"y".repeat(AUDIT_FIELD_MAX)), "y".repeat(AUDIT_FIELD_MAX));
+        assert_eq!(
+            for_audit(&"y".repeat(AUDIT_FIELD_MAX)),
+            "y".repeat(AUDIT_FIELD_MAX)
+        );
     }
 }

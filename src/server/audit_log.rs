@@ -40,8 +40,14 @@ pub async fn page(
         total,
         page,
         page_size: PAGE_SIZE,
-        admins: state.store.audit_values(org, AuditColumn::Admin, sees_unscoped(actor)).await?,
-        actions: state.store.audit_values(org, AuditColumn::Action, sees_unscoped(actor)).await?,
+        admins: state
+            .store
+            .audit_values(org, AuditColumn::Admin, sees_unscoped(actor))
+            .await?,
+        actions: state
+            .store
+            .audit_values(org, AuditColumn::Action, sees_unscoped(actor))
+            .await?,
         categories: state
             .store
             .audit_values(org, AuditColumn::SubCategory, sees_unscoped(actor))
@@ -97,6 +103,19 @@ pub async fn csv(state: &AppState, actor: &Actor, filter: AuditFilter) -> Result
 }
 
 fn parse(filter: AuditFilter) -> Result<Parsed, AppError> {
+    for (field, value) in [
+        ("admin", &filter.admin),
+        ("action", &filter.action),
+        ("category", &filter.category),
+        ("result", &filter.result),
+    ] {
+        if value
+            .as_deref()
+            .is_some_and(|v| v.chars().count() > 256 || v.chars().any(char::is_control))
+        {
+            return Err(AppError::invalid(field, "Choose a value from the list."));
+        }
+    }
     let from = parse_time("from", filter.from.as_deref())?;
     let to = parse_time("to", filter.to.as_deref())?.map(|t| t + 59_999);
     if let (Some(f), Some(t)) = (from, to)

@@ -6,8 +6,8 @@
 //! database on each request, so a changed role or password applies at once.
 
 use super::http::RequestMeta;
-use super::now_ms;
 use super::lockout;
+use super::now_ms;
 use super::state::AppState;
 use super::store::{AuditRecord, MembershipRow};
 use crate::error::AppError;
@@ -286,7 +286,9 @@ pub async fn sign_in(
     let username = normalise_username(username).ok_or_else(|| {
         AppError::invalid(
             "username",
-            format!("Enter a username of at most {USERNAME_MAX} characters, without hidden characters."),
+            format!(
+                "Enter a username of at most {USERNAME_MAX} characters, without hidden characters."
+            ),
         )
     })?;
     if secrecy::ExposeSecret::expose_secret(&password).len() > PASSWORD_MAX {
@@ -334,7 +336,8 @@ pub async fn sign_in(
         } else {
             "invalid credentials"
         };
-        let records = lockout::failure_records(meta, &username, admin.as_ref(), &memberships, reason);
+        let records =
+            lockout::failure_records(meta, &username, admin.as_ref(), &memberships, reason);
         for record in &records {
             store.append_audit(record).await?;
         }

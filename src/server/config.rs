@@ -176,7 +176,11 @@ pub struct ServeArgs {
     pub trusted_proxy: Vec<Cidr>,
     /// Anonymous failures (no live session, unknown token, malformed sign-in)
     /// one client address may make per minute before it gets 429.
-    #[arg(long, env = "KEYPORT_ANONYMOUS_FAILURES_PER_MINUTE", default_value_t = 60)]
+    #[arg(
+        long,
+        env = "KEYPORT_ANONYMOUS_FAILURES_PER_MINUTE",
+        default_value_t = 60
+    )]
     pub anonymous_failures_per_minute: u32,
 }
 
@@ -325,11 +329,15 @@ impl Cidr {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.network, ip.to_canonical()) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -387,8 +395,16 @@ mod tests {
         let one = Cidr::parse("127.0.0.1").unwrap();
         assert!(one.contains("127.0.0.1".parse().unwrap()));
         assert!(!one.contains("127.0.0.2".parse().unwrap()));
-        assert!(Cidr::parse("fd00::/8").unwrap().contains("fd12::1".parse().unwrap()));
-        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+        assert!(
+            Cidr::parse("fd00::/8")
+                .unwrap()
+                .contains("fd12::1".parse().unwrap())
+        );
+        assert!(
+            Cidr::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
         for bad in ["10.0.0.0/33", "nope", "10.0.0.0/x", ""] {
             assert!(Cidr::parse(bad).is_err(), "{bad}");
         }

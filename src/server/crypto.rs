@@ -181,14 +181,18 @@ fn parse_key(text: &str) -> Option<[u8; 32]> {
 fn tighten_key_file(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     let loose = std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0);
-    if loose && let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+    if loose && let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+    {
         tracing::warn!(path = %path.display(), error = %e, "could not make the master key file 0600");
     }
 }
 
 fn write_new_key_file(path: &Path, hex_key: &str) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+    if let Some(dir) = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+    {
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)

@@ -247,7 +247,10 @@ mod tests {
         let proxy = Some("10.0.0.5".parse().unwrap());
         let stranger = Some("203.0.113.9".parse().unwrap());
         // Through the proxy: the address it saw.
-        assert_eq!(client_ip(proxy, &with("198.51.100.7"), &trusted), "198.51.100.7");
+        assert_eq!(
+            client_ip(proxy, &with("198.51.100.7"), &trusted),
+            "198.51.100.7"
+        );
         // A client's own X-Forwarded-For entries are not believed.
         assert_eq!(
             client_ip(proxy, &with("1.2.3.4, 198.51.100.7"), &trusted),
@@ -259,13 +262,20 @@ mod tests {
             "198.51.100.7"
         );
         // Straight from the internet, the header is ignored.
-        assert_eq!(client_ip(stranger, &with("1.2.3.4"), &trusted), "203.0.113.9");
+        assert_eq!(
+            client_ip(stranger, &with("1.2.3.4"), &trusted),
+            "203.0.113.9"
+        );
         // Without a header (or with garbage), the proxy itself.
         assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), "10.0.0.5");
         assert_eq!(client_ip(proxy, &with("not-an-ip"), &trusted), "10.0.0.5");
         // Mapped peers are the IPv4 address.
         assert_eq!(
-            client_ip(Some("::ffff:203.0.113.9".parse().unwrap()), &HeaderMap::new(), &[]),
+            client_ip(
+                Some("::ffff:203.0.113.9".parse().unwrap()),
+                &HeaderMap::new(),
+                &[]
+            ),
             "203.0.113.9"
         );
     }

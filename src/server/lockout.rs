@@ -12,7 +12,7 @@
 use super::http::RequestMeta;
 use super::password::Busy;
 use super::state::AppState;
-use super::store::{Admission, AdminRow, AuditRecord, MembershipRow, SignInPolicy};
+use super::store::{AdminRow, Admission, AuditRecord, MembershipRow, SignInPolicy};
 use crate::model::{AuditAction, category};
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
@@ -57,7 +57,10 @@ impl Attempt {
 
     /// The sign-in failed; whether the account is now locked.
     pub async fn failed(self, state: &AppState, now: i64) -> Result<bool, sqlx::Error> {
-        state.store.sign_in_failed(&self.username, now, &POLICY).await
+        state
+            .store
+            .sign_in_failed(&self.username, now, &POLICY)
+            .await
     }
 }
 

@@ -10,14 +10,14 @@
 
 use super::auth::{Actor, audit_record};
 use super::http::RequestMeta;
+use super::now_ms;
 use super::state::AppState;
 use super::store::{AuditRecord, OrgChange, OrgRow};
-use super::now_ms;
 use crate::error::AppError;
 use crate::model::{
-    AuditAction, CredentialRef, DisableReason, KeyKind, Member, OrgSettings, Permission,
-    ProviderConsole, ProviderCredential, ProviderOrg, Role, Subscription, SubscriptionKind,
-    PASSWORD_MAX, USERNAME_MAX, category, is_invisible, mask, validate_org_name,
+    AuditAction, CredentialRef, DisableReason, KeyKind, Member, OrgSettings, PASSWORD_MAX,
+    Permission, ProviderConsole, ProviderCredential, ProviderOrg, Role, Subscription,
+    SubscriptionKind, USERNAME_MAX, category, is_invisible, mask, validate_org_name,
     validate_short_name,
 };
 use secrecy::{ExposeSecret, SecretString};

@@ -4,10 +4,10 @@
 use super::config::Settings;
 use super::crypto::Secrets;
 use super::password::Hasher;
-use super::throttle::AnonymousThrottle;
 use super::session_store::HashedIds;
 use super::state::AppState;
 use super::store::{SessionPool, Store};
+use super::throttle::AnonymousThrottle;
 use super::{consumer, http};
 use crate::app::{App, shell};
 use axum::Router;
@@ -40,8 +40,13 @@ pub async fn state(
         leptos_options,
         store,
         secrets: Arc::new(secrets),
-        hasher: Arc::new(Hasher::new(settings.hash_slots, settings.hash_queue_timeout)),
-        throttle: Arc::new(AnonymousThrottle::new(settings.anonymous_failures_per_minute)),
+        hasher: Arc::new(Hasher::new(
+            settings.hash_slots,
+            settings.hash_queue_timeout,
+        )),
+        throttle: Arc::new(AnonymousThrottle::new(
+            settings.anonymous_failures_per_minute,
+        )),
         settings: Arc::new(settings),
     })
 }
@@ -95,9 +100,9 @@ pub fn router(state: AppState) -> Router {
         settings.clone(),
         http::request_meta,
     ))
-        .layer(axum::middleware::from_fn(http::security_headers))
-        // The wasm bundle is most of a first load: brotli shrinks it about 3.5×.
-        .layer(tower_http::compression::CompressionLayer::new())
+    .layer(axum::middleware::from_fn(http::security_headers))
+    // The wasm bundle is most of a first load: brotli shrinks it about 3.5×.
+    .layer(tower_http::compression::CompressionLayer::new())
 }
 
 /// The portal's sessions (tower-sessions), kept in the same database so any

@@ -3,8 +3,8 @@
 use super::config::Settings;
 use super::crypto::Secrets;
 use super::password::Hasher;
-use super::throttle::AnonymousThrottle;
 use super::store::Store;
+use super::throttle::AnonymousThrottle;
 use crate::error::AppError;
 use axum::extract::FromRef;
 use leptos::prelude::{LeptosOptions, use_context};

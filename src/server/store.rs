@@ -18,7 +18,7 @@ mod orgs;
 mod sandbox;
 mod usage;
 
-pub use admins::{Admission, AdminRow, MemberRow, MembershipRow, SignInPolicy};
+pub use admins::{AdminRow, Admission, MemberRow, MembershipRow, SignInPolicy};
 pub use api_keys::{ApiCall, ApiCallRequest};
 pub use api_keys::{ApiKeyRow, ApiSessionRow};
 pub use audit::{AuditColumn, AuditQuery, AuditRecord};

@@ -25,7 +25,11 @@ async fn checked_failures(app: &TestApp, admin: &str) -> usize {
         .count()
 }
 
-async fn burst(app: &TestApp, username: &str, passwords: Vec<String>) -> Vec<Result<String, Reply>> {
+async fn burst(
+    app: &TestApp,
+    username: &str,
+    passwords: Vec<String>,
+) -> Vec<Result<String, Reply>> {
     let tasks: Vec<_> = passwords
         .into_iter()
         .map(|p| {
@@ -121,10 +125,11 @@ async fn unknown_usernames_lock_like_known_ones() {
     let known = answers("api@globex.example").await;
     let unknown = answers("nobody@globex.example").await;
     assert_eq!(known, unknown, "the lock tells which accounts exist");
-    let locks: Vec<(String,)> = sqlx::query_as("SELECT username FROM sign_in_locks ORDER BY username")
-        .fetch_all(app.state.store.pool())
-        .await
-        .unwrap();
+    let locks: Vec<(String,)> =
+        sqlx::query_as("SELECT username FROM sign_in_locks ORDER BY username")
+            .fetch_all(app.state.store.pool())
+            .await
+            .unwrap();
     assert_eq!(
         locks,
         vec![
@@ -165,7 +170,10 @@ async fn failed_sign_ins_show_in_the_accounts_organisations_and_unknown_ones_to_
         .filter(|r| r.admin.starts_with("unknown user #"))
         .collect();
     assert_eq!(unknown.len(), 1);
-    assert_eq!(unknown[0].org, "", "an unknown name belongs to no organisation");
+    assert_eq!(
+        unknown[0].org, "",
+        "an unknown name belongs to no organisation"
+    );
     assert!(!all.iter().any(|r| r.admin.contains("nobody@acme.example")));
 
     // Providers see the entries of no organisation; others do not.

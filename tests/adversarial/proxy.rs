@@ -47,7 +47,10 @@ async fn last_sign_in_ip(app: &TestApp) -> String {
 #[tokio::test]
 async fn a_trusted_proxys_forwarded_address_is_the_client() {
     let (app, base) = serve(&["127.0.0.1/32"]).await;
-    assert_eq!(sign_in(&base, "198.51.100.23", "Keyport-demo-1").await, StatusCode::OK);
+    assert_eq!(
+        sign_in(&base, "198.51.100.23", "Keyport-demo-1").await,
+        StatusCode::OK
+    );
     assert_eq!(last_sign_in_ip(&app).await, "198.51.100.23");
     // A client's own entry to the left is not believed.
     assert_eq!(
@@ -60,7 +63,10 @@ async fn a_trusted_proxys_forwarded_address_is_the_client() {
 #[tokio::test]
 async fn without_the_setting_the_header_is_ignored() {
     let (app, base) = serve(&[]).await;
-    assert_eq!(sign_in(&base, "198.51.100.23", "Keyport-demo-1").await, StatusCode::OK);
+    assert_eq!(
+        sign_in(&base, "198.51.100.23", "Keyport-demo-1").await,
+        StatusCode::OK
+    );
     assert_eq!(last_sign_in_ip(&app).await, "127.0.0.1");
 }
 
@@ -73,14 +79,21 @@ async fn one_noisy_client_behind_the_proxy_does_not_throttle_the_others() {
     for _ in 0..21 {
         last = sign_in(&base, "203.0.113.50", "wrong-password-1").await;
     }
-    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS, "the noisy client is throttled");
+    assert_eq!(
+        last,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the noisy client is throttled"
+    );
     // Another client behind the same proxy is not; its account (the same
     // one, locked by the noise) answers 401 — and a fresh account works.
     let other = reqwest::Client::new()
         .post(format!("{base}/api/session/sign-in"))
         .header("x-forwarded-for", "198.51.100.77")
         .header("accept", "application/json")
-        .form(&[("username", "super@acme.example"), ("password", "Keyport-demo-1")])
+        .form(&[
+            ("username", "super@acme.example"),
+            ("password", "Keyport-demo-1"),
+        ])
         .send()
         .await
         .unwrap();

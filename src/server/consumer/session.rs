@@ -233,7 +233,10 @@ async fn login(
         lockout::Checked::AddressThrottled => {
             let name = member_name(&state, &org, &username).await?;
             let reason = "too many failed sign-ins from this address";
-            state.store.append_audit(&audit(&name).failed(reason)).await?;
+            state
+                .store
+                .append_audit(&audit(&name).failed(reason))
+                .await?;
             return Err(too_many_requests(
                 (lockout::POLICY.address_window_ms / 1000) as u64,
             ));
@@ -287,7 +290,10 @@ async fn login(
         subscription_refusal(&state, &org, now).await?
     };
     if let Some(refusal) = refusal {
-        state.store.append_audit(&audit.clone().failed(refusal.code)).await?;
+        state
+            .store
+            .append_audit(&audit.clone().failed(refusal.code))
+            .await?;
         return Err(refusal);
     }
     rate_limit(&state, &org, RateClass::Session).await?;
@@ -342,7 +348,10 @@ async fn member_name(state: &AppState, org: &OrgRow, username: &str) -> Result<S
             .any(|m| m.org_id == org.id),
         None => false,
     };
-    Ok(lockout::audit_name(username, admin.as_ref().filter(|_| member)))
+    Ok(lockout::audit_name(
+        username,
+        admin.as_ref().filter(|_| member),
+    ))
 }
 
 /// Refuses an address that made too many anonymous failures this minute

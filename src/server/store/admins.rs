@@ -119,12 +119,10 @@ impl Store {
     }
 
     pub async fn admin_by_username(&self, username: &str) -> Result<Option<AdminRow>, sqlx::Error> {
-        sqlx::query_as(
-            "SELECT id, username, password_hash FROM admins WHERE username = $1",
-        )
-        .bind(username)
-        .fetch_optional(&self.pool)
-        .await
+        sqlx::query_as("SELECT id, username, password_hash FROM admins WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
     }
 
     pub async fn admin_by_id(&self, id: i64) -> Result<Option<AdminRow>, sqlx::Error> {
@@ -182,7 +180,9 @@ impl Store {
         policy: &SignInPolicy,
     ) -> Result<Admission, sqlx::Error> {
         // The address first, then the account: the same order everywhere.
-        let mut tx = self.begin_write(Lock::Key(&format!("sign-in-ip:{client_ip}"))).await?;
+        let mut tx = self
+            .begin_write(Lock::Key(&format!("sign-in-ip:{client_ip}")))
+            .await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT CAST(pg_advisory_xact_lock(hashtext($1)) AS TEXT)")
                 .bind(format!("sign-in-user:{username}"))
@@ -240,7 +240,9 @@ impl Store {
         now: i64,
         policy: &SignInPolicy,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write(Lock::Key(&format!("sign-in-user:{username}"))).await?;
+        let mut tx = self
+            .begin_write(Lock::Key(&format!("sign-in-user:{username}")))
+            .await?;
         let (recent,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM sign_in_failures WHERE username = $1 AND at > $2")
                 .bind(username)

@@ -34,7 +34,14 @@ pub enum OrgChange {
 const ORG_COLUMNS: &str = "id, short_name, name, sandbox_token_limit, sandbox_daily_allowance, super_admins_manage_connector_key AS connector_self_manage";
 
 impl Store {
+    /// The organisation named `short_name` in URLs. A name that no
+    /// organisation can have (see `validate_short_name`) is not looked up:
+    /// it comes straight from the request path, and PostgreSQL refuses
+    /// some bytes (NUL) outright.
     pub async fn org_by_short_name(&self, short_name: &str) -> Result<Option<OrgRow>, sqlx::Error> {
+        if crate::model::validate_short_name(short_name).is_err() {
+            return Ok(None);
+        }
         sqlx::query_as(&format!(
             "SELECT {ORG_COLUMNS} FROM organisations WHERE short_name = $1"
         ))
