@@ -1,4 +1,4 @@
-//! The application shell and its routes (PRODUCT.md §1).
+//! The application shell and its routes (docs/PAGES.md#navigation-and-routes).
 
 use crate::components::layout::AdminShell;
 use crate::pages::{
@@ -45,6 +45,8 @@ fn set_page_csp() {
     }
 }
 
+/// The routes. `path!` takes literals only, so each path is written here
+/// again; the test below holds them equal to [`crate::paths::PAGES`].
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -87,5 +89,24 @@ pub fn App() -> impl IntoView {
                 </ParentRoute>
             </Routes>
         </Router>
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use crate::paths::PAGES;
+
+    // The route list renders the app, whose executor is tokio's.
+    #[tokio::test]
+    async fn routes_are_the_declared_pages() {
+        let mut routes: Vec<String> = leptos_axum::generate_route_list(super::App)
+            .iter()
+            .map(|r| r.path().to_owned())
+            .collect();
+        routes.sort();
+        routes.dedup();
+        let mut pages: Vec<String> = PAGES.iter().map(|p| (*p).to_owned()).collect();
+        pages.sort();
+        assert_eq!(routes, pages, "the router and crate::paths::PAGES disagree");
     }
 }

@@ -13,6 +13,7 @@ pub mod components;
 pub mod error;
 pub mod model;
 pub mod pages;
+pub mod paths;
 
 #[cfg(feature = "ssr")]
 pub mod server;
@@ -30,6 +31,44 @@ pub fn hydrate() {
         }
         if let Some(body) = window.document().and_then(|d| d.body()) {
             let _ = body.set_attribute("data-hydrated", "true");
+        }
+    }
+}
+
+/// The layers depend one way: pages use components and api, never the
+/// reverse, so the app shell has no import cycle through a page.
+#[cfg(test)]
+mod layering_tests {
+    use std::path::Path;
+
+    fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{dir:?}: {e}")) {
+            let path = entry.expect("a readable directory entry").path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn api_and_components_import_neither_pages_nor_server_routes() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        for dir in ["api", "components"] {
+            rust_files(&src.join(dir), &mut files);
+        }
+        for top in ["api.rs", "components.rs"] {
+            files.push(src.join(top));
+        }
+        assert!(files.len() > 2, "no sources found under {src:?}");
+        let forbidden = ["crate::pages", "server::routes", "super::super::pages"];
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file:?}: {e}"));
+            for bad in forbidden {
+                assert!(!text.contains(bad), "{} uses `{bad}`", file.display());
+            }
         }
     }
 }

@@ -3,10 +3,12 @@
 use clap::Parser;
 use keyport::server::config::{Cli, Command, Settings, default_key_file};
 use keyport::server::crypto::Secrets;
+use keyport::server::state::AppState;
 use keyport::server::store::Store;
 use keyport::server::{cli, demo, routes};
 use leptos::prelude::{LeptosOptions, get_configuration};
 use std::net::SocketAddr;
+use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
 type MainResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
@@ -50,21 +52,7 @@ async fn main() -> MainResult {
     let settings = Settings::from_serve(&serve);
     let state = routes::state(store, secrets, settings, leptos_options).await?;
     if serve.demo {
-        demo::seed_if_empty(&state).await?;
-        if let Some(every) = serve.demo_reset_every {
-            let state = state.clone();
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(every);
-                tick.tick().await;
-                loop {
-                    tick.tick().await;
-                    match demo::reset(&state).await {
-                        Ok(()) => tracing::info!("demo reset"),
-                        Err(e) => tracing::error!(error = %e, "demo reset failed"),
-                    }
-                }
-            });
-        }
+        start_demo(&state, serve.demo_reset_every).await?;
     }
 
     routes::spawn_housekeeping(state.clone());
@@ -79,6 +67,27 @@ async fn main() -> MainResult {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
+    Ok(())
+}
+
+/// With `--demo`: seeds an empty database and, with `--demo-reset-every`,
+/// wipes and re-seeds it on that timer.
+async fn start_demo(state: &AppState, reset_every: Option<Duration>) -> MainResult {
+    demo::seed_if_empty(state).await?;
+    if let Some(every) = reset_every {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match demo::reset(&state).await {
+                    Ok(()) => tracing::info!("demo reset"),
+                    Err(e) => tracing::error!(error = %e, "demo reset failed"),
+                }
+            }
+        });
+    }
     Ok(())
 }
 

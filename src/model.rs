@@ -17,20 +17,22 @@ pub use api_key::{
     API_KEY_LEN, ApiKeyPage, ApiKeyView, KeyDisabled, KeyKind, KeyShareOutcome, TestAuthReport,
     TestAuthStep, validate_api_key,
 };
-pub use audit::{AuditAction, Interface, category};
+pub use audit::{AuditAction, AuditResult, Interface, category};
 pub use audit_log::{AuditEntry, AuditFilter, AuditPage, CSV_HEADER};
 pub use oauth::{
     JwksKey, OAUTH_MAX_SERVERS, OAuthPage, OAuthServerForm, OAuthServerView, validate_oauth_form,
 };
 pub use provider::{
-    ALLOWANCE_MAX, CredentialRef, Member, OrgSettings, ProviderConsole, ProviderCredential,
-    ProviderOrg, SubscriptionInfo, SubscriptionKind, TOKEN_LIMIT_RANGE, validate_org_name,
-    validate_short_name,
+    ALLOWANCE_MAX, CredentialRef, Member, ORG_NAME_MAX, OrgSettings, ProviderConsole,
+    ProviderCredential, ProviderOrg, SubscriptionInfo, SubscriptionKind, TOKEN_LIMIT_RANGE,
+    validate_org_name, validate_short_name,
 };
 pub use role::{Permission, Role};
-pub use sandbox::{DisableReason, SandboxPage, SandboxTokenView, Subscription, TokenStatus, mask};
+pub use sandbox::{
+    DisableReason, SandboxPage, SandboxTokenView, Subscription, TOKEN_NAME_MAX, TokenStatus, mask,
+};
 pub use session::{OrgSummary, Viewer};
-pub use table::{ColumnSpec, TABLE_KEYS, TableLayout};
+pub use table::{ColumnSpec, TableLayout};
 pub use text::{
     AUDIT_FIELD_MAX, PASSWORD_MAX, USERNAME_MAX, check_name, for_audit, has_hidden_characters,
     is_invisible, normalise_username,

@@ -22,7 +22,7 @@ export async function openSandbox(page: Page) {
   await expect(page.getByRole('heading', { name: 'Sandbox API Token' })).toBeVisible();
 }
 
-/** The reference SDKs' obfuscation (PRODUCT.md §6). */
+/** The reference SDKs' obfuscation (docs/CONSUMER-API.md#the-obfuscation). */
 export function obfuscate(key: string, timestamp: string): string {
   const n = timestamp.slice(-6);
   const r = String(parseInt(n, 10) >> 1).padStart(6, '0');

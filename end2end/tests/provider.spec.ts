@@ -1,6 +1,6 @@
 // The provider console and what it changes for the organisation's admins,
 // and the usage features: quota meter, blast radius, test authentication,
-// one key for several organisations (PRODUCT.md §3, §10). Each test puts
+// one key for several organisations (docs/STATES.md, docs/PAGES.md#beyond-the-reference-portal). Each test puts
 // back what it changed: the browser tests share one demo database.
 import type { Page } from '@playwright/test';
 import { expect, expectNoAxeViolations, obfuscate, openSandbox, signIn, signOut, test, waitForHydration } from './helpers';

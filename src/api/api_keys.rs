@@ -1,5 +1,5 @@
 //! Cloud Service API Key and Connector API Key server functions
-//! (PRODUCT.md §2.2, §2.3). `kind` picks the key; the organisation is the
+//! (docs/PAGES.md#cloud-service-api-key, #api-key-management). `kind` picks the key; the organisation is the
 //! session's.
 
 use crate::error::AppError;

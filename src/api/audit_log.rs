@@ -1,4 +1,4 @@
-//! The audit log (PRODUCT.md §5).
+//! The audit log (docs/AUDIT.md).
 
 use crate::error::AppError;
 use crate::model::{AuditFilter, AuditPage};

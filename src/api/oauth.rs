@@ -1,4 +1,4 @@
-//! OAuth 2.0 Authorization Servers server functions (PRODUCT.md §2.4).
+//! OAuth 2.0 Authorization Servers server functions (docs/PAGES.md#oauth-20-authorization-servers).
 
 use crate::error::AppError;
 use crate::model::{JwksKey, OAuthPage, OAuthServerForm};

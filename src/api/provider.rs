@@ -1,4 +1,4 @@
-//! Provider console server functions (PRODUCT.md §3, §4). Every one needs
+//! Provider console server functions (docs/STATES.md, docs/ROLES.md). Every one needs
 //! `OperateProvider` in the session's organisation, and then acts only on an
 //! organisation in which the admin holds the Provider role — checked again
 //! in `server::provider` from the database, whatever `org` the client names.

@@ -1,4 +1,4 @@
-//! Sandbox API Token server functions (PRODUCT.md §2.1).
+//! Sandbox API Token server functions (docs/PAGES.md#sandbox-api-token).
 
 use crate::error::AppError;
 use crate::model::{SandboxPage, SandboxTokenView};

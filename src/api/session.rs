@@ -55,7 +55,7 @@ pub async fn sign_in(
     let actor = auth::sign_in_request(&username, secrecy::SecretString::from(password)).await?;
     let next = next
         .filter(|n| is_local_path(n))
-        .unwrap_or_else(|| crate::server::routes::OVERVIEW_PAGE.to_owned());
+        .unwrap_or_else(|| crate::paths::OVERVIEW.to_owned());
     leptos_axum::redirect(&next);
     Ok(actor.viewer(&crate::server::app_state()?.settings))
 }
@@ -78,7 +78,7 @@ fn is_local_path(path: &str) -> bool {
 pub async fn switch_org(org: String) -> Result<(), AppError> {
     let who = auth::require(crate::model::Permission::ViewApiConfiguration).await?;
     auth::switch_org(&who, &org).await?;
-    leptos_axum::redirect(crate::server::routes::OVERVIEW_PAGE);
+    leptos_axum::redirect(crate::paths::OVERVIEW);
     Ok(())
 }
 
@@ -86,7 +86,7 @@ pub async fn switch_org(org: String) -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "session/sign-out")]
 pub async fn sign_out() -> Result<(), AppError> {
     auth::sign_out().await?;
-    leptos_axum::redirect("/login");
+    leptos_axum::redirect(crate::paths::LOGIN);
     Ok(())
 }
 

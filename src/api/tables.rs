@@ -1,4 +1,4 @@
-//! Saved table layouts (PRODUCT.md §2.5).
+//! Saved table layouts (docs/PAGES.md#tables).
 
 use crate::error::AppError;
 use crate::model::TableLayout;
@@ -6,15 +6,16 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
-use crate::{model::Permission, model::TABLE_KEYS, server::auth::require};
+use crate::{model::Permission, paths::TableKey, server::auth::require};
 
+/// The key travels as text (not as a [`TableKey`]) so that an unknown one is
+/// refused after authorization, as a validation error.
 #[cfg(feature = "ssr")]
 fn check_table(table: &str) -> Result<(), AppError> {
-    if TABLE_KEYS.contains(&table) {
-        Ok(())
-    } else {
-        Err(AppError::invalid("table", "Unknown table."))
-    }
+    table
+        .parse::<TableKey>()
+        .map(|_| ())
+        .map_err(|()| AppError::invalid("table", "Unknown table."))
 }
 
 /// `ViewApiConfiguration`: this admin's layout of `table` (the default if none saved).

@@ -14,7 +14,7 @@ pub fn ConfirmDialog(
     #[prop(into)]
     message: Signal<String>,
     /// Who would notice: when and from where the credential was last used,
-    /// and its calls in the last hour (PRODUCT.md §10).
+    /// and its calls in the last hour (docs/PAGES.md#beyond-the-reference-portal).
     #[prop(optional, into)]
     blast_radius: Option<String>,
     #[prop(into)] pending: Signal<bool>,

@@ -1,19 +1,20 @@
 //! The frame of every signed-in page: header, the Administration navigation,
 //! breadcrumbs, and the session check that sends strangers to /login.
 
-use super::tabs::{
-    AUDIT_LOGS, CLOUD_SERVICE_API_KEY, CONNECTOR_KEY_MANAGEMENT, OVERVIEW, SANDBOX_API_TOKEN,
-};
 use super::toast::ToastRegion;
 use crate::api::session::{SignOut, SwitchOrg, current_viewer};
 use crate::error::AppError;
 use crate::model::{Permission, Viewer};
+use crate::paths::{
+    AUDIT_LOGS, CLOUD_SERVICE_API_KEY, CONNECTOR_KEY_MANAGEMENT, LOGIN, OVERVIEW, PROVIDER,
+    SANDBOX_API_TOKEN,
+};
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
 
 /// The signed-in admin, loaded once by [`AdminShell`] for every page under
 /// /administration. Pages read it with `expect_context::<ViewerResource>()`
-/// and await it inside their own `Suspense`.
+/// and await it inside their own `Transition`.
 pub type ViewerResource = Resource<Result<Option<Viewer>, AppError>>;
 
 /// The frame of every signed-in page. Resources are created here, at the top
@@ -32,7 +33,9 @@ pub fn AdminShell() -> impl IntoView {
         <ToastRegion>
             <header class="topbar">
                 <a class="brand" href=OVERVIEW>"Keyport"</a>
-                <Suspense>
+                // Transition, not Suspense: a switch of organisation keeps the
+                // header in place until the new viewer arrives.
+                <Transition>
                     {move || Suspend::new(async move {
                         match viewer.await {
                             Ok(Some(viewer)) => view! {
@@ -44,50 +47,59 @@ pub fn AdminShell() -> impl IntoView {
                             .into_any(),
                             Ok(None) => {
                                 #[cfg(feature = "ssr")]
-                                crate::server::http::redirect_page("/login");
-                                view! { <Redirect path="/login" /> }.into_any()
+                                crate::server::http::redirect_page(LOGIN);
+                                view! { <Redirect path=LOGIN /> }.into_any()
                             }
                             Err(e) => view! { <span class="error" role="alert">{e.to_string()}</span> }.into_any(),
                         }
                     })}
-                </Suspense>
+                </Transition>
                 <ActionForm action=sign_out attr:class="signout">
                     <button type="submit" class="link">"Sign Out"</button>
                 </ActionForm>
             </header>
             <div class="frame">
-                <nav class="sidenav" aria-label="Administration">
-                    <p class="nav-head">"Administration"</p>
-                    <ul>
-                        <li>
-                            <A href=OVERVIEW exact=true>"API Configuration"</A>
-                            <ul>
-                                <li>
-                                    <span class="nav-group">"Legacy API"</span>
-                                    <ul>
-                                        <li><A href=CLOUD_SERVICE_API_KEY>"Internet & SaaS API"</A></li>
-                                        <li><A href=CONNECTOR_KEY_MANAGEMENT>"Cloud & Branch Connector API"</A></li>
-                                    </ul>
-                                </li>
-                            </ul>
-                        </li>
-                        <Suspense>
-                            {move || Suspend::new(async move {
-                                let viewer = viewer.await.ok().flatten();
-                                let may = |p| viewer.as_ref().is_some_and(|v| v.can(p));
-                                view! {
-                                    {may(Permission::ViewAuditLog).then(|| view! { <li><A href=AUDIT_LOGS>"Audit Logs"</A></li> })}
-                                    {may(Permission::OperateProvider).then(|| view! { <li><A href=crate::pages::provider::PROVIDER>"Provider Console"</A></li> })}
-                                }
-                            })}
-                        </Suspense>
-                    </ul>
-                </nav>
+                <SideNav viewer />
                 <main id="main">
                     <Outlet />
                 </main>
             </div>
         </ToastRegion>
+    }
+}
+
+/// The Administration navigation; Audit Logs and the Provider Console only
+/// for the admins who may open them.
+#[component]
+fn SideNav(viewer: ViewerResource) -> impl IntoView {
+    view! {
+        <nav class="sidenav" aria-label="Administration">
+            <p class="nav-head">"Administration"</p>
+            <ul>
+                <li>
+                    <A href=OVERVIEW exact=true>"API Configuration"</A>
+                    <ul>
+                        <li>
+                            <span class="nav-group">"Legacy API"</span>
+                            <ul>
+                                <li><A href=CLOUD_SERVICE_API_KEY>"Internet & SaaS API"</A></li>
+                                <li><A href=CONNECTOR_KEY_MANAGEMENT>"Cloud & Branch Connector API"</A></li>
+                            </ul>
+                        </li>
+                    </ul>
+                </li>
+                <Transition>
+                    {move || Suspend::new(async move {
+                        let viewer = viewer.await.ok().flatten();
+                        let may = |p| viewer.as_ref().is_some_and(|v| v.can(p));
+                        view! {
+                            {may(Permission::ViewAuditLog).then(|| view! { <li><A href=AUDIT_LOGS>"Audit Logs"</A></li> })}
+                            {may(Permission::OperateProvider).then(|| view! { <li><A href=PROVIDER>"Provider Console"</A></li> })}
+                        }
+                    })}
+                </Transition>
+            </ul>
+        </nav>
     }
 }
 

@@ -2,98 +2,129 @@
 //! only when clicked, hides it again after 30 seconds, and a Copy button.
 
 use super::clipboard::copy_to_clipboard;
-use super::toast::use_toaster;
+use super::toast::{Toaster, use_toaster};
 use crate::error::AppError;
 use leptos::prelude::*;
 
 /// How long a revealed secret stays on screen.
 pub const REVEAL_MS: u32 = 30_000;
 
+/// The server call that fetches the secret.
+type RevealAction = Action<(), Result<String, AppError>>;
+
 /// `reveal` fetches the secret (the server checks the role and audits it);
 /// `None` when this admin may not reveal, and then no buttons are drawn.
 #[component]
 pub fn MaskedSecret(
     masked: String,
-    reveal: Option<Action<(), Result<String, AppError>>>,
+    reveal: Option<RevealAction>,
     /// What the secret is called in button names ("token", "key").
     #[prop(default = "token")]
     noun: &'static str,
 ) -> impl IntoView {
-    let shown = RwSignal::new(None::<String>);
-    // Each reveal bumps this, so only the latest one's timer hides.
-    let generation = StoredValue::new(0u32);
-    let copy_when_fetched = StoredValue::new(false);
-    let toaster = use_toaster();
-
+    let state = RevealState::new();
     if let Some(action) = reveal {
         Effect::new(move |_| {
-            let Some(result) = action.value().get() else {
-                return;
-            };
-            match result {
-                Ok(secret) if copy_when_fetched.get_value() => {
-                    copy_when_fetched.set_value(false);
-                    if copy_to_clipboard(&secret) {
-                        toaster.success("Copied to the clipboard.");
-                    }
-                }
-                Ok(secret) => {
-                    shown.set(Some(secret));
-                    let this = generation.get_value() + 1;
-                    generation.set_value(this);
-                    hide_later(shown, generation, this);
-                }
-                Err(e) => {
-                    copy_when_fetched.set_value(false);
-                    toaster.error(e.to_string());
-                }
+            if let Some(result) = action.value().get() {
+                state.settle(result);
             }
         });
     }
-
-    let masked_text = masked.clone();
     view! {
         <span class="secret">
-            <code class="secret-value">{move || shown.get().unwrap_or_else(|| masked_text.clone())}</code>
-            {reveal
-                .map(|action| {
-                    view! {
-                        <button
-                            type="button"
-                            class="icon"
-                            aria-label=move || if shown.with(Option::is_some) { format!("Hide {noun}") } else { format!("Show {noun}") }
-                            aria-pressed=move || shown.with(Option::is_some).to_string()
-                            disabled=move || action.pending().get()
-                            on:click=move |_| {
-                                if shown.with(Option::is_some) {
-                                    shown.set(None);
-                                } else {
-                                    action.dispatch(());
-                                }
-                            }
-                        >
-                            <EyeIcon open=Signal::derive(move || shown.with(Option::is_some)) />
-                        </button>
-                        <button
-                            type="button"
-                            class="small"
-                            disabled=move || action.pending().get()
-                            on:click=move |_| {
-                                if let Some(secret) = shown.get_untracked() {
-                                    if copy_to_clipboard(&secret) {
-                                        toaster.success("Copied to the clipboard.");
-                                    }
-                                } else {
-                                    copy_when_fetched.set_value(true);
-                                    action.dispatch(());
-                                }
-                            }
-                        >
-                            "Copy"
-                        </button>
-                    }
-                })}
+            <code class="secret-value">{move || state.shown.get().unwrap_or_else(|| masked.clone())}</code>
+            {reveal.map(|action| view! { <RevealButtons action state noun /> })}
         </span>
+    }
+}
+
+/// What is on screen, and what the fetch in flight is for.
+#[derive(Clone, Copy)]
+struct RevealState {
+    shown: RwSignal<Option<String>>,
+    /// Each reveal bumps this, so only the latest one's timer hides.
+    generation: StoredValue<u32>,
+    /// The fetch in flight was started by Copy, not by the eye.
+    copy_when_fetched: StoredValue<bool>,
+    toaster: Toaster,
+}
+
+impl RevealState {
+    fn new() -> Self {
+        Self {
+            shown: RwSignal::new(None),
+            generation: StoredValue::new(0),
+            copy_when_fetched: StoredValue::new(false),
+            toaster: use_toaster(),
+        }
+    }
+
+    fn is_shown(self) -> bool {
+        self.shown.with(Option::is_some)
+    }
+
+    fn copy(self, secret: &str) {
+        if copy_to_clipboard(secret) {
+            self.toaster.success("Copied to the clipboard.");
+        }
+    }
+
+    /// A fetch finished: copy or show the secret, or toast the refusal.
+    fn settle(self, result: Result<String, AppError>) {
+        match result {
+            Ok(secret) if self.copy_when_fetched.get_value() => {
+                self.copy_when_fetched.set_value(false);
+                self.copy(&secret);
+            }
+            Ok(secret) => {
+                self.shown.set(Some(secret));
+                let this = self.generation.get_value() + 1;
+                self.generation.set_value(this);
+                hide_later(self.shown, self.generation, this);
+            }
+            Err(e) => {
+                self.copy_when_fetched.set_value(false);
+                self.toaster.error(e.to_string());
+            }
+        }
+    }
+}
+
+/// The eye (show / hide) and Copy buttons.
+#[component]
+fn RevealButtons(action: RevealAction, state: RevealState, noun: &'static str) -> impl IntoView {
+    view! {
+        <button
+            type="button"
+            class="icon"
+            aria-label=move || if state.is_shown() { format!("Hide {noun}") } else { format!("Show {noun}") }
+            aria-pressed=move || state.is_shown().to_string()
+            disabled=move || action.pending().get()
+            on:click=move |_| {
+                if state.is_shown() {
+                    state.shown.set(None);
+                } else {
+                    action.dispatch(());
+                }
+            }
+        >
+            <EyeIcon open=Signal::derive(move || state.is_shown()) />
+        </button>
+        <button
+            type="button"
+            class="small"
+            disabled=move || action.pending().get()
+            on:click=move |_| {
+                if let Some(secret) = state.shown.get_untracked() {
+                    state.copy(&secret);
+                } else {
+                    state.copy_when_fetched.set_value(true);
+                    action.dispatch(());
+                }
+            }
+        >
+            "Copy"
+        </button>
     }
 }
 

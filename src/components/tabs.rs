@@ -1,19 +1,9 @@
 //! The Internet & SaaS API tab bar: real links, so each tab has its own URL
 //! and works without WebAssembly.
 
+use crate::paths::{CLOUD_SERVICE_API_KEY, OAUTH_SERVERS, SANDBOX_API_TOKEN};
 use leptos::prelude::*;
 use leptos_router::components::A;
-
-pub const CLOUD_SERVICE_API_KEY: &str =
-    "/administration/api-configuration/legacy-api/internet-saas-api/cloud-service-api-key";
-pub const OAUTH_SERVERS: &str =
-    "/administration/api-configuration/legacy-api/internet-saas-api/oauth-authorization-servers";
-pub const SANDBOX_API_TOKEN: &str =
-    "/administration/api-configuration/legacy-api/internet-saas-api/sandbox-api-token";
-pub const CONNECTOR_KEY_MANAGEMENT: &str =
-    "/administration/api-configuration/legacy-api/cloud-branch-connector-api/api-key-management";
-pub const AUDIT_LOGS: &str = "/administration/audit-logs";
-pub const OVERVIEW: &str = "/administration/api-configuration";
 
 #[component]
 pub fn InternetSaasTabs() -> impl IntoView {

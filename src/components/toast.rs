@@ -1,7 +1,9 @@
 //! Toasts: short success and error messages in a live region, removed after a
 //! few seconds (gloo-timers) or when dismissed.
 
+use crate::error::AppError;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ToastKind {
@@ -57,6 +59,23 @@ pub fn use_toaster() -> Toaster {
         toasts: RwSignal::new(Vec::new()),
         next_id: StoredValue::new(0),
     })
+}
+
+/// Toasts each outcome of `action` as it settles: on success the message
+/// `done` returns (it may also close a dialog or keep the result), on
+/// failure the error.
+pub fn report_outcome<S, M>(action: ServerAction<S>, done: impl Fn(S::Output) -> M + 'static)
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+    M: Into<String>,
+{
+    let toaster = use_toaster();
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(value)) => toaster.success(done(value)),
+        Some(Err(e)) => toaster.error(e.to_string()),
+        None => {}
+    });
 }
 
 /// Provides a [`Toaster`] to `children` and shows its toasts.

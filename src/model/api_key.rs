@@ -1,4 +1,4 @@
-//! The 12-character API keys (PRODUCT.md §2.2, §2.3).
+//! The 12-character API keys (docs/PAGES.md#cloud-service-api-key, #api-key-management).
 
 use super::{DisableReason, OrgSummary, Permission, Subscription, Usage};
 use serde::{Deserialize, Serialize};

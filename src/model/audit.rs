@@ -1,9 +1,12 @@
-//! Audit vocabulary (PRODUCT.md §5), shared by the recorder and the log page.
+//! Audit vocabulary (docs/AUDIT.md#codes-shown-as-labels), shared by the recorder and the log page.
 
 use serde::{Deserialize, Serialize};
+use std::str::FromStr;
 
-/// What was done. Stored as TEXT, shown as the label.
+/// What was done. Stored as its code (`sign_in`, …), shown as its label, so
+/// a label can be reworded without touching old entries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AuditAction {
     SignIn,
     SignOut,
@@ -19,6 +22,45 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
+    pub const ALL: [AuditAction; 10] = [
+        AuditAction::SignIn,
+        AuditAction::SignOut,
+        AuditAction::Create,
+        AuditAction::Update,
+        AuditAction::Delete,
+        AuditAction::Regenerate,
+        AuditAction::Reveal,
+        AuditAction::Enable,
+        AuditAction::Disable,
+        AuditAction::Access,
+    ];
+
+    /// The TEXT stored in the database.
+    pub fn code(self) -> &'static str {
+        match self {
+            AuditAction::SignIn => "sign_in",
+            AuditAction::SignOut => "sign_out",
+            AuditAction::Create => "create",
+            AuditAction::Update => "update",
+            AuditAction::Delete => "delete",
+            AuditAction::Regenerate => "regenerate",
+            AuditAction::Reveal => "reveal",
+            AuditAction::Enable => "enable",
+            AuditAction::Disable => "disable",
+            AuditAction::Access => "access",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.code() == code)
+    }
+
+    /// The label of a stored code; a code this version does not know, as it is.
+    pub fn label_of(code: &str) -> &str {
+        Self::from_code(code).map_or(code, |a| a.label())
+    }
+
+    /// The name the log shows.
     pub fn label(self) -> &'static str {
         match self {
             AuditAction::SignIn => "Sign In",
@@ -35,8 +77,17 @@ impl AuditAction {
     }
 }
 
-/// Where a request came from.
+impl FromStr for AuditAction {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::from_code(s).ok_or_else(|| format!("unknown audit action `{s}`"))
+    }
+}
+
+/// Where a request came from. Stored as its code (`admin_ui`, `api`, `cli`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Interface {
     AdminUi,
     Api,
@@ -44,12 +95,80 @@ pub enum Interface {
 }
 
 impl Interface {
+    pub const ALL: [Interface; 3] = [Interface::AdminUi, Interface::Api, Interface::Cli];
+
+    /// The TEXT stored in the database.
+    pub fn code(self) -> &'static str {
+        match self {
+            Interface::AdminUi => "admin_ui",
+            Interface::Api => "api",
+            Interface::Cli => "cli",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|i| i.code() == code)
+    }
+
+    /// The label of a stored code; a code this version does not know, as it is.
+    pub fn label_of(code: &str) -> &str {
+        Self::from_code(code).map_or(code, |a| a.label())
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Interface::AdminUi => "Admin UI",
             Interface::Api => "API",
             Interface::Cli => "CLI",
         }
+    }
+}
+
+impl FromStr for Interface {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::from_code(s).ok_or_else(|| format!("unknown interface `{s}`"))
+    }
+}
+
+/// How it ended. Stored as its code (`success`, `failure`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditResult {
+    Success,
+    /// Refused or failed; the entry's reason says why.
+    Failure,
+}
+
+impl AuditResult {
+    pub const ALL: [AuditResult; 2] = [AuditResult::Success, AuditResult::Failure];
+
+    /// The TEXT stored in the database.
+    pub fn code(self) -> &'static str {
+        match self {
+            AuditResult::Success => "success",
+            AuditResult::Failure => "failure",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            AuditResult::Success => "Success",
+            AuditResult::Failure => "Failure",
+        }
+    }
+}
+
+impl FromStr for AuditResult {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::from_code(s).ok_or_else(|| format!("unknown audit result `{s}`"))
     }
 }
 
@@ -61,4 +180,27 @@ pub mod category {
     pub const SANDBOX_API_TOKEN: &str = "Sandbox API Token";
     pub const SIGN_IN: &str = "Sign In";
     pub const PROVIDER: &str = "Provider";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_unknown_codes_show_as_they_are() {
+        for action in AuditAction::ALL {
+            assert_eq!(action.code().parse(), Ok(action));
+        }
+        for interface in Interface::ALL {
+            assert_eq!(interface.code().parse(), Ok(interface));
+        }
+        for result in AuditResult::ALL {
+            assert_eq!(result.code().parse(), Ok(result));
+        }
+        assert_eq!(AuditAction::label_of("sign_in"), "Sign In");
+        assert_eq!(AuditAction::label_of("Sign In"), "Sign In");
+        assert_eq!(Interface::label_of("admin_ui"), "Admin UI");
+        assert_eq!(Interface::label_of("fax"), "fax");
+        assert!("Sign In".parse::<AuditAction>().is_err());
+    }
 }

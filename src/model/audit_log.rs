@@ -1,11 +1,13 @@
-//! The audit log page's query and answer (PRODUCT.md §5).
+//! The audit log page's query and answer (docs/AUDIT.md#reading-the-log).
 
+use super::{AuditAction, AuditResult, Interface};
 use serde::{Deserialize, Serialize};
 
 /// Filters, all optional, as the page's GET form sends them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditFilter {
     pub admin: Option<String>,
+    /// An action's code (`sign_in`, …).
     pub action: Option<String>,
     /// Matches the category or the sub-category.
     pub category: Option<String>,
@@ -52,7 +54,8 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-/// One entry as the page shows it.
+/// One entry as stored: action, interface and result are codes, which the
+/// page and the CSV show by their labels.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub at: i64,
@@ -69,6 +72,25 @@ pub struct AuditEntry {
     pub reason: Option<String>,
 }
 
+impl AuditEntry {
+    pub fn action_label(&self) -> &str {
+        AuditAction::label_of(&self.action)
+    }
+
+    pub fn interface_label(&self) -> &str {
+        Interface::label_of(&self.interface)
+    }
+
+    /// `Success`, `Failure` or `Failure: {reason}`.
+    pub fn result_label(&self) -> String {
+        match (AuditResult::from_code(&self.result), &self.reason) {
+            (Some(AuditResult::Failure), Some(reason)) => format!("Failure: {reason}"),
+            (Some(result), _) => result.label().to_owned(),
+            (None, _) => self.result.clone(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
@@ -77,7 +99,8 @@ pub struct AuditPage {
     pub page_size: i64,
     /// Values for the filter menus.
     pub admins: Vec<String>,
-    pub actions: Vec<String>,
+    /// `(code, label)`.
+    pub actions: Vec<(String, String)>,
     pub categories: Vec<String>,
 }
 

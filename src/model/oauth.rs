@@ -1,4 +1,4 @@
-//! OAuth 2.0 Authorization Servers (PRODUCT.md §2.4).
+//! OAuth 2.0 Authorization Servers (docs/PAGES.md#oauth-20-authorization-servers).
 
 use super::Subscription;
 use serde::{Deserialize, Serialize};

@@ -1,9 +1,9 @@
-//! The service-provider console's data (PRODUCT.md §3, §4: Provider role).
+//! The service-provider console's data (docs/STATES.md, docs/ROLES.md: Provider role).
 
 use super::{DisableReason, KeyKind, Role, Subscription};
 use serde::{Deserialize, Serialize};
 
-/// The two kinds of subscription (PRODUCT.md §3). Stored as TEXT.
+/// The two kinds of subscription (docs/STATES.md#subscriptions). Stored as TEXT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SubscriptionKind {
@@ -141,9 +141,12 @@ pub fn validate_short_name(s: &str) -> Result<(), String> {
     }
 }
 
-/// An organisation's display name: 1 to 64 characters, no control characters.
+/// The longest organisation display name, in characters.
+pub const ORG_NAME_MAX: usize = 64;
+
+/// An organisation's display name: 1 to [`ORG_NAME_MAX`] characters, no control characters.
 pub fn validate_org_name(s: &str) -> Result<(), String> {
-    super::text::check_name(s, 64, "organisation").map(|_| ())
+    super::text::check_name(s, ORG_NAME_MAX, "organisation").map(|_| ())
 }
 
 #[cfg(test)]

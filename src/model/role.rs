@@ -1,4 +1,4 @@
-//! The five roles and the permission table of PRODUCT.md §4.
+//! The five roles and the permission table of docs/ROLES.md.
 //!
 //! The table lives in exactly one place, [`Role::allows`]: the server's guard
 //! asks it before every server function runs, and the pages ask it only to
@@ -54,7 +54,7 @@ impl Role {
         Role::Provider,
     ];
 
-    /// PRODUCT.md §4, row by row.
+    /// docs/ROLES.md#the-permission-table, row by row.
     pub fn allows(self, permission: Permission) -> bool {
         use Permission::*;
         use Role::*;

@@ -1,8 +1,12 @@
-//! The Sandbox API Token page's data (PRODUCT.md §2.1, §3).
+//! The Sandbox API Token page's data (docs/PAGES.md#sandbox-api-token, docs/STATES.md).
 
 use super::{Quota, Usage};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
+
+/// The longest Sandbox API token name, in characters: the form and the
+/// server check it with [`check_name`](super::check_name).
+pub const TOKEN_NAME_MAX: usize = 64;
 
 /// The state of one of an organisation's subscriptions (Sandbox or API).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,7 +65,7 @@ impl FromStr for DisableReason {
     }
 }
 
-/// Effective status: Enabled only when no §3 state holds.
+/// Effective status: Enabled only when no state of docs/STATES.md holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TokenStatus {
     Enabled,

@@ -11,7 +11,7 @@ pub struct Viewer {
     pub org: OrgSummary,
     /// Every organisation the admin belongs to (the switcher shows when > 1).
     pub orgs: Vec<OrgSummary>,
-    /// The organisation's Base URL for the consumer API (PRODUCT.md §6).
+    /// The organisation's Base URL for the consumer API (docs/CONSUMER-API.md#base-urls).
     pub base_url: String,
 }
 

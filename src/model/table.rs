@@ -1,4 +1,4 @@
-//! Table layouts (PRODUCT.md §2.5): column order, visibility and sort,
+//! Table layouts (docs/PAGES.md#tables): column order, visibility and sort,
 //! saved per admin per table.
 
 use serde::{Deserialize, Serialize};
@@ -42,15 +42,6 @@ impl ColumnSpec {
         }
     }
 }
-
-/// The tables whose layouts are saved (the key is stored).
-pub const TABLE_KEYS: [&str; 5] = [
-    "sandbox_tokens",
-    "cloud_service_key",
-    "connector_key",
-    "oauth_servers",
-    "audit_log",
-];
 
 /// The most columns a saved layout lists, and the longest column key: a
 /// layout is a few hundred bytes, never the megabytes a script could send.

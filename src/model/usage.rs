@@ -1,4 +1,4 @@
-//! Usage you can see (PRODUCT.md §10): when and from where a credential was
+//! Usage you can see (docs/PAGES.md#beyond-the-reference-portal): when and from where a credential was
 //! last used, how many calls it served, and the organisation's daily quota.
 
 use super::format_timestamp;

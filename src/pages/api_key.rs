@@ -7,18 +7,20 @@ mod test_auth;
 use crate::api::api_keys::{
     AddApiKey, DeleteApiKey, EditApiKey, RegenerateApiKey, get_api_key, reveal_api_key,
 };
-use crate::api::tables::get_table_layout;
-use crate::components::data_table::{ActionsFn, CellFn, DataTable, SortKey};
+use crate::components::data_table::{
+    ActionsFn, CellFn, DataTable, LoadedLayout, SavedLayout, SortKey,
+};
 use crate::components::dialog::{ConfirmDialog, FormDialog};
 use crate::components::layout::{BaseUrl, Breadcrumbs, internet_saas_trail};
 use crate::components::masked_secret::MaskedSecret;
-use crate::components::tabs::{InternetSaasTabs, OVERVIEW};
-use crate::components::toast::use_toaster;
+use crate::components::tabs::InternetSaasTabs;
+use crate::components::toast::report_outcome;
 use crate::error::AppError;
 use crate::model::{
-    API_KEY_LEN, ApiKeyPage, ApiKeyView, ColumnSpec, KeyDisabled, KeyKind, Subscription,
-    TableLayout, Usage, format_timestamp, validate_api_key,
+    API_KEY_LEN, ApiKeyPage, ApiKeyView, ColumnSpec, KeyDisabled, KeyKind, OrgSummary,
+    Subscription, Usage, format_timestamp, validate_api_key,
 };
+use crate::paths::{OVERVIEW, TableKey};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use std::sync::Arc;
@@ -58,7 +60,7 @@ enum Dialog {
     Regenerate,
     Delete,
     /// "Use this key in other organisations", offering these.
-    Share(Vec<crate::model::OrgSummary>),
+    Share(Vec<OrgSummary>),
 }
 
 #[derive(Clone, Copy)]
@@ -98,19 +100,10 @@ fn KeySection(kind: KeyKind, title: &'static str) -> impl IntoView {
         },
         move |_| get_api_key(kind),
     );
-    let layout = Resource::new(
-        move || (),
-        move |_| {
-            get_table_layout(
-                if kind == KeyKind::CloudService {
-                    "cloud_service_key"
-                } else {
-                    "connector_key"
-                }
-                .to_owned(),
-            )
-        },
-    );
+    let layout = SavedLayout::new(match kind {
+        KeyKind::CloudService => TableKey::CloudServiceKey,
+        KeyKind::Connector => TableKey::ConnectorKey,
+    });
     report_outcomes(c);
     view! {
         <section aria-labelledby="tab-title">
@@ -118,53 +111,41 @@ fn KeySection(kind: KeyKind, title: &'static str) -> impl IntoView {
             {(kind == KeyKind::Connector).then(|| view! {
                 <p class="hint">"Currently, only the provider modifies the key."</p>
             })}
-            <Suspense fallback=|| view! { <p class="loading">"Loading the key…"</p> }>
+            // Transition: after an action the key stays on screen until
+            // the reloaded one arrives.
+            <Transition fallback=|| view! { <p class="loading">"Loading the key…"</p> }>
                 {move || Suspend::new(async move {
-                    let layout = layout.await.unwrap_or_default();
+                    let layout = layout.load().await;
                     match data.await {
                         Ok(page) => view! { <KeyBody page layout c /> }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
-            </Suspense>
+            </Transition>
         </section>
         {(kind == KeyKind::CloudService).then(|| view! { <test_auth::TestAuthentication /> })}
         <Dialogs c />
     }
 }
 
+/// Toasts for every action's outcome; closes the dialog on success.
 fn report_outcomes(c: Controls) {
-    let toaster = use_toaster();
-    let done = move |message: &str| {
+    let done = move |message: &'static str| {
         c.dialog.set(Dialog::Closed);
-        toaster.success(message.to_owned());
+        message
     };
-    Effect::new(move |_| match c.add.value().get() {
-        Some(Ok(_)) => done("API key added."),
-        Some(Err(e)) => toaster.error(e.to_string()),
-        None => {}
+    report_outcome(c.add, move |_| done("API key added."));
+    report_outcome(c.edit, move |()| {
+        done("API key changed. The old key and its API sessions no longer work.")
     });
-    Effect::new(move |_| match c.edit.value().get() {
-        Some(Ok(())) => done("API key changed. The old key and its API sessions no longer work."),
-        Some(Err(e)) => toaster.error(e.to_string()),
-        None => {}
+    report_outcome(c.regenerate, move |_| {
+        done("API key regenerated. The old key and its API sessions no longer work.")
     });
-    Effect::new(move |_| match c.regenerate.value().get() {
-        Some(Ok(_)) => {
-            done("API key regenerated. The old key and its API sessions no longer work.")
-        }
-        Some(Err(e)) => toaster.error(e.to_string()),
-        None => {}
-    });
-    Effect::new(move |_| match c.delete.value().get() {
-        Some(Ok(())) => done("API key deleted."),
-        Some(Err(e)) => toaster.error(e.to_string()),
-        None => {}
-    });
+    report_outcome(c.delete, move |()| done("API key deleted."));
 }
 
 #[component]
-fn KeyBody(page: ApiKeyPage, layout: TableLayout, c: Controls) -> impl IntoView {
+fn KeyBody(page: ApiKeyPage, layout: LoadedLayout, c: Controls) -> impl IntoView {
     if page.subscription == Subscription::None {
         return view! {
             <BaseUrl url=page.base_url.clone() />
@@ -199,6 +180,32 @@ fn KeyBody(page: ApiKeyPage, layout: TableLayout, c: Controls) -> impl IntoView 
                 <p>"Contact support or your service provider to re-enable the token."</p>
             </div>
         })}
+        <KeyToolbar c can_add can_share other_orgs />
+        <DataTable
+            layout
+            caption=kind.label().to_owned()
+            specs=&KEY_COLUMNS
+            rows
+            cell=key_cell(reveal)
+            sort_key=key_sort
+            row_header=""
+            actions=can_manage.then(|| key_actions(c, row_actions))
+            empty="No API key yet."
+        />
+    }
+    .into_any()
+}
+
+/// Add (when there is no key) and "Use this key in other organisations".
+#[component]
+fn KeyToolbar(
+    c: Controls,
+    can_add: bool,
+    can_share: bool,
+    other_orgs: Vec<OrgSummary>,
+) -> impl IntoView {
+    let kind = c.kind;
+    view! {
         <div class="toolbar">
             {can_add.then(|| view! {
                 <button type="button" class="primary" disabled=move || c.add.pending().get() on:click=move |_| { c.add.dispatch(AddApiKey { kind }); }>
@@ -211,23 +218,10 @@ fn KeyBody(page: ApiKeyPage, layout: TableLayout, c: Controls) -> impl IntoView 
                 </button>
             })}
         </div>
-        <DataTable
-            table=if kind == KeyKind::CloudService { "cloud_service_key" } else { "connector_key" }
-            caption=kind.label().to_owned()
-            specs=&KEY_COLUMNS
-            layout
-            rows
-            cell=key_cell(reveal)
-            sort_key=key_sort
-            row_header=""
-            actions=can_manage.then(|| key_actions(c, row_actions))
-            empty="No API key yet."
-        />
     }
-    .into_any()
 }
 
-/// The table's columns (PRODUCT.md §2.2); Last Used and API Calls are optional.
+/// The table's columns (docs/PAGES.md#cloud-service-api-key); Last Used and API Calls are optional.
 static KEY_COLUMNS: [ColumnSpec; 6] = [
     ColumnSpec::fixed("key", "Key"),
     ColumnSpec::fixed("status", "Status"),

@@ -1,18 +1,16 @@
 //! `/administration/audit-logs`: who did what, filterable, paged, exportable
-//! (PRODUCT.md §5). The filter is a plain GET form, so it works without
+//! (docs/AUDIT.md#reading-the-log). The filter is a plain GET form, so it works without
 //! WebAssembly and every view has a URL.
 
 use crate::api::audit_log::list_audit_log;
-use crate::api::tables::get_table_layout;
-use crate::components::data_table::{CellFn, DataTable, SortKey};
+use crate::components::data_table::{CellFn, DataTable, LoadedLayout, SavedLayout, SortKey};
 use crate::components::layout::Breadcrumbs;
-use crate::model::{AuditEntry, AuditFilter, AuditPage, ColumnSpec, TableLayout, format_timestamp};
+use crate::model::{AuditEntry, AuditFilter, AuditPage, ColumnSpec, format_timestamp};
+use crate::paths::{AUDIT_CSV_EXPORT, AUDIT_LOGS, TableKey};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use std::sync::Arc;
-
-const PATH: &str = "/administration/audit-logs";
 
 #[component]
 pub fn AuditLogsPage() -> impl IntoView {
@@ -32,32 +30,34 @@ pub fn AuditLogsPage() -> impl IntoView {
         })
     });
     let data = Resource::new(move || filter.get(), list_audit_log);
-    let layout = Resource::new(|| (), |_| get_table_layout("audit_log".to_owned()));
+    let layout = SavedLayout::new(TableKey::AuditLog);
     view! {
         <Title text="Audit Logs" />
         <Breadcrumbs trail=vec![("Administration", None), ("Audit Logs", None)] />
         <h1>"Audit Logs"</h1>
-        <Suspense fallback=|| view! { <p class="loading">"Loading the audit log…"</p> }>
+        // Transition: a new filter or page keeps the current entries (and the
+        // table's state) on screen until the next ones arrive.
+        <Transition fallback=|| view! { <p class="loading">"Loading the audit log…"</p> }>
             {move || Suspend::new(async move {
                 let filter = filter.get_untracked();
-                let layout = layout.await.unwrap_or_default();
+                let layout = layout.load().await;
                 match data.await {
                     Ok(page) => view! { <AuditView page layout filter /> }.into_any(),
                     Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
 #[component]
-fn AuditView(page: AuditPage, layout: TableLayout, filter: AuditFilter) -> impl IntoView {
-    let csv_href = format!("{PATH}/export.csv?{}", filter.query_string(None));
+fn AuditView(page: AuditPage, layout: LoadedLayout, filter: AuditFilter) -> impl IntoView {
+    let csv_href = format!("{AUDIT_CSV_EXPORT}?{}", filter.query_string(None));
     let pages = page.pages();
     let current = page.page;
     let link = {
         let filter = filter.clone();
-        move |p: i64| format!("{PATH}?{}", filter.query_string(Some(p)))
+        move |p: i64| format!("{AUDIT_LOGS}?{}", filter.query_string(Some(p)))
     };
     let (prev, next) = (link(current - 1), link(current + 1));
     view! {
@@ -66,17 +66,16 @@ fn AuditView(page: AuditPage, layout: TableLayout, filter: AuditFilter) -> impl 
             <p class="hint" role="status">{format!("{} matching entries", page.total)}</p>
             <a class="button" href=csv_href download="keyport-audit-log.csv">"Export CSV"</a>
         </div>
-            <DataTable
-                table="audit_log"
-                caption="Audit log entries".to_owned()
-                specs=&AUDIT_COLUMNS
-                layout
-                rows=page.entries
-                cell=audit_cell()
-                sort_key=audit_sort
-                row_header=""
-                empty="No entries match."
-            />
+        <DataTable
+            layout
+            caption="Audit log entries".to_owned()
+            specs=&AUDIT_COLUMNS
+            rows=page.entries
+            cell=audit_cell()
+            sort_key=audit_sort
+            row_header=""
+            empty="No entries match."
+        />
         <nav class="pager" aria-label="Pages">
             {(current > 1).then(|| view! { <a href=prev rel="prev">"Previous"</a> })}
             <span>{format!("Page {current} of {pages}")}</span>
@@ -85,7 +84,7 @@ fn AuditView(page: AuditPage, layout: TableLayout, filter: AuditFilter) -> impl 
     }
 }
 
-/// PRODUCT.md §5's columns; all but Timestamp, Action and Result can be hidden.
+/// docs/AUDIT.md's columns; all but Timestamp, Action and Result can be hidden.
 static AUDIT_COLUMNS: [ColumnSpec; 11] = [
     ColumnSpec::fixed("at", "Timestamp"),
     ColumnSpec::fixed("action", "Action"),
@@ -105,21 +104,16 @@ fn audit_cell() -> CellFn<AuditEntry> {
         let e = e.clone();
         match column {
             "at" => format_timestamp(e.at).into_any(),
-            "action" => e.action.into_any(),
+            "action" => e.action_label().to_owned().into_any(),
             "category" => e.category.into_any(),
             "sub_category" => e.sub_category.into_any(),
             "resource" => e.resource.into_any(),
             "admin" => e.admin.into_any(),
             "org" => e.org.into_any(),
             "client_ip" => e.client_ip.into_any(),
-            "interface" => e.interface.into_any(),
+            "interface" => e.interface_label().to_owned().into_any(),
             "trace_id" => view! { <code>{e.trace_id}</code> }.into_any(),
-            "result" => match (e.result.as_str(), e.reason) {
-                ("failure", Some(reason)) => format!("Failure: {reason}"),
-                ("failure", None) => "Failure".to_owned(),
-                _ => "Success".to_owned(),
-            }
-            .into_any(),
+            "result" => e.result_label().into_any(),
             _ => ().into_any(),
         }
     })
@@ -130,41 +124,42 @@ fn audit_sort(column: &'static str, e: &AuditEntry) -> SortKey {
     let text = |s: &str| SortKey::Text(s.to_lowercase());
     match column {
         "at" => SortKey::Number(e.at),
-        "action" => text(&e.action),
+        "action" => text(e.action_label()),
         "category" => text(&e.category),
         "sub_category" => text(&e.sub_category),
         "resource" => text(&e.resource),
         "admin" => text(&e.admin),
         "org" => text(&e.org),
         "client_ip" => text(&e.client_ip),
-        "interface" => text(&e.interface),
+        "interface" => text(e.interface_label()),
         "trace_id" => text(&e.trace_id),
-        _ => text(&e.result),
+        _ => text(&e.result_label()),
     }
 }
 
 #[component]
 fn FilterForm(page: AuditPage, filter: AuditFilter) -> impl IntoView {
-    let options = |values: Vec<String>, selected: Option<String>| {
+    // `(value, label)` pairs; admins and categories are their own labels.
+    let options = |values: Vec<(String, String)>, selected: Option<String>| {
         let selected = selected.unwrap_or_default();
         view! {
             <option value="">"All"</option>
             {values
                 .into_iter()
-                .map(|v| {
+                .map(|(v, label)| {
                     let is = v == selected;
-                    let label = v.clone();
                     view! { <option value=v selected=is>{label}</option> }
                 })
                 .collect_view()}
         }
     };
+    let as_is = |values: Vec<String>| values.into_iter().map(|v| (v.clone(), v)).collect();
     let result = filter.result.clone().unwrap_or_default();
     view! {
-        <form method="get" action=PATH class="filters">
+        <form method="get" action=AUDIT_LOGS class="filters">
             <div>
                 <label for="f-admin">"Admin"</label>
-                <select id="f-admin" name="admin">{options(page.admins, filter.admin.clone())}</select>
+                <select id="f-admin" name="admin">{options(as_is(page.admins), filter.admin.clone())}</select>
             </div>
             <div>
                 <label for="f-action">"Action"</label>
@@ -172,14 +167,15 @@ fn FilterForm(page: AuditPage, filter: AuditFilter) -> impl IntoView {
             </div>
             <div>
                 <label for="f-category">"Category"</label>
-                <select id="f-category" name="category">{options(page.categories, filter.category.clone())}</select>
+                <select id="f-category" name="category">{options(as_is(page.categories), filter.category.clone())}</select>
             </div>
             <div>
                 <label for="f-result">"Result"</label>
                 <select id="f-result" name="result">
                     <option value="">"All"</option>
-                    <option value="success" selected=result == "success">"Success"</option>
-                    <option value="failure" selected=result == "failure">"Failure"</option>
+                    {crate::model::AuditResult::ALL
+                        .map(|r| view! { <option value=r.code() selected=result == r.code()>{r.label()}</option> })
+                        .collect_view()}
                 </select>
             </div>
             <div>
@@ -192,7 +188,7 @@ fn FilterForm(page: AuditPage, filter: AuditFilter) -> impl IntoView {
             </div>
             <div class="filter-actions">
                 <button type="submit" class="primary">"Apply"</button>
-                <a href=PATH>"Reset"</a>
+                <a href=AUDIT_LOGS>"Reset"</a>
             </div>
         </form>
     }

@@ -1,5 +1,6 @@
 //! The not-found page (status 404).
 
+use crate::paths::ROOT;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -13,7 +14,7 @@ pub fn NotFound() -> impl IntoView {
         <Title text="Page not found" />
         <main id="main" class="narrow">
             <h1>"Page not found"</h1>
-            <p><a href="/">"Go to Keyport"</a></p>
+            <p><a href=ROOT>"Go to Keyport"</a></p>
         </main>
     }
 }

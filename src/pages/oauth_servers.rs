@@ -1,16 +1,18 @@
-//! The OAuth 2.0 Authorization Servers tab (PRODUCT.md §2.4).
+//! The OAuth 2.0 Authorization Servers tab (docs/PAGES.md#oauth-20-authorization-servers).
 
 use crate::api::oauth::{DeleteOauthServer, SaveOauthServer, ValidateJwks, list_oauth_servers};
-use crate::api::tables::get_table_layout;
-use crate::components::data_table::{ActionsFn, CellFn, DataTable, SortKey};
+use crate::components::data_table::{
+    ActionsFn, CellFn, DataTable, LoadedLayout, SavedLayout, SortKey,
+};
 use crate::components::dialog::{ConfirmDialog, FormDialog};
 use crate::components::layout::{BaseUrl, Breadcrumbs, internet_saas_trail};
 use crate::components::tabs::InternetSaasTabs;
-use crate::components::toast::use_toaster;
+use crate::components::toast::report_outcome;
 use crate::model::{
     ColumnSpec, OAUTH_MAX_SERVERS, OAuthPage, OAuthServerForm, OAuthServerView, Subscription,
-    TableLayout, format_timestamp, validate_oauth_form,
+    format_timestamp, validate_oauth_form,
 };
+use crate::paths::TableKey;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use std::sync::Arc;
@@ -46,24 +48,13 @@ pub fn OAuthServersPage() -> impl IntoView {
         move || (c.save.version().get(), c.delete.version().get()),
         |_| list_oauth_servers(),
     );
-    let layout = Resource::new(|| (), |_| get_table_layout("oauth_servers".to_owned()));
-    let toaster = use_toaster();
-    Effect::new(move |_| match c.save.value().get() {
-        Some(Ok(_)) => {
-            c.dialog.set(Dialog::Closed);
-            toaster.success("Authorization server saved.");
-        }
-        Some(Err(e)) => toaster.error(e.to_string()),
-        None => {}
-    });
-    Effect::new(move |_| match c.delete.value().get() {
-        Some(Ok(())) => {
-            c.dialog.set(Dialog::Closed);
-            toaster.success("Authorization server deleted.");
-        }
-        Some(Err(e)) => toaster.error(e.to_string()),
-        None => {}
-    });
+    let layout = SavedLayout::new(TableKey::OAuthServers);
+    let done = move |message: &'static str| {
+        c.dialog.set(Dialog::Closed);
+        message
+    };
+    report_outcome(c.save, move |_| done("Authorization server saved."));
+    report_outcome(c.delete, move |()| done("Authorization server deleted."));
     view! {
         <Title text="OAuth 2.0 Authorization Servers" />
         <Breadcrumbs trail=internet_saas_trail("OAuth 2.0 Authorization Servers") />
@@ -71,22 +62,24 @@ pub fn OAuthServersPage() -> impl IntoView {
         <InternetSaasTabs />
         <section aria-labelledby="tab-title">
             <h2 id="tab-title">"OAuth 2.0 Authorization Servers"</h2>
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            // Transition: after an action the servers stay on screen until
+            // the reloaded list arrives.
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    let layout = layout.await.unwrap_or_default();
+                    let layout = layout.load().await;
                     match data.await {
                         Ok(page) => view! { <ServerTable page layout c /> }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
-            </Suspense>
+            </Transition>
         </section>
         <Dialogs c />
     }
 }
 
 #[component]
-fn ServerTable(page: OAuthPage, layout: TableLayout, c: Controls) -> impl IntoView {
+fn ServerTable(page: OAuthPage, layout: LoadedLayout, c: Controls) -> impl IntoView {
     if page.subscription == Subscription::None {
         return view! {
             <BaseUrl url=page.base_url.clone() />
@@ -112,10 +105,9 @@ fn ServerTable(page: OAuthPage, layout: TableLayout, c: Controls) -> impl IntoVi
             {at_limit.then(|| view! { <p class="hint">{format!("An organisation can have at most {OAUTH_MAX_SERVERS} authorization servers.")}</p> })}
         </div>
         <DataTable
-            table="oauth_servers"
+            layout
             caption="OAuth 2.0 Authorization Servers".to_owned()
             specs=&OAUTH_COLUMNS
-            layout
             rows=page.servers
             cell=oauth_cell()
             sort_key=oauth_sort
@@ -127,7 +119,7 @@ fn ServerTable(page: OAuthPage, layout: TableLayout, c: Controls) -> impl IntoVi
     .into_any()
 }
 
-/// The table's columns (PRODUCT.md §2.4); the last five are optional.
+/// The table's columns (docs/PAGES.md#oauth-20-authorization-servers); the last five are optional.
 static OAUTH_COLUMNS: [ColumnSpec; 9] = [
     ColumnSpec::fixed("name", "Authorization Server Name"),
     ColumnSpec::fixed("status", "Status"),
@@ -217,63 +209,120 @@ fn ServerForm(
     c: Controls,
     on_cancel: Callback<()>,
 ) -> impl IntoView {
-    let f = RwSignal::new(form);
-    let validate = ServerAction::<ValidateJwks>::new();
-    // The (url, cert check) pair the last successful validation was for.
-    let validated_for = RwSignal::new(None::<(String, bool)>);
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = validate.value().get() {
-            let current = f.with_untracked(|f| (f.jwks_url.clone(), f.validate_cert));
-            validated_for.set(Some(current));
-        }
-    });
-    let is_validated =
-        move || validated_for.get() == Some(f.with(|f| (f.jwks_url.clone(), f.validate_cert)));
-    let local_errors = RwSignal::new(Vec::<(&'static str, String)>::new());
-    let error_for = move |field: &'static str| {
-        move || {
-            local_errors
-                .get()
-                .into_iter()
-                .find(|(f, _)| *f == field)
-                .map(|(_, m)| m)
-                .or_else(|| {
-                    c.save
-                        .value()
-                        .get()
-                        .and_then(Result::err)
-                        .and_then(|e| e.field(field).map(str::to_owned))
-                })
-                .or_else(|| {
-                    if field == "jwks_url" {
-                        validate.value().get().and_then(Result::err).map(|e| {
-                            e.field("jwks_url")
-                                .map(str::to_owned)
-                                .unwrap_or_else(|| e.to_string())
-                        })
-                    } else {
-                        None
-                    }
-                })
-        }
-    };
+    let s = FormState::new(form, c.save);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let form = f.get_untracked();
+        s.submit(id);
+    };
+    let title = if id.is_some() {
+        "Edit Authorization Server"
+    } else {
+        "Add Authorization Server"
+    };
+    view! {
+        <FormDialog title>
+            <form on:submit=submit novalidate class="oauth-form">
+                {s.toggle(" Enable", |f| f.enabled, |f, on| f.enabled = on)}
+                {s.text("Name", "name", |f| f.name.clone(), |f, v| f.name = v)}
+                {s.text("Description", "description", |f| f.description.clone(), |f, v| f.description = v)}
+                <JwksField s />
+                {s.toggle(" JWKS Server Certificate Validation", |f| f.validate_cert, |f, on| f.validate_cert = on)}
+                {s.text("Audience URI", "audience", |f| f.audience.clone(), |f, v| f.audience = v)}
+                {s.text("Issuer URI", "issuer", |f| f.issuer.clone(), |f, v| f.issuer = v)}
+                {s.text("Client ID", "client_id", |f| f.client_id.clone(), |f, v| f.client_id = v)}
+                <div class="dialog-actions">
+                    <Show when=move || s.is_validated() fallback=|| view! { <p class="hint">"Validate the JWKS location to save."</p> }>
+                        <button type="submit" class="primary" disabled=move || c.save.pending().get()>
+                            {move || if c.save.pending().get() { "Saving…" } else { "Save" }}
+                        </button>
+                    </Show>
+                    <button type="button" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+                </div>
+            </form>
+        </FormDialog>
+    }
+}
+
+/// The form being edited, its messages, and the JWKS validation.
+#[derive(Clone, Copy)]
+struct FormState {
+    f: RwSignal<OAuthServerForm>,
+    /// The form's own check, shown before the server's answers.
+    local_errors: RwSignal<Vec<(&'static str, String)>>,
+    save: ServerAction<SaveOauthServer>,
+    validate: ServerAction<ValidateJwks>,
+    /// The (url, cert check) pair the last successful validation was for.
+    validated_for: RwSignal<Option<(String, bool)>>,
+}
+
+impl FormState {
+    fn new(form: OAuthServerForm, save: ServerAction<SaveOauthServer>) -> Self {
+        let s = FormState {
+            f: RwSignal::new(form),
+            local_errors: RwSignal::new(Vec::new()),
+            save,
+            validate: ServerAction::new(),
+            validated_for: RwSignal::new(None),
+        };
+        Effect::new(move |_| {
+            if let Some(Ok(_)) = s.validate.value().get() {
+                s.validated_for
+                    .set(Some(s.f.with_untracked(Self::jwks_target)));
+            }
+        });
+        s
+    }
+
+    fn jwks_target(f: &OAuthServerForm) -> (String, bool) {
+        (f.jwks_url.clone(), f.validate_cert)
+    }
+
+    fn is_validated(self) -> bool {
+        self.validated_for.get() == Some(self.f.with(Self::jwks_target))
+    }
+
+    /// The message for `field`: the form's own check, then Save's answer,
+    /// then (for the JWKS location) Validate's.
+    fn error(self, field: &'static str) -> Option<String> {
+        self.local_errors
+            .get()
+            .into_iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m)
+            .or_else(|| {
+                let e = self.save.value().get().and_then(Result::err)?;
+                e.field(field).map(str::to_owned)
+            })
+            .or_else(|| {
+                let e = self.validate.value().get().and_then(Result::err);
+                e.filter(|_| field == "jwks_url").map(|e| {
+                    e.field("jwks_url")
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| e.to_string())
+                })
+            })
+    }
+
+    fn submit(self, id: Option<i64>) {
+        let form = self.f.get_untracked();
         let problems = validate_oauth_form(&form);
         let ok = problems.is_empty();
-        local_errors.set(problems);
+        self.local_errors.set(problems);
         if ok {
-            c.save.dispatch(SaveOauthServer { id, form });
+            self.save.dispatch(SaveOauthServer { id, form });
         }
-    };
-    let text = move |label: &'static str,
-                     field: &'static str,
-                     get: fn(&OAuthServerForm) -> String,
-                     set: fn(&mut OAuthServerForm, String)| {
+    }
+
+    fn text(
+        self,
+        label: &'static str,
+        field: &'static str,
+        get: fn(&OAuthServerForm) -> String,
+        set: fn(&mut OAuthServerForm, String),
+    ) -> impl IntoView {
+        let f = self.f;
         let input_id = format!("oauth-{field}");
         let err_id = format!("oauth-{field}-error");
-        let error = error_for(field);
         view! {
             <label for=input_id.clone()>{label}</label>
             <input
@@ -283,66 +332,59 @@ fn ServerForm(
                 on:input=move |ev| f.update(|form| set(form, event_target_value(&ev)))
                 aria-describedby=err_id.clone()
             />
-            <p id=err_id class="field-error" role="alert">{error}</p>
+            <p id=err_id class="field-error" role="alert">{move || self.error(field)}</p>
         }
+    }
+
+    fn toggle(
+        self,
+        label: &'static str,
+        get: fn(&OAuthServerForm) -> bool,
+        set: fn(&mut OAuthServerForm, bool),
+    ) -> impl IntoView {
+        let f = self.f;
+        view! {
+            <label class="toggle">
+                <input type="checkbox" role="switch" prop:checked=move || f.with(get) on:change=move |ev| f.update(|form| set(form, event_target_checked(&ev))) />
+                {label}
+            </label>
+        }
+    }
+}
+
+/// The JWKS location with its Validate button, and the keys found.
+#[component]
+fn JwksField(s: FormState) -> impl IntoView {
+    let (f, validate) = (s.f, s.validate);
+    let keys = move || {
+        validate.value().get().and_then(Result::ok).filter(|_| s.is_validated()).map(|keys| view! {
+            <div class="banner banner-success" role="status">
+                <p>{format!("The JWKS is valid: {} key(s).", keys.len())}</p>
+                <ul class="keys">
+                    {keys.into_iter().map(|k| view! {
+                        <li>{format!("kid {} · {} · {}", k.kid.unwrap_or_else(|| "(none)".into()), k.kty, k.alg.unwrap_or_else(|| "any algorithm".into()))}</li>
+                    }).collect_view()}
+                </ul>
+            </div>
+        })
     };
-    let title = if id.is_some() {
-        "Edit Authorization Server"
-    } else {
-        "Add Authorization Server"
-    };
-    let jwks_error = error_for("jwks_url");
     view! {
-        <FormDialog title>
-            <form on:submit=submit novalidate class="oauth-form">
-                <label class="toggle">
-                    <input type="checkbox" role="switch" prop:checked=move || f.with(|f| f.enabled) on:change=move |ev| f.update(|form| form.enabled = event_target_checked(&ev)) />
-                    " Enable"
-                </label>
-                {text("Name", "name", |f| f.name.clone(), |f, v| f.name = v)}
-                {text("Description", "description", |f| f.description.clone(), |f, v| f.description = v)}
-                <label for="oauth-jwks_url">"OAuth 2.0 JWKS Location"</label>
-                <div class="inline">
-                    <input
-                        id="oauth-jwks_url"
-                        type="url"
-                        placeholder="https://idp.example.com/oauth2/v1/keys"
-                        prop:value=move || f.with(|f| f.jwks_url.clone())
-                        on:input=move |ev| f.update(|form| form.jwks_url = event_target_value(&ev))
-                        aria-describedby="oauth-jwks_url-error"
-                    />
-                    <button type="button" disabled=move || validate.pending().get() on:click=move |_| {
-                        let (jwks_url, validate_cert) = f.with_untracked(|f| (f.jwks_url.clone(), f.validate_cert));
-                        validate.dispatch(ValidateJwks { jwks_url, validate_cert });
-                    }>{move || if validate.pending().get() { "Validating…" } else { "Validate" }}</button>
-                </div>
-                <p id="oauth-jwks_url-error" class="field-error" role="alert">{jwks_error}</p>
-                {move || validate.value().get().and_then(Result::ok).filter(|_| is_validated()).map(|keys| view! {
-                    <div class="banner banner-success" role="status">
-                        <p>{format!("The JWKS is valid: {} key(s).", keys.len())}</p>
-                        <ul class="keys">
-                            {keys.into_iter().map(|k| view! {
-                                <li>{format!("kid {} · {} · {}", k.kid.unwrap_or_else(|| "(none)".into()), k.kty, k.alg.unwrap_or_else(|| "any algorithm".into()))}</li>
-                            }).collect_view()}
-                        </ul>
-                    </div>
-                })}
-                <label class="toggle">
-                    <input type="checkbox" role="switch" prop:checked=move || f.with(|f| f.validate_cert) on:change=move |ev| f.update(|form| form.validate_cert = event_target_checked(&ev)) />
-                    " JWKS Server Certificate Validation"
-                </label>
-                {text("Audience URI", "audience", |f| f.audience.clone(), |f, v| f.audience = v)}
-                {text("Issuer URI", "issuer", |f| f.issuer.clone(), |f, v| f.issuer = v)}
-                {text("Client ID", "client_id", |f| f.client_id.clone(), |f, v| f.client_id = v)}
-                <div class="dialog-actions">
-                    <Show when=is_validated fallback=|| view! { <p class="hint">"Validate the JWKS location to save."</p> }>
-                        <button type="submit" class="primary" disabled=move || c.save.pending().get()>
-                            {move || if c.save.pending().get() { "Saving…" } else { "Save" }}
-                        </button>
-                    </Show>
-                    <button type="button" on:click=move |_| on_cancel.run(())>"Cancel"</button>
-                </div>
-            </form>
-        </FormDialog>
+        <label for="oauth-jwks_url">"OAuth 2.0 JWKS Location"</label>
+        <div class="inline">
+            <input
+                id="oauth-jwks_url"
+                type="url"
+                placeholder="https://idp.example.com/oauth2/v1/keys"
+                prop:value=move || f.with(|f| f.jwks_url.clone())
+                on:input=move |ev| f.update(|form| form.jwks_url = event_target_value(&ev))
+                aria-describedby="oauth-jwks_url-error"
+            />
+            <button type="button" disabled=move || validate.pending().get() on:click=move |_| {
+                let (jwks_url, validate_cert) = f.with_untracked(FormState::jwks_target);
+                validate.dispatch(ValidateJwks { jwks_url, validate_cert });
+            }>{move || if validate.pending().get() { "Validating…" } else { "Validate" }}</button>
+        </div>
+        <p id="oauth-jwks_url-error" class="field-error" role="alert">{move || s.error("jwks_url")}</p>
+        {keys}
     }
 }

@@ -1,10 +1,10 @@
 //! `/administration/api-configuration`: the sections and their Base URLs.
 
 use crate::components::layout::{BaseUrl, Breadcrumbs, ViewerResource};
-use crate::components::tabs::{
+use crate::model::{Permission, Viewer};
+use crate::paths::{
     CLOUD_SERVICE_API_KEY, CONNECTOR_KEY_MANAGEMENT, OAUTH_SERVERS, SANDBOX_API_TOKEN,
 };
-use crate::model::{Permission, Viewer};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -15,11 +15,12 @@ pub fn OverviewPage() -> impl IntoView {
         <Title text="API Configuration" />
         <Breadcrumbs trail=vec![("Administration", None), ("API Configuration", None)] />
         <h1>"API Configuration"</h1>
-        <Suspense>
+        // Reloaded after a switch of organisation: keep the page meanwhile.
+        <Transition>
             {move || Suspend::new(async move {
                 viewer.await.ok().flatten().map(|viewer| view! { <Sections viewer /> })
             })}
-        </Suspense>
+        </Transition>
     }
 }
 

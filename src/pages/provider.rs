@@ -1,4 +1,4 @@
-//! The service-provider console `/provider` (PRODUCT.md §3, §4): the
+//! The service-provider console `/provider` (docs/STATES.md, docs/ROLES.md): the
 //! organisations this provider operates, and for the one chosen its
 //! subscriptions, limits, tokens and keys, and admins. Every control calls a
 //! `provider/*` server function, which the server authorizes and audits.
@@ -10,13 +10,12 @@ use crate::api::provider::{
     get_provider_console,
 };
 use crate::components::layout::Breadcrumbs;
-use crate::components::toast::use_toaster;
-use crate::error::AppError;
-use crate::model::{ProviderOrg, Subscription, SubscriptionInfo, format_timestamp};
+use crate::components::toast::report_outcome;
+use crate::model::{
+    ORG_NAME_MAX, ProviderConsole, ProviderOrg, Subscription, SubscriptionInfo, format_timestamp,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
-
-pub const PROVIDER: &str = "/provider";
 
 /// Every console action; any success reloads the console.
 #[derive(Clone, Copy)]
@@ -59,77 +58,56 @@ pub fn ProviderConsolePage() -> impl IntoView {
         <Title text="Provider Console" />
         <Breadcrumbs trail=vec![("Provider Console", None)] />
         <h1>"Provider Console"</h1>
-        <Suspense fallback=|| view! { <p class="loading">"Loading organisations…"</p> }>
+        <Transition fallback=|| view! { <p class="loading">"Loading organisations…"</p> }>
             {move || Suspend::new(async move {
                 match console.await {
-                    Ok(console) => {
-                        let current = selected
-                            .get()
-                            .and_then(|s| console.orgs.iter().find(|o| o.short_name == s).cloned())
-                            .or_else(|| console.orgs.first().cloned());
-                        view! {
-                            <OrgList orgs=console.orgs.clone() selected />
-                            {current.map(|org| view! { <org_panel::OrgPanel org actions=org_panel::PanelActions {
-                                subscription: actions.subscription,
-                                settings: actions.settings,
-                                credential: actions.credential,
-                                add_admin: actions.add_admin,
-                                remove_admin: actions.remove_admin,
-                            } /> })}
-                        }
-                        .into_any()
-                    }
+                    Ok(console) => view! { <Console console selected actions /> }.into_any(),
                     Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
         <CreateOrgForm action=actions.create />
     }
 }
 
-fn report_outcomes(a: Actions) {
-    let toaster = use_toaster();
-    fn watch<T: Clone + Send + Sync + 'static>(
-        value: Signal<Option<Result<T, AppError>>>,
-        done: &'static str,
-        toaster: crate::components::toast::Toaster,
-    ) {
-        Effect::new(move |_| match value.get() {
-            Some(Ok(_)) => toaster.success(done),
-            Some(Err(e)) => toaster.error(e.to_string()),
-            None => {}
-        });
+/// The organisations, and the panel of the one selected (the first if none).
+#[component]
+fn Console(
+    console: ProviderConsole,
+    selected: RwSignal<Option<String>>,
+    actions: Actions,
+) -> impl IntoView {
+    let orgs = console.orgs;
+    let current = {
+        let orgs = orgs.clone();
+        move || {
+            selected
+                .get()
+                .and_then(|s| orgs.iter().find(|o| o.short_name == s).cloned())
+                .or_else(|| orgs.first().cloned())
+        }
+    };
+    let panel_actions = org_panel::PanelActions {
+        subscription: actions.subscription,
+        settings: actions.settings,
+        credential: actions.credential,
+        add_admin: actions.add_admin,
+        remove_admin: actions.remove_admin,
+    };
+    view! {
+        <OrgList orgs selected />
+        {move || current().map(|org| view! { <org_panel::OrgPanel org actions=panel_actions /> })}
     }
-    watch(
-        Signal::derive(move || a.create.value().get()),
-        "Organisation created.",
-        toaster,
-    );
-    watch(
-        Signal::derive(move || a.subscription.value().get()),
-        "Subscription saved.",
-        toaster,
-    );
-    watch(
-        Signal::derive(move || a.settings.value().get()),
-        "Settings saved.",
-        toaster,
-    );
-    watch(
-        Signal::derive(move || a.credential.value().get()),
-        "Status changed.",
-        toaster,
-    );
-    watch(
-        Signal::derive(move || a.add_admin.value().get()),
-        "Administrator saved.",
-        toaster,
-    );
-    watch(
-        Signal::derive(move || a.remove_admin.value().get()),
-        "Administrator removed.",
-        toaster,
-    );
+}
+
+/// A toast for each action's outcome.
+fn report_outcomes(a: Actions) {
+    report_outcome(a.create, |_| "Organisation created.");
+    report_outcome(a.subscription, |_| "Subscription saved.");
+    report_outcome(a.settings, |_| "Settings saved.");
+    report_outcome(a.credential, |_| "Status changed.");
+    report_outcome(a.add_admin, |_| "Administrator saved.");
+    report_outcome(a.remove_admin, |_| "Administrator removed.");
 }
 
 /// "Active until 2026-12-31 23:59:59 UTC", "Expired", "None".
@@ -220,7 +198,7 @@ fn CreateOrgForm(action: ServerAction<CreateOrg>) -> impl IntoView {
                 </div>
                 <div>
                     <label for="new-org-name">"Name"</label>
-                    <input id="new-org-name" type="text" maxlength="64" bind:value=name aria-describedby="new-org-name-error" />
+                    <input id="new-org-name" type="text" maxlength=ORG_NAME_MAX.to_string() bind:value=name aria-describedby="new-org-name-error" />
                     <p id="new-org-name-error" class="field-error" role="alert">{error("name")}</p>
                 </div>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Create"</button>

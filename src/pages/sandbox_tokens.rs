@@ -1,22 +1,24 @@
-//! The Sandbox API Token tab (PRODUCT.md §2.1, §3).
+//! The Sandbox API Token tab (docs/PAGES.md#sandbox-api-token, docs/STATES.md).
+
+mod dialogs;
 
 use crate::api::sandbox::{
     AddSandboxToken, DeleteSandboxToken, IssuedToken, RegenerateSandboxToken, RenameSandboxToken,
     list_sandbox_tokens, reveal_sandbox_token,
 };
-use crate::api::tables::get_table_layout;
 use crate::components::clipboard::copy_to_clipboard;
-use crate::components::data_table::{ActionsFn, CellFn, DataTable, SortKey};
-use crate::components::dialog::{ConfirmDialog, FormDialog};
+use crate::components::data_table::{
+    ActionsFn, CellFn, DataTable, LoadedLayout, SavedLayout, SortKey,
+};
 use crate::components::layout::{BaseUrl, Breadcrumbs, internet_saas_trail};
 use crate::components::masked_secret::MaskedSecret;
 use crate::components::tabs::InternetSaasTabs;
-use crate::components::toast::{Toaster, use_toaster};
-use crate::error::AppError;
+use crate::components::toast::{report_outcome, use_toaster};
 use crate::model::{
-    ColumnSpec, DisableReason, Quota, SandboxPage, SandboxTokenView, Subscription, TableLayout,
-    TokenStatus, Usage, format_timestamp,
+    ColumnSpec, DisableReason, Quota, SandboxPage, SandboxTokenView, Subscription, TokenStatus,
+    Usage, format_timestamp,
 };
+use crate::paths::TableKey;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use std::sync::Arc;
@@ -83,8 +85,8 @@ pub fn SandboxTokenPage() -> impl IntoView {
         },
         |_| list_sandbox_tokens(),
     );
-    let layout = Resource::new(|| (), |_| get_table_layout("sandbox_tokens".to_owned()));
-    report_outcomes(controls, use_toaster());
+    let layout = SavedLayout::new(TableKey::SandboxTokens);
+    report_outcomes(controls);
 
     view! {
         <Title text="Sandbox API Token" />
@@ -93,62 +95,51 @@ pub fn SandboxTokenPage() -> impl IntoView {
         <InternetSaasTabs />
         <section aria-labelledby="tab-title">
             <h2 id="tab-title">"Sandbox API Token"</h2>
-            <Suspense fallback=|| view! { <p class="loading">"Loading tokens…"</p> }>
+            // Transition: after an action the tokens stay on screen until
+            // the reloaded list arrives.
+            <Transition fallback=|| view! { <p class="loading">"Loading tokens…"</p> }>
                 {move || Suspend::new(async move {
-                    let layout = layout.await.unwrap_or_default();
+                    let layout = layout.load().await;
                     match data.await {
                         Ok(page) => view! { <PageBody page layout controls /> }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
-            </Suspense>
+            </Transition>
         </section>
-        <Dialogs controls />
+        <dialogs::Dialogs controls />
     }
 }
 
-/// Toasts for every action's outcome; closes the dialog on success.
-fn report_outcomes(c: Controls, toaster: Toaster) {
+/// Toasts for every action's outcome; closes the dialog on success and
+/// shows a new token's secret.
+fn report_outcomes(c: Controls) {
     let done = move |message: String| {
         c.dialog.set(Dialog::Closed);
-        toaster.success(message);
+        message
     };
-    Effect::new(move |_| match c.add.value().get() {
-        Some(Ok(t)) => {
-            done(format!("Token “{}” added.", t.token.name));
-            c.issued.set(Some(t));
-        }
-        Some(Err(e)) => toaster.error(e.to_string()),
-        None => {}
+    report_outcome(c.add, move |t| {
+        let message = format!("Token “{}” added.", t.token.name);
+        c.issued.set(Some(t));
+        done(message)
     });
-    Effect::new(move |_| match c.regenerate.value().get() {
-        Some(Ok(t)) => {
-            done(format!(
-                "Token “{}” regenerated. The old token no longer works.",
-                t.token.name
-            ));
-            c.issued.set(Some(t));
-        }
-        Some(Err(e)) => toaster.error(e.to_string()),
-        None => {}
+    report_outcome(c.regenerate, move |t| {
+        let message = format!(
+            "Token “{}” regenerated. The old token no longer works.",
+            t.token.name
+        );
+        c.issued.set(Some(t));
+        done(message)
     });
-    Effect::new(move |_| match c.rename.value().get() {
-        Some(Ok(())) => done("Token renamed.".into()),
-        Some(Err(e)) => toaster.error(e.to_string()),
-        None => {}
-    });
-    Effect::new(move |_| match c.delete.value().get() {
-        Some(Ok(())) => {
-            c.issued.set(None);
-            done("Token deleted. It no longer works.".into());
-        }
-        Some(Err(e)) => toaster.error(e.to_string()),
-        None => {}
+    report_outcome(c.rename, move |()| done("Token renamed.".into()));
+    report_outcome(c.delete, move |()| {
+        c.issued.set(None);
+        done("Token deleted. It no longer works.".into())
     });
 }
 
 #[component]
-fn PageBody(page: SandboxPage, layout: TableLayout, controls: Controls) -> impl IntoView {
+fn PageBody(page: SandboxPage, layout: LoadedLayout, controls: Controls) -> impl IntoView {
     if page.subscription == Subscription::None {
         return view! {
             <BaseUrl url=page.base_url.clone() />
@@ -186,10 +177,9 @@ fn PageBody(page: SandboxPage, layout: TableLayout, controls: Controls) -> impl 
             })}
         </div>
         <DataTable
-            table="sandbox_tokens"
+            layout
             caption="Sandbox API Tokens".to_owned()
             specs=&SANDBOX_COLUMNS
-            layout
             rows=page.tokens
             cell=token_cell(can_reveal)
             sort_key=token_sort_key
@@ -245,7 +235,7 @@ fn QuotaMeter(quota: Quota) -> impl IntoView {
     }
 }
 
-/// The table's columns (PRODUCT.md §2.1); the last two are optional.
+/// The table's columns (docs/PAGES.md#sandbox-api-token); the last two are optional.
 static SANDBOX_COLUMNS: [ColumnSpec; 7] = [
     ColumnSpec::fixed("name", "Name"),
     ColumnSpec::fixed("token", "Sandbox API Token"),
@@ -356,123 +346,5 @@ fn IssuedPanel(controls: Controls) -> impl IntoView {
                 </div>
             }
         })
-    }
-}
-
-#[component]
-fn Dialogs(controls: Controls) -> impl IntoView {
-    let c = controls;
-    let close = Callback::new(move |_| c.dialog.set(Dialog::Closed));
-    move || {
-        match c.dialog.get() {
-        Dialog::Closed => ().into_any(),
-        Dialog::Add => view! {
-            <NameDialog
-                title="Add Sandbox API Token"
-                initial=String::new()
-                pending=c.add.pending()
-                error=Signal::derive(move || c.add.value().get().and_then(Result::err))
-                on_save=Callback::new(move |name| { c.add.dispatch(AddSandboxToken { name }); })
-                on_cancel=close
-            />
-        }
-        .into_any(),
-        Dialog::Edit { id, name } => view! {
-            <NameDialog
-                title="Edit Sandbox API Token"
-                initial=name
-                pending=c.rename.pending()
-                error=Signal::derive(move || c.rename.value().get().and_then(Result::err))
-                on_save=Callback::new(move |name| { c.rename.dispatch(RenameSandboxToken { id, name }); })
-                on_cancel=close
-            />
-        }
-        .into_any(),
-        Dialog::Regenerate { id, name, usage } => view! {
-            <ConfirmDialog
-                title="Regenerate Sandbox API Token"
-                message=format!("Regenerate “{name}”? The current token stops working immediately, everywhere it is used.")
-                blast_radius=usage.blast_radius()
-                pending=c.regenerate.pending()
-                on_ok=Callback::new(move |_| { c.regenerate.dispatch(RegenerateSandboxToken { id }); })
-                on_cancel=close
-            />
-        }
-        .into_any(),
-        Dialog::Delete { id, name, usage } => view! {
-            <ConfirmDialog
-                title="Delete Sandbox API Token"
-                message=format!("Delete “{name}”? It stops working immediately, everywhere it is used.")
-                blast_radius=usage.blast_radius()
-                pending=c.delete.pending()
-                on_ok=Callback::new(move |_| { c.delete.dispatch(DeleteSandboxToken { id }); })
-                on_cancel=close
-            />
-        }
-        .into_any(),
-    }
-    }
-}
-
-/// Name form for Add and Edit: validated here for quick feedback, and again
-/// by the server, whose message wins.
-#[component]
-fn NameDialog(
-    title: &'static str,
-    initial: String,
-    #[prop(into)] pending: Signal<bool>,
-    #[prop(into)] error: Signal<Option<AppError>>,
-    on_save: Callback<String>,
-    on_cancel: Callback<()>,
-) -> impl IntoView {
-    let name = RwSignal::new(initial);
-    let local_error = RwSignal::new(None::<String>);
-    let message = move || {
-        local_error.get().or_else(|| {
-            error.get().map(|e| {
-                e.field("name")
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| e.to_string())
-            })
-        })
-    };
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let value = name.get_untracked().trim().to_owned();
-        let problem = if value.is_empty() {
-            Some("Enter a name for the token.".to_owned())
-        } else if value.chars().count() > 64 {
-            Some("The name must be at most 64 characters.".to_owned())
-        } else {
-            None
-        };
-        local_error.set(problem.clone());
-        if problem.is_none() {
-            on_save.run(value);
-        }
-    };
-    view! {
-        <FormDialog title>
-            <form on:submit=submit novalidate>
-                <label for="token-name">"Name"</label>
-                <input
-                    id="token-name"
-                    name="name"
-                    type="text"
-                    maxlength="64"
-                    required
-                    bind:value=name
-                    aria-invalid=move || message().is_some().to_string()
-                    aria-describedby="token-name-error"
-                />
-                <p id="token-name-error" class="field-error" role="alert">{message}</p>
-                <div class="dialog-actions">
-                    <button type="submit" class="primary" disabled=move || pending.get()>
-                        {move || if pending.get() { "Saving…" } else { "Save" }}
-                    </button>
-                    <button type="button" disabled=move || pending.get() on:click=move |_| on_cancel.run(())>"Cancel"</button>
-                </div>
-            </form>
-        </FormDialog>
     }
 }

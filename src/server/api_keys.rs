@@ -1,4 +1,4 @@
-//! The rules of the two 12-character API keys (PRODUCT.md §2.2, §2.3, §3):
+//! The rules of the two 12-character API keys (docs/PAGES.md#cloud-service-api-key, #api-key-management, docs/STATES.md):
 //! one key per organisation and kind, typed or generated, and every change
 //! ends the API sessions made with the old key in the same transaction.
 
@@ -6,7 +6,9 @@ use super::auth::{Actor, refuse};
 use super::crypto;
 use super::now_ms;
 use super::state::AppState;
-use super::store::{ApiKeyRow, AuditRecord, CallCounts, Credential, SubscriptionKind};
+use super::store::{
+    ApiKeyRow, AuditRecord, CallCounts, Credential, Refusal, Ruled, SubscriptionKind,
+};
 use crate::error::AppError;
 use crate::model::{
     API_KEY_LEN, ApiKeyPage, ApiKeyView, AuditAction, KeyDisabled, KeyKind, KeyShareOutcome,
@@ -14,7 +16,7 @@ use crate::model::{
 };
 use secrecy::{ExposeSecret, SecretString};
 
-pub const EXISTS_MESSAGE: &str = "You must delete the existing key before you can add a new one.";
+pub use super::store::EXISTS_MESSAGE;
 
 /// Binds a sealed key to its kind (see `Secrets::seal`).
 fn seal_context(kind: KeyKind) -> Vec<u8> {
@@ -70,15 +72,11 @@ pub async fn add(state: &AppState, actor: &Actor, kind: KeyKind) -> Result<Secre
     ensure_changeable(state, actor, kind, &audit).await?;
     let key = crypto::generate_secret(API_KEY_LEN);
     let sealed = state.secrets.seal(&key, &seal_context(kind))?;
-    if state
+    state
         .store
         .insert_api_key(actor.org_id, kind, &sealed, &crypto::last4(&key), &audit)
-        .await?
-    {
-        Ok(key)
-    } else {
-        Err(refuse(state, audit, AppError::conflict(EXISTS_MESSAGE)).await)
-    }
+        .await??;
+    Ok(key)
 }
 
 /// Sets the key to one the admin typed (so organisations can share a key).
@@ -129,32 +127,43 @@ async fn put_key(
             if open(state, kind, &current)?.expose_secret() == key.expose_secret() {
                 return Ok(Put::Unchanged);
             }
-            let replaced = state
-                .store
-                .replace_api_key(actor.org_id, kind, &sealed, &last4, audit)
-                .await?;
-            Ok(if replaced { Put::Set } else { Put::Missing })
+            replaced(
+                state
+                    .store
+                    .replace_api_key(actor.org_id, kind, &sealed, &last4, audit)
+                    .await?,
+            )
         }
         None if may_add => {
-            let inserted = state
+            match state
                 .store
                 .insert_api_key(actor.org_id, kind, &sealed, &last4, audit)
-                .await?;
-            if inserted {
-                return Ok(Put::Set);
+                .await?
+            {
+                Ok(()) => Ok(Put::Set),
+                // Added by someone else a moment ago: replace it instead.
+                Err(Refusal::Conflict(_)) => replaced(
+                    state
+                        .store
+                        .replace_api_key(actor.org_id, kind, &sealed, &last4, audit)
+                        .await?,
+                ),
+                Err(refusal) => Err(refusal.into()),
             }
-            // Added by someone else a moment ago: replace it instead.
-            let replaced = state
-                .store
-                .replace_api_key(actor.org_id, kind, &sealed, &last4, audit)
-                .await?;
-            Ok(if replaced { Put::Set } else { Put::Missing })
         }
         None => Ok(Put::Missing),
     }
 }
 
-/// "Use this key in other organisations" (PRODUCT.md §10): sets this
+fn replaced(outcome: Ruled<()>) -> Result<Put, AppError> {
+    match outcome {
+        Ok(()) => Ok(Put::Set),
+        Err(Refusal::NotFound(_)) => Ok(Put::Missing),
+        Err(refusal) => Err(refusal.into()),
+    }
+}
+
+/// "Use this key in other organisations" (docs/PAGES.md#beyond-the-reference-portal): sets this
 /// organisation's Cloud Service API key in each of `targets`, one result
 /// per organisation. Each is decided as if the admin acted there: their
 /// role in it (from the database), its subscription and its provider state.
@@ -238,27 +247,20 @@ pub async fn regenerate(
     ensure_changeable(state, actor, kind, &audit).await?;
     let key = crypto::generate_secret(API_KEY_LEN);
     let sealed = state.secrets.seal(&key, &seal_context(kind))?;
-    if !state
+    state
         .store
         .replace_api_key(actor.org_id, kind, &sealed, &crypto::last4(&key), &audit)
-        .await?
-    {
-        return Err(AppError::not_found("The key"));
-    }
+        .await??;
     Ok(key)
 }
 
 pub async fn delete(state: &AppState, actor: &Actor, kind: KeyKind) -> Result<(), AppError> {
     let audit = actor.audit(AuditAction::Delete, kind.label(), kind.label());
     ensure_changeable(state, actor, kind, &audit).await?;
-    if !state
+    Ok(state
         .store
         .delete_api_key(actor.org_id, kind, &audit)
-        .await?
-    {
-        return Err(AppError::not_found("The key"));
-    }
-    Ok(())
+        .await??)
 }
 
 /// The key in full, for an admin allowed to reveal (audited).
@@ -292,11 +294,10 @@ pub async fn seed(
 ) -> Result<(), AppError> {
     let key = crypto::generate_secret(API_KEY_LEN);
     let sealed = state.secrets.seal(&key, &seal_context(kind))?;
-    state
+    Ok(state
         .store
         .insert_api_key(org_id, kind, &sealed, &crypto::last4(&key), audit)
-        .await?;
-    Ok(())
+        .await??)
 }
 
 /// The organisation's key of `kind` in plaintext, for the consumer API.
@@ -323,8 +324,9 @@ async fn may_manage(state: &AppState, actor: &Actor, kind: KeyKind) -> Result<bo
     Ok(true)
 }
 
-/// §3 and §4: the role (and setting) allow it, the API subscription is
-/// active, and the provider has not disabled the key. Refusals are audited.
+/// docs/ROLES.md: the role (and the organisation setting) allow changing the key
+/// (audited if not). The states of docs/STATES.md are checked by the store, inside the
+/// write (docs/STATES.md).
 async fn ensure_changeable(
     state: &AppState,
     actor: &Actor,
@@ -332,28 +334,13 @@ async fn ensure_changeable(
     audit: &AuditRecord,
 ) -> Result<(), AppError> {
     actor.ensure(kind.manage_permission())?;
-    let refusal = if !may_manage(state, actor, kind).await? {
-        Some(AppError::Forbidden {
-            message: "Currently, only the provider modifies this key.".into(),
-        })
-    } else {
-        match state.store.subscription(actor.org_id, SubscriptionKind::Api, now_ms()).await? {
-            Subscription::Expired => Some(AppError::SubscriptionExpired {
-                message: "The API subscription has expired: the key can be viewed but not changed.".into(),
-            }),
-            Subscription::None => Some(AppError::no_subscription()),
-            Subscription::Active => match state.store.api_key(actor.org_id, kind).await? {
-                Some(row) if row.disabled_reason.is_some() => Some(AppError::TokenDisabled {
-                    message: "The service provider has disabled this key. Contact support or your service provider to re-enable the token.".into(),
-                }),
-                _ => None,
-            },
-        }
-    };
-    match refusal {
-        Some(e) => Err(refuse(state, audit.clone(), e).await),
-        None => Ok(()),
+    if may_manage(state, actor, kind).await? {
+        return Ok(());
     }
+    let forbidden = AppError::Forbidden {
+        message: "Currently, only the provider modifies this key.".into(),
+    };
+    Err(refuse(state, audit.clone(), forbidden).await)
 }
 
 async fn existing(state: &AppState, actor: &Actor, kind: KeyKind) -> Result<ApiKeyRow, AppError> {

@@ -1,13 +1,13 @@
 //! Reading the audit log: a page of entries, and the CSV export of every
-//! entry that matches (PRODUCT.md §5). Only the session's organisation, and
+//! entry that matches (docs/AUDIT.md#reading-the-log). Only the session's organisation, and
 //! for providers also the entries of no organisation.
 
 use super::auth::Actor;
 use super::state::AppState;
-use super::store::{AuditColumn, AuditRecord};
+use super::store::{AuditColumn, AuditRow};
 use crate::error::AppError;
 use crate::model::{
-    AuditEntry, AuditFilter, AuditPage, CSV_HEADER, Permission, Role, format_timestamp,
+    AuditAction, AuditEntry, AuditFilter, AuditPage, CSV_HEADER, Permission, Role, format_timestamp,
 };
 
 pub const PAGE_SIZE: i64 = 25;
@@ -47,7 +47,13 @@ pub async fn page(
         actions: state
             .store
             .audit_values(org, AuditColumn::Action, sees_unscoped(actor))
-            .await?,
+            .await?
+            .into_iter()
+            .map(|code| {
+                let label = AuditAction::label_of(&code).to_owned();
+                (code, label)
+            })
+            .collect(),
         categories: state
             .store
             .audit_values(org, AuditColumn::SubCategory, sees_unscoped(actor))
@@ -71,27 +77,27 @@ pub async fn csv(state: &AppState, actor: &Actor, filter: AuditFilter) -> Result
         .await?;
     let mut out = CSV_HEADER.join(",");
     out.push_str("\r\n");
-    for r in rows {
-        let result = match &r.reason {
-            Some(reason) if r.result == "failure" => format!("Failure: {reason}"),
-            _ if r.result == "failure" => "Failure".to_owned(),
-            _ => "Success".to_owned(),
-        };
+    for r in rows.into_iter().map(entry) {
         let sub = if r.sub_category.is_empty() {
             r.category.clone()
         } else {
             format!("{} / {}", r.category, r.sub_category)
         };
+        let (action, interface, result) = (
+            r.action_label().to_owned(),
+            r.interface_label().to_owned(),
+            r.result_label(),
+        );
         let cells = [
             format_timestamp(r.at),
-            r.action,
+            action,
             sub.clone(),
             r.sub_category,
             r.resource,
             r.admin,
             r.org,
             r.client_ip,
-            r.interface,
+            interface,
             r.trace_id,
             result,
         ];
@@ -102,7 +108,7 @@ pub async fn csv(state: &AppState, actor: &Actor, filter: AuditFilter) -> Result
     Ok(out)
 }
 
-fn parse(filter: AuditFilter) -> Result<Parsed, AppError> {
+fn parse(mut filter: AuditFilter) -> Result<Parsed, AppError> {
     for (field, value) in [
         ("admin", &filter.admin),
         ("action", &filter.action),
@@ -115,6 +121,12 @@ fn parse(filter: AuditFilter) -> Result<Parsed, AppError> {
         {
             return Err(AppError::invalid(field, "Choose a value from the list."));
         }
+    }
+    // Links saved before actions were stored as codes name the label.
+    if let Some(action) = filter.action.as_mut()
+        && let Some(known) = AuditAction::ALL.into_iter().find(|a| a.label() == action)
+    {
+        *action = known.code().to_owned();
     }
     let from = parse_time("from", filter.from.as_deref())?;
     let to = parse_time("to", filter.to.as_deref())?.map(|t| t + 59_999);
@@ -158,7 +170,7 @@ fn store_filter(p: &Parsed, actor: &Actor) -> super::store::AuditQuery {
     }
 }
 
-fn entry(r: AuditRecord) -> AuditEntry {
+fn entry(r: AuditRow) -> AuditEntry {
     AuditEntry {
         at: r.at,
         action: r.action,

@@ -6,20 +6,19 @@
 //! database on each request, so a changed role or password applies at once.
 
 use super::http::RequestMeta;
-use super::lockout;
 use super::now_ms;
 use super::state::AppState;
 use super::store::{AuditRecord, MembershipRow};
 use crate::error::AppError;
-use crate::model::{
-    AuditAction, OrgSummary, PASSWORD_MAX, Permission, Role, USERNAME_MAX, Viewer, category,
-    normalise_username,
-};
+use crate::model::{AuditAction, AuditResult, OrgSummary, Permission, Role, Viewer, category};
 use leptos::prelude::use_context;
-use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tower_sessions::Session;
+
+mod sign_in;
+
+pub use sign_in::{sign_in, sign_in_request};
 
 pub const SESSION_KEY: &str = "auth";
 
@@ -95,16 +94,16 @@ pub fn audit_record(
     };
     AuditRecord {
         at: now_ms(),
-        action: action.label().to_owned(),
+        action,
         category: category.to_owned(),
         sub_category: sub_category.to_owned(),
         resource: resource.to_owned(),
         admin: admin.to_owned(),
         org: org.to_owned(),
         client_ip: meta.client_ip.clone(),
-        interface: meta.interface.label().to_owned(),
+        interface: meta.interface,
         trace_id: meta.trace_id.clone(),
-        result: "success".to_owned(),
+        result: AuditResult::Success,
         reason: None,
     }
 }
@@ -112,7 +111,7 @@ pub fn audit_record(
 impl AuditRecord {
     /// The same entry, recorded as a refusal or failure.
     pub fn failed(mut self, reason: &str) -> Self {
-        self.result = "failure".to_owned();
+        self.result = AuditResult::Failure;
         self.reason = Some(reason.to_owned());
         self
     }
@@ -261,137 +260,6 @@ pub async fn require(permission: Permission) -> Result<Actor, AppError> {
     Err(AppError::forbidden())
 }
 
-/// The one answer to every failed sign-in — wrong username, wrong password,
-/// locked account — so none can be told from another.
-fn invalid_sign_in() -> AppError {
-    AppError::Unauthorized {
-        message: "Invalid username or password. After five failed attempts within a minute, \
-                  an account is locked for five minutes."
-            .into(),
-    }
-}
-
-/// Checks the credentials under the lockout policy ([`lockout`]) and
-/// starts a session with a fresh id.
-pub async fn sign_in(
-    state: &AppState,
-    session: &Session,
-    meta: &RequestMeta,
-    username: &str,
-    password: SecretString,
-) -> Result<Actor, AppError> {
-    let now = now_ms();
-    // Bounded before any work (argon2 on a megabyte password is a cheap
-    // DoS) and refused without storing anything.
-    let username = normalise_username(username).ok_or_else(|| {
-        AppError::invalid(
-            "username",
-            format!(
-                "Enter a username of at most {USERNAME_MAX} characters, without hidden characters."
-            ),
-        )
-    })?;
-    if secrecy::ExposeSecret::expose_secret(&password).len() > PASSWORD_MAX {
-        return Err(AppError::invalid(
-            "password",
-            format!("A password has at most {PASSWORD_MAX} characters."),
-        ));
-    }
-    let store = &state.store;
-    let checked = lockout::check(state, &username, password, &meta.client_ip, now)
-        .await
-        .map_err(|e| match e {
-            lockout::CheckError::Database(e) => AppError::from(e),
-            lockout::CheckError::Busy => AppError::busy(),
-        })?;
-    let (attempt, admin, password_ok) = match checked {
-        lockout::Checked::Password {
-            attempt,
-            admin,
-            password_ok,
-        } => (attempt, admin, password_ok),
-        lockout::Checked::Locked => {
-            let admin = store.admin_by_username(&username).await?;
-            audit_failure(state, meta, &username, admin.as_ref(), "account locked").await?;
-            return Err(invalid_sign_in());
-        }
-        lockout::Checked::AddressThrottled => {
-            let admin = store.admin_by_username(&username).await?;
-            let reason = "too many failed sign-ins from this address";
-            audit_failure(state, meta, &username, admin.as_ref(), reason).await?;
-            return Err(AppError::TooManyRequests {
-                message: "Too many failed sign-ins from your address. Try again in a few minutes."
-                    .into(),
-            });
-        }
-    };
-    // Read whatever the outcome, so a known username costs the same.
-    let memberships = store
-        .memberships(admin.as_ref().map_or(-1, |a| a.id))
-        .await?;
-    let (Some(admin), Some(first), true) = (admin.as_ref(), memberships.first(), password_ok)
-    else {
-        let reason = if attempt.failed(state, now).await? {
-            "invalid credentials; account locked"
-        } else {
-            "invalid credentials"
-        };
-        let records =
-            lockout::failure_records(meta, &username, admin.as_ref(), &memberships, reason);
-        for record in &records {
-            store.append_audit(record).await?;
-        }
-        return Err(invalid_sign_in());
-    };
-    attempt.succeeded(state).await?;
-
-    // A new id at sign-in: a session id planted before sign-in is worthless.
-    session.cycle_id().await.map_err(session_error)?;
-    let auth = SessionAuth {
-        admin_id: admin.id,
-        org_id: first.org_id,
-        signed_in_at: now,
-        password_tag: password_tag(&admin.password_hash),
-    };
-    session
-        .insert(SESSION_KEY, &auth)
-        .await
-        .map_err(session_error)?;
-
-    let actor = Actor {
-        admin_id: admin.id,
-        username: admin.username.clone(),
-        role: first.role.0,
-        org_id: first.org_id,
-        org: summary(first),
-        orgs: memberships.iter().map(summary).collect(),
-        meta: meta.clone(),
-    };
-    store
-        .append_audit(&actor.audit(AuditAction::SignIn, category::SIGN_IN, &actor.username))
-        .await?;
-    Ok(actor)
-}
-
-/// Records a refused sign-in where the account's admins (or, for unknown
-/// usernames, the providers) will see it.
-async fn audit_failure(
-    state: &AppState,
-    meta: &RequestMeta,
-    username: &str,
-    admin: Option<&super::store::AdminRow>,
-    reason: &str,
-) -> Result<(), AppError> {
-    let memberships = match admin {
-        Some(a) => state.store.memberships(a.id).await?,
-        None => Vec::new(),
-    };
-    for record in lockout::failure_records(meta, username, admin, &memberships, reason) {
-        state.store.append_audit(&record).await?;
-    }
-    Ok(())
-}
-
 /// Moves the session to another of the admin's organisations (audited).
 pub async fn switch_org(actor: &Actor, short_name: &str) -> Result<(), AppError> {
     let state = super::app_state()?;
@@ -450,10 +318,4 @@ pub async fn sign_out() -> Result<(), AppError> {
             .await?;
     }
     session()?.flush().await.map_err(session_error)
-}
-
-/// Sign-in as a server function sees it: the session comes from the request.
-pub async fn sign_in_request(username: &str, password: SecretString) -> Result<Actor, AppError> {
-    let state = super::app_state()?;
-    sign_in(&state, &session()?, &request_meta(), username, password).await
 }

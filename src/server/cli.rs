@@ -26,115 +26,139 @@ pub async fn run(state: &AppState, command: Command) -> CliResult {
             org,
             org_name,
             role,
-        } => {
-            let role = provider::parse_role(&role).map_err(explain)?;
-            if state.store.org_by_short_name(&org).await?.is_none() {
-                let name = org_name
-                    .ok_or("the organisation does not exist; give --org-name to create it")?;
-                provider::create_org(state, &op, &org, &name)
-                    .await
-                    .map_err(explain)?;
-            }
-            let password = SecretString::from(read_password()?);
-            provider::add_admin(state, &op, &org, &username, role, Some(password))
-                .await
-                .map_err(explain)?;
-            println!(
-                "{} is {} of {org}",
-                username.trim().to_lowercase(),
-                role.label()
-            );
-            Ok(())
-        }
+        } => create_admin(state, &op, &org, org_name, &username, &role).await,
         Command::SetSubscription {
             org,
             kind,
             state: value,
             expires_on,
-        } => {
-            let kind = SubscriptionKind::parse(&kind).ok_or("--kind must be sandbox or api")?;
-            let value = match value.as_str() {
-                "active" => Subscription::Active,
-                "expired" => Subscription::Expired,
-                "none" => Subscription::None,
-                _ => return Err("--state must be active, expired or none".into()),
-            };
-            let expires_at =
-                provider::parse_expiry(expires_on.as_deref().unwrap_or("")).map_err(explain)?;
-            provider::set_subscription(state, &op, &org, kind, value, expires_at)
-                .await
-                .map_err(explain)?;
-            println!("{org}: {} subscription {value:?}", kind.label());
-            Ok(())
-        }
+        } => set_subscription(state, &op, &org, &kind, &value, expires_on.as_deref()).await,
         Command::DisableToken { org, name, reason } => {
             let reason: DisableReason = reason.parse()?;
             let target = token_target(state, &org, name.as_deref()).await?;
-            let n = provider::set_disabled(state, &op, &org, target, Some(reason))
-                .await
-                .map_err(explain)?;
-            println!("{org}: disabled {n} token(s) ({})", reason.label());
-            Ok(())
+            set_disabled(state, &op, &org, target, Some(reason), "token").await
         }
         Command::EnableToken { org, name } => {
             let target = token_target(state, &org, name.as_deref()).await?;
-            let n = provider::set_disabled(state, &op, &org, target, None)
-                .await
-                .map_err(explain)?;
-            println!("{org}: enabled {n} token(s)");
-            Ok(())
+            set_disabled(state, &op, &org, target, None, "token").await
         }
         Command::DisableKey { org, kind, reason } => {
             let target = Target::One(CredentialRef::ApiKey(parse_kind(&kind)?));
             let reason: DisableReason = reason.parse()?;
-            let n = provider::set_disabled(state, &op, &org, target, Some(reason))
-                .await
-                .map_err(explain)?;
-            println!("{org}: disabled {n} key(s) ({})", reason.label());
-            Ok(())
+            set_disabled(state, &op, &org, target, Some(reason), "key").await
         }
         Command::EnableKey { org, kind } => {
             let target = Target::One(CredentialRef::ApiKey(parse_kind(&kind)?));
-            let n = provider::set_disabled(state, &op, &org, target, None)
-                .await
-                .map_err(explain)?;
-            println!("{org}: enabled {n} key(s)");
-            Ok(())
+            set_disabled(state, &op, &org, target, None, "key").await
         }
         Command::SetConnectorSelfManage { org, allowed } => {
-            let settings = OrgSettings {
-                connector_self_manage: allowed,
-                ..current_settings(state, &org).await?
-            };
-            provider::save_settings(state, &op, &org, settings)
-                .await
-                .map_err(explain)?;
-            println!("{org}: Super Admins manage the connector key: {allowed}");
-            Ok(())
+            let done = format!("Super Admins manage the connector key: {allowed}");
+            update_settings(state, &op, &org, &done, |s| {
+                s.connector_self_manage = allowed
+            })
+            .await
         }
         Command::SetTokenLimit { org, limit } => {
-            let settings = OrgSettings {
-                token_limit: limit,
-                ..current_settings(state, &org).await?
-            };
-            provider::save_settings(state, &op, &org, settings)
-                .await
-                .map_err(explain)?;
-            println!("{org}: sandbox token limit {limit}");
-            Ok(())
+            let done = format!("sandbox token limit {limit}");
+            update_settings(state, &op, &org, &done, |s| s.token_limit = limit).await
         }
         Command::SetDailyAllowance { org, allowance } => {
-            let settings = OrgSettings {
-                daily_allowance: allowance,
-                ..current_settings(state, &org).await?
-            };
-            provider::save_settings(state, &op, &org, settings)
-                .await
-                .map_err(explain)?;
-            println!("{org}: daily Sandbox API-call allowance {allowance}");
-            Ok(())
+            let done = format!("daily Sandbox API-call allowance {allowance}");
+            update_settings(state, &op, &org, &done, |s| s.daily_allowance = allowance).await
         }
     }
+}
+
+/// `create-admin`: the organisation too when it is new and named, then the
+/// admin with the password from [`read_password`].
+async fn create_admin(
+    state: &AppState,
+    op: &Operator,
+    org: &str,
+    org_name: Option<String>,
+    username: &str,
+    role: &str,
+) -> CliResult {
+    let role = provider::parse_role(role).map_err(explain)?;
+    if state.store.org_by_short_name(org).await?.is_none() {
+        let name =
+            org_name.ok_or("the organisation does not exist; give --org-name to create it")?;
+        provider::create_org(state, op, org, &name)
+            .await
+            .map_err(explain)?;
+    }
+    let password = SecretString::from(read_password()?);
+    provider::add_admin(state, op, org, username, role, Some(password))
+        .await
+        .map_err(explain)?;
+    println!(
+        "{} is {} of {org}",
+        username.trim().to_lowercase(),
+        role.label()
+    );
+    Ok(())
+}
+
+/// `set-subscription`.
+async fn set_subscription(
+    state: &AppState,
+    op: &Operator,
+    org: &str,
+    kind: &str,
+    value: &str,
+    expires_on: Option<&str>,
+) -> CliResult {
+    let kind = SubscriptionKind::parse(kind).ok_or("--kind must be sandbox or api")?;
+    let value = match value {
+        "active" => Subscription::Active,
+        "expired" => Subscription::Expired,
+        "none" => Subscription::None,
+        _ => return Err("--state must be active, expired or none".into()),
+    };
+    let expires_at = provider::parse_expiry(expires_on.unwrap_or("")).map_err(explain)?;
+    provider::set_subscription(state, op, org, kind, value, expires_at)
+        .await
+        .map_err(explain)?;
+    println!("{org}: {} subscription {value:?}", kind.label());
+    Ok(())
+}
+
+/// `disable-token`, `enable-token`, `disable-key`, `enable-key`: disables
+/// the target (`reason` given) or enables it, and says how many `noun`s.
+async fn set_disabled(
+    state: &AppState,
+    op: &Operator,
+    org: &str,
+    target: Target,
+    reason: Option<DisableReason>,
+    noun: &str,
+) -> CliResult {
+    let n = provider::set_disabled(state, op, org, target, reason)
+        .await
+        .map_err(explain)?;
+    match reason {
+        Some(reason) => println!("{org}: disabled {n} {noun}(s) ({})", reason.label()),
+        None => println!("{org}: enabled {n} {noun}(s)"),
+    }
+    Ok(())
+}
+
+/// The settings commands: changes one of the current settings with
+/// `change`, saves them and prints `{org}: {done}`.
+async fn update_settings(
+    state: &AppState,
+    op: &Operator,
+    org: &str,
+    done: &str,
+    change: impl FnOnce(&mut OrgSettings),
+) -> CliResult {
+    let mut settings = current_settings(state, org).await?;
+    change(&mut settings);
+    provider::save_settings(state, op, org, settings)
+        .await
+        .map_err(explain)?;
+    println!("{org}: {done}");
+    Ok(())
 }
 
 /// An `AppError` as the command line says it: the fields' messages if any.

@@ -3,9 +3,13 @@
 
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+
+mod cidr;
+
+pub use cidr::Cidr;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -285,7 +289,7 @@ impl Settings {
         }
     }
 
-    /// `{public_url}/o/{org}` (PRODUCT.md §6).
+    /// `{public_url}/o/{org}` (docs/CONSUMER-API.md#base-urls).
     pub fn base_url(&self, org_short_name: &str) -> String {
         format!("{}/o/{}", self.public_url, org_short_name)
     }
@@ -293,56 +297,6 @@ impl Settings {
 
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
-}
-
-/// An address block, `10.0.0.0/8`, `fd00::/8`, or one address.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cidr {
-    network: IpAddr,
-    prefix: u8,
-}
-
-impl Cidr {
-    pub fn parse(s: &str) -> Result<Cidr, String> {
-        let s = s.trim();
-        let bad = || format!("`{s}` is not an address or CIDR block like 10.0.0.0/8");
-        let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) => (a, Some(p.parse::<u8>().map_err(|_| bad())?)),
-            None => (s, None),
-        };
-        let network: IpAddr = addr.parse().map_err(|_| bad())?;
-        let max = if network.is_ipv4() { 32 } else { 128 };
-        let prefix = prefix.unwrap_or(max);
-        if prefix > max {
-            return Err(bad());
-        }
-        Ok(Cidr {
-            network: network.to_canonical(),
-            prefix: if network.is_ipv6() && network.to_canonical().is_ipv4() {
-                prefix.saturating_sub(96)
-            } else {
-                prefix
-            },
-        })
-    }
-
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.network, ip.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
 }
 
 /// Where the master key file lives when none is configured: beside the
@@ -385,30 +339,6 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cidr_blocks() {
-        let net = Cidr::parse("10.0.0.0/8").unwrap();
-        assert!(net.contains("10.1.2.3".parse().unwrap()));
-        assert!(net.contains("::ffff:10.1.2.3".parse().unwrap()));
-        assert!(!net.contains("11.0.0.1".parse().unwrap()));
-        let one = Cidr::parse("127.0.0.1").unwrap();
-        assert!(one.contains("127.0.0.1".parse().unwrap()));
-        assert!(!one.contains("127.0.0.2".parse().unwrap()));
-        assert!(
-            Cidr::parse("fd00::/8")
-                .unwrap()
-                .contains("fd12::1".parse().unwrap())
-        );
-        assert!(
-            Cidr::parse("0.0.0.0/0")
-                .unwrap()
-                .contains("8.8.8.8".parse().unwrap())
-        );
-        for bad in ["10.0.0.0/33", "nope", "10.0.0.0/x", ""] {
-            assert!(Cidr::parse(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn durations() {

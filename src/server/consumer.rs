@@ -1,25 +1,37 @@
-//! The consumer API the credentials unlock (PRODUCT.md §6), under
+//! The consumer API the credentials unlock (docs/CONSUMER-API.md), under
 //! `/o/{org}/…`: the Sandbox Submission API (sandbox tokens) and the Cloud
 //! Service / Connector APIs (the 12-character keys, with sessions).
 //!
 //! No answer is cached: every request reads the current credential from the
 //! database, so a replaced one fails at once on every instance.
 
+mod login;
 mod sandbox;
 mod session;
 
-pub use session::obfuscate_api_key;
+pub use login::obfuscate_api_key;
+pub use session::LiveSession;
 
 use super::now_ms;
 use super::state::AppState;
 use super::store::OrgRow;
+use crate::model::KeyKind;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde_json::json;
 
+/// One router for both key kinds: each route says which key its
+/// sessions are made with (`Extension<KeyKind>`, read by [`LiveSession`]
+/// and `login::login`).
 pub fn routes() -> Router<AppState> {
+    let sign_in = |kind: KeyKind| {
+        post(login::login)
+            .get(session::alive)
+            .delete(session::logout)
+            .layer(Extension(kind))
+    };
     Router::new()
         // The body is read (up to MAX_SUBMISSION_BYTES) only after the token
         // is checked: see `sandbox::submit`.
@@ -27,21 +39,20 @@ pub fn routes() -> Router<AppState> {
         .route("/o/{org}/sandbox/report/quota", get(sandbox::quota))
         .route(
             "/o/{org}/api/v1/authenticatedSession",
-            post(session::cloud_login)
-                .get(session::cloud_alive)
-                .delete(session::cloud_logout),
+            sign_in(KeyKind::CloudService),
         )
-        .route("/o/{org}/api/v1/status", get(session::status))
+        .route(
+            "/o/{org}/api/v1/status",
+            get(session::status).layer(Extension(KeyKind::CloudService)),
+        )
         .route(
             "/o/{org}/connector/api/v1/auth",
-            post(session::connector_login)
-                .get(session::connector_alive)
-                .delete(session::connector_logout),
+            sign_in(KeyKind::Connector),
         )
 }
 
 /// Which of the organisation's rate limits a request counts against
-/// (PRODUCT.md §6): each has its own per-second and per-hour windows.
+/// (docs/CONSUMER-API.md#rate-limits): each has its own per-second and per-hour windows.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum RateClass {
     /// authenticatedSession, status and the connector's auth: 2/s, 1000/h.
@@ -107,6 +118,15 @@ impl ApiError {
         }
     }
 
+    /// 500 with no detail (the cause is logged where it happened).
+    fn internal() -> Self {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "Something went wrong on our side.",
+        )
+    }
+
     /// Adds `Retry-After: seconds`.
     fn retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
@@ -140,9 +160,31 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+/// The portal's errors keep their status and code (upper-cased, as the
+/// consumer API spells codes); internals stay hidden as they are there.
 impl From<crate::error::AppError> for ApiError {
     fn from(e: crate::error::AppError) -> Self {
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        ApiError::new(status, "INTERNAL_ERROR", e.to_string())
+        let code = match e.code() {
+            "unauthorized" => "UNAUTHORIZED",
+            "forbidden" => "FORBIDDEN",
+            "token_disabled" => "API_KEY_DISABLED",
+            "subscription_expired" => "SUBSCRIPTION_EXPIRED",
+            "no_subscription" => "NO_SUBSCRIPTION",
+            "not_found" => "NOT_FOUND",
+            "validation" | "transport" => "INVALID_INPUT",
+            "conflict" => "CONFLICT",
+            "too_many_requests" => "RATE_LIMIT_EXCEEDED",
+            "busy" => "SERVER_BUSY",
+            _ => "INTERNAL_ERROR",
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+/// A rule's refusal, with the same code as on the portal.
+impl From<crate::server::store::Refusal> for ApiError {
+    fn from(r: crate::server::store::Refusal) -> Self {
+        crate::error::AppError::from(r).into()
     }
 }

@@ -1,4 +1,4 @@
-//! Secrets at rest (PRODUCT.md §7): generation from the OS CSPRNG, sealing
+//! Secrets at rest (docs/SECURITY.md#secrets-at-rest-servercryptors): generation from the OS CSPRNG, sealing
 //! with AES-256-GCM so admins can reveal them, and an HMAC-SHA-256 digest so
 //! a presented secret can be found without decrypting every row.
 

@@ -1,10 +1,10 @@
-//! The demo organisations and accounts (PRODUCT.md §8). Tests and demos rely
+//! The demo organisations and accounts (README.md#demo-accounts). Tests and demos rely
 //! on exactly these names, so change them only together with the spec.
 
 use super::http::RequestMeta;
 use super::sandbox::FreshSecret;
 use super::state::AppState;
-use super::store::{InsertOutcome, SubscriptionKind};
+use super::store::SubscriptionKind;
 use super::{api_keys, auth, now_ms};
 use crate::model::{AuditAction, KeyKind, Role, Subscription, category};
 use secrecy::SecretString;
@@ -59,11 +59,13 @@ async fn seed(state: &AppState) -> Result<(), Box<dyn std::error::Error + Send +
     store
         .set_subscription(acme, SubscriptionKind::Api, Subscription::Active, None)
         .await?;
+    // globex's Sandbox subscription expires once its token exists (tokens
+    // are only added under an active one).
     store
         .set_subscription(
             globex,
             SubscriptionKind::Sandbox,
-            Subscription::Expired,
+            Subscription::Active,
             None,
         )
         .await?;
@@ -87,6 +89,24 @@ async fn seed(state: &AppState) -> Result<(), Box<dyn std::error::Error + Send +
     ] {
         seed_token(state, org_id, org, name).await?;
     }
+    store
+        .set_subscription(
+            globex,
+            SubscriptionKind::Sandbox,
+            Subscription::Expired,
+            None,
+        )
+        .await?;
+    seed_api_keys(state, acme).await?;
+    tracing::info!("seeded the demo organisations acme and globex");
+    Ok(())
+}
+
+/// acme's Cloud Service and connector keys.
+async fn seed_api_keys(
+    state: &AppState,
+    acme: i64,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     for kind in [KeyKind::CloudService, KeyKind::Connector] {
         let audit = auth::audit_record(
             &RequestMeta::cli(),
@@ -98,7 +118,6 @@ async fn seed(state: &AppState) -> Result<(), Box<dyn std::error::Error + Send +
         );
         api_keys::seed(state, acme, kind, &audit).await?;
     }
-    tracing::info!("seeded the demo organisations acme and globex");
     Ok(())
 }
 
@@ -119,10 +138,10 @@ async fn seed_token(
     );
     match state
         .store
-        .insert_sandbox_token(org_id, 5, name, fresh.stored(), &audit)
+        .insert_sandbox_token(org_id, name, fresh.stored(), &audit)
         .await?
     {
-        InsertOutcome::Inserted(_) => Ok(()),
-        other => Err(format!("seeding token {name}: {other:?}").into()),
+        Ok(_) => Ok(()),
+        Err(refusal) => Err(format!("seeding token {name}: {}", refusal.message()).into()),
     }
 }

@@ -1,6 +1,6 @@
 //! HTTP plumbing shared by every route: who is calling from where (for the
 //! audit log), the Origin check on state-changing requests, and the security
-//! headers (PRODUCT.md §9).
+//! headers (docs/SECURITY.md).
 
 use super::config::{Cidr, Settings};
 use crate::model::Interface;

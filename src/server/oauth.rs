@@ -1,4 +1,4 @@
-//! OAuth 2.0 Authorization Servers (PRODUCT.md §2.4): validation of the form,
+//! OAuth 2.0 Authorization Servers (docs/PAGES.md#oauth-20-authorization-servers): validation of the form,
 //! fetching and parsing the JWKS, and the limits (two servers, one enabled).
 //!
 //! Save fetches the JWKS again on the server: "validated" is never taken
@@ -8,7 +8,7 @@ use super::auth::{Actor, refuse};
 use super::now_ms;
 use super::outbound::{FetchError, Outbound};
 use super::state::AppState;
-use super::store::{AuditRecord, OAuthOutcome, OAuthRow, SubscriptionKind};
+use super::store::{OAuthRow, SubscriptionKind};
 use crate::error::AppError;
 use crate::model::{
     AuditAction, JwksKey, OAuthPage, OAuthServerForm, OAuthServerView, Permission, Subscription,
@@ -82,21 +82,20 @@ pub async fn save(
         AuditAction::Create
     };
     let audit = actor.audit(action, SUB_CATEGORY, form.name.trim());
-    ensure_active(state, actor, &audit).await?;
+    if let Err(refusal) = state
+        .store
+        .gate_now(actor.org_id, SubscriptionKind::Api, now_ms())
+        .await?
+    {
+        return Err(refuse(state, audit, refusal.into()).await);
+    }
     let keys = fetch_jwks(state, &form.jwks_url, form.validate_cert).await?;
     let keys_json = serde_json::to_string(&keys).map_err(|_| AppError::internal())?;
-    match state.store.save_oauth_server(actor.org_id, id, &form, &keys_json, &audit).await? {
-        OAuthOutcome::Saved(id) => Ok(id),
-        OAuthOutcome::LimitReached => Err(refuse(state, audit, AppError::conflict("An organisation can have at most 2 authorization servers.")).await),
-        OAuthOutcome::AnotherEnabled => Err(refuse(
-            state,
-            audit,
-            AppError::conflict("Only one authorization server can be enabled at a time. Disable the other one first."),
-        )
-        .await),
-        OAuthOutcome::DuplicateName => Err(AppError::invalid("name", "Another authorization server has this name.")),
-        OAuthOutcome::NotFound => Err(AppError::not_found("The authorization server")),
-    }
+    // The subscription and the two limits are checked inside the write.
+    Ok(state
+        .store
+        .save_oauth_server(actor.org_id, id, &form, &keys_json, &audit)
+        .await??)
 }
 
 pub async fn delete(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppError> {
@@ -110,15 +109,10 @@ pub async fn delete(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppE
         .map(|s| s.name)
         .ok_or_else(|| AppError::not_found("The authorization server"))?;
     let audit = actor.audit(AuditAction::Delete, SUB_CATEGORY, &name);
-    ensure_active(state, actor, &audit).await?;
-    if !state
+    Ok(state
         .store
         .delete_oauth_server(actor.org_id, id, &audit)
-        .await?
-    {
-        return Err(AppError::not_found("The authorization server"));
-    }
-    Ok(())
+        .await??)
 }
 
 /// GETs the JWKS and lists its keys, through the outbound policy: https to
@@ -169,23 +163,6 @@ pub fn parse_jwks(body: &[u8]) -> Result<Vec<JwksKey>, String> {
             })
         })
         .collect()
-}
-
-async fn ensure_active(
-    state: &AppState,
-    actor: &Actor,
-    audit: &AuditRecord,
-) -> Result<(), AppError> {
-    let refusal = match state.store.subscription(actor.org_id, SubscriptionKind::Api, now_ms()).await? {
-        Subscription::Active => return Ok(()),
-        Subscription::Expired => AppError::SubscriptionExpired {
-            message: "The API subscription has expired: authorization servers can be viewed but not changed.".into(),
-        },
-        Subscription::None => AppError::NoSubscription {
-            message: "A valid subscription is required.".into(),
-        },
-    };
-    Err(refuse(state, audit.clone(), refusal).await)
 }
 
 fn view(row: OAuthRow) -> OAuthServerView {

@@ -1,4 +1,4 @@
-//! The service provider's operations (PRODUCT.md §3, §4): organisations,
+//! The service provider's operations (docs/STATES.md, docs/ROLES.md): organisations,
 //! subscriptions, limits and thresholds, disabling and enabling tokens and
 //! keys, and who administers each organisation. The console's server
 //! functions and the command line share these, and every change is audited
@@ -15,14 +15,14 @@ use super::state::AppState;
 use super::store::{AuditRecord, OrgChange, OrgRow};
 use crate::error::AppError;
 use crate::model::{
-    AuditAction, CredentialRef, DisableReason, KeyKind, Member, OrgSettings, PASSWORD_MAX,
-    Permission, ProviderConsole, ProviderCredential, ProviderOrg, Role, Subscription,
-    SubscriptionKind, USERNAME_MAX, category, is_invisible, mask, validate_org_name,
-    validate_short_name,
+    AuditAction, CredentialRef, DisableReason, KeyKind, Member, OrgSettings, Permission,
+    ProviderConsole, ProviderCredential, ProviderOrg, Role, Subscription, SubscriptionKind,
+    category, mask, validate_org_name, validate_short_name,
 };
-use secrecy::{ExposeSecret, SecretString};
 
-pub const PASSWORD_MIN: usize = 12;
+mod admins;
+
+pub use admins::{PASSWORD_MIN, add_admin, remove_admin};
 
 /// Who is operating: a provider in the console, or the command line.
 #[derive(Clone, Debug)]
@@ -349,101 +349,6 @@ pub async fn set_disabled(
         }
     };
     Ok(changed)
-}
-
-/// Gives `username` the role `role` in the organisation. An unknown
-/// username becomes a new account, for which `password` is required.
-pub async fn add_admin(
-    state: &AppState,
-    op: &Operator,
-    short_name: &str,
-    username: &str,
-    role: Role,
-    password: Option<SecretString>,
-) -> Result<(), AppError> {
-    let username = username.trim().to_lowercase();
-    if username.is_empty()
-        || username.chars().count() > USERNAME_MAX
-        || username
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || is_invisible(c))
-    {
-        return Err(AppError::invalid(
-            "username",
-            "Enter a username (an email address, without spaces).",
-        ));
-    }
-    let org = org(state, op, short_name).await?;
-    let admin_id = match state.store.admin_by_username(&username).await? {
-        Some(admin) => admin.id,
-        None => {
-            let password = password
-                .filter(|p| !p.expose_secret().is_empty())
-                .ok_or_else(|| {
-                    AppError::invalid("password", "A new account needs an initial password.")
-                })?;
-            let length = password.expose_secret().chars().count();
-            if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&length) {
-                return Err(AppError::invalid(
-                    "password",
-                    format!("The password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters."),
-                ));
-            }
-            let hash = state.hasher.hash(password).await.map_err(|e| {
-                tracing::error!(error = %e, "hashing a password failed");
-                AppError::internal()
-            })?;
-            state.store.create_admin(&username, &hash, now_ms()).await?
-        }
-    };
-    let resource = format!("{username} ({})", role.label());
-    let audit = op.audit(
-        &org.short_name,
-        AuditAction::Create,
-        "Administrator",
-        &resource,
-    );
-    state
-        .store
-        .set_membership(admin_id, org.id, role, &audit)
-        .await?;
-    Ok(())
-}
-
-/// Removes `username` from the organisation; their sessions there end on
-/// their next request. A provider cannot remove themselves.
-pub async fn remove_admin(
-    state: &AppState,
-    op: &Operator,
-    short_name: &str,
-    username: &str,
-) -> Result<(), AppError> {
-    let org = org(state, op, short_name).await?;
-    let username = username.trim().to_lowercase();
-    let admin = state
-        .store
-        .admin_by_username(&username)
-        .await?
-        .ok_or_else(|| AppError::not_found("The administrator"))?;
-    if op.admin_id == Some(admin.id) {
-        return Err(AppError::conflict(
-            "You cannot remove yourself; another provider can.",
-        ));
-    }
-    let audit = op.audit(
-        &org.short_name,
-        AuditAction::Delete,
-        "Administrator",
-        &username,
-    );
-    if !state
-        .store
-        .remove_membership(admin.id, org.id, &audit)
-        .await?
-    {
-        return Err(AppError::not_found("The administrator"));
-    }
-    Ok(())
 }
 
 /// A date from the console's date field (`YYYY-MM-DD`): the subscription

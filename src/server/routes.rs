@@ -10,6 +10,7 @@ use super::store::{SessionPool, Store};
 use super::throttle::AnonymousThrottle;
 use super::{consumer, http};
 use crate::app::{App, shell};
+use crate::paths;
 use axum::Router;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -21,9 +22,6 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 pub const SESSION_COOKIE: &str = "keyport_session";
-pub const SANDBOX_PAGE: &str =
-    "/administration/api-configuration/legacy-api/internet-saas-api/sandbox-api-token";
-pub const OVERVIEW_PAGE: &str = "/administration/api-configuration";
 
 /// Builds the state from its parts and creates the session table.
 pub async fn state(
@@ -58,15 +56,12 @@ pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
     let routes = generate_route_list(App);
     let app = Router::new()
-        .route("/", get(root))
+        .route(paths::ROOT, get(root))
         .route(
-            "/administration/cloud-service-api-security/sandbox-api-token",
-            get(|| async { Redirect::permanent(SANDBOX_PAGE) }),
+            paths::OLD_SANDBOX_API_TOKEN,
+            get(|| async { Redirect::permanent(paths::SANDBOX_API_TOKEN) }),
         )
-        .route(
-            "/administration/audit-logs/export.csv",
-            get(export_audit_csv),
-        )
+        .route(paths::AUDIT_CSV_EXPORT, get(export_audit_csv))
         .merge(consumer::routes())
         .leptos_routes(&state, routes, {
             let options = leptos_options.clone();
@@ -207,5 +202,10 @@ async fn root(session: Session) -> Response {
         session.get_value(super::auth::SESSION_KEY).await,
         Ok(Some(_))
     );
-    Redirect::to(if signed_in { OVERVIEW_PAGE } else { "/login" }).into_response()
+    Redirect::to(if signed_in {
+        paths::OVERVIEW
+    } else {
+        paths::LOGIN
+    })
+    .into_response()
 }

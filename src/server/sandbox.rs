@@ -1,4 +1,4 @@
-//! The Sandbox API Token rules (PRODUCT.md §2.1, §3), without HTTP: limits,
+//! The Sandbox API Token rules (docs/PAGES.md#sandbox-api-token, docs/STATES.md), without HTTP: limits,
 //! subscription and provider states, and invalidation by replacement.
 //!
 //! Server functions authorize with `auth::require` and then call these; the
@@ -8,7 +8,7 @@ use super::auth::{Actor, refuse};
 use super::crypto::{self, Secrets, TOKEN_LEN};
 use super::now_ms;
 use super::state::AppState;
-use super::store::{InsertOutcome, OrgRow, SandboxTokenRow, SealedSecret, SubscriptionKind};
+use super::store::{OrgRow, SandboxTokenRow, SealedSecret, SubscriptionKind};
 use crate::error::AppError;
 use crate::model::{
     AuditAction, Permission, Quota, SandboxPage, SandboxTokenView, Subscription, TokenStatus,
@@ -18,8 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 /// Binds a sealed token to its purpose (see `Secrets::seal`).
 const SEAL_CONTEXT: &[u8] = b"sandbox-api-token";
-pub const NAME_MAX: usize = 64;
-pub const LIMIT_MESSAGE: &str = "Delete an existing token before adding a new one.";
+pub use super::store::LIMIT_MESSAGE;
 
 /// A token just created or regenerated: shown once in full, right away.
 pub struct IssuedToken {
@@ -90,124 +89,84 @@ pub async fn page(state: &AppState, actor: &Actor) -> Result<SandboxPage, AppErr
     })
 }
 
-/// Adds a token named `name`, up to the organisation's limit.
+/// Adds a token named `name`, under the rules the store checks with it
+/// (docs/STATES.md: subscription, provider disable, limit, unique name).
 pub async fn add(state: &AppState, actor: &Actor, name: &str) -> Result<IssuedToken, AppError> {
     actor.ensure(Permission::ManageSandboxTokens)?;
     let name = validate_name(name)?;
     let audit = actor.audit(AuditAction::Create, category::SANDBOX_API_TOKEN, &name);
-    let org = org(state, actor).await?;
-    let now = now_ms();
-    if let Err(e) = ensure_changeable(state, actor, true, now).await {
-        return Err(refuse(state, audit, e).await);
-    }
     let fresh = FreshSecret::generate(&state.secrets)?;
-    match state
+    let id = state
         .store
-        .insert_sandbox_token(
-            org.id,
-            org.sandbox_token_limit,
-            &name,
-            fresh.stored(),
-            &audit,
-        )
-        .await?
-    {
-        InsertOutcome::Inserted(id) => {
-            let row = state
-                .store
-                .sandbox_token(org.id, id, now)
-                .await?
-                .ok_or_else(AppError::internal)?;
-            Ok(IssuedToken {
-                view: view(&row, Subscription::Active),
-                secret: fresh.secret,
-            })
-        }
-        InsertOutcome::LimitReached => {
-            Err(refuse(state, audit, AppError::conflict(LIMIT_MESSAGE)).await)
-        }
-        InsertOutcome::DuplicateName => Err(refuse(state, audit, duplicate(&name)).await),
-    }
+        .insert_sandbox_token(actor.org_id, &name, fresh.stored(), &audit)
+        .await??;
+    issued(state, actor, id, fresh).await
 }
 
 /// Renames a token (only the name: the secret is not editable).
 pub async fn rename(state: &AppState, actor: &Actor, id: i64, name: &str) -> Result<(), AppError> {
     actor.ensure(Permission::ManageSandboxTokens)?;
     let name = validate_name(name)?;
-    let now = now_ms();
-    let current = existing(state, actor, id, now).await?;
+    let current = existing(state, actor, id, now_ms()).await?;
     let audit = actor.audit(
         AuditAction::Update,
         category::SANDBOX_API_TOKEN,
         &format!("{} → {}", current.name, name),
     );
-    if let Err(e) = ensure_changeable(state, actor, false, now).await {
-        return Err(refuse(state, audit, e).await);
-    }
-    match state
+    Ok(state
         .store
         .rename_sandbox_token(actor.org_id, id, &name, &audit)
-        .await?
-    {
-        Some(true) => Ok(()),
-        Some(false) => Err(refuse(state, audit, duplicate(&name)).await),
-        None => Err(AppError::not_found("The token")),
-    }
+        .await??)
 }
 
 /// Replaces a token's secret; the old one stops working when this returns.
 pub async fn regenerate(state: &AppState, actor: &Actor, id: i64) -> Result<IssuedToken, AppError> {
     actor.ensure(Permission::ManageSandboxTokens)?;
-    let now = now_ms();
-    let current = existing(state, actor, id, now).await?;
+    let current = existing(state, actor, id, now_ms()).await?;
     let audit = actor.audit(
         AuditAction::Regenerate,
         category::SANDBOX_API_TOKEN,
         &current.name,
     );
-    if let Err(e) = ensure_changeable(state, actor, true, now).await {
-        return Err(refuse(state, audit, e).await);
-    }
     let fresh = FreshSecret::generate(&state.secrets)?;
-    if !state
+    state
         .store
         .replace_sandbox_secret(actor.org_id, id, fresh.stored(), &audit)
-        .await?
-    {
-        return Err(AppError::not_found("The token"));
-    }
+        .await??;
+    issued(state, actor, id, fresh).await
+}
+
+/// Deletes a token; it stops working when this returns.
+pub async fn delete(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppError> {
+    actor.ensure(Permission::ManageSandboxTokens)?;
+    let current = existing(state, actor, id, now_ms()).await?;
+    let audit = actor.audit(
+        AuditAction::Delete,
+        category::SANDBOX_API_TOKEN,
+        &current.name,
+    );
+    Ok(state
+        .store
+        .delete_sandbox_token(actor.org_id, id, &audit)
+        .await??)
+}
+
+/// The token just written, with its new secret (shown once).
+async fn issued(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    fresh: FreshSecret,
+) -> Result<IssuedToken, AppError> {
     let row = state
         .store
-        .sandbox_token(actor.org_id, id, now)
+        .sandbox_token(actor.org_id, id, now_ms())
         .await?
         .ok_or_else(AppError::internal)?;
     Ok(IssuedToken {
         view: view(&row, Subscription::Active),
         secret: fresh.secret,
     })
-}
-
-/// Deletes a token; it stops working when this returns.
-pub async fn delete(state: &AppState, actor: &Actor, id: i64) -> Result<(), AppError> {
-    actor.ensure(Permission::ManageSandboxTokens)?;
-    let now = now_ms();
-    let current = existing(state, actor, id, now).await?;
-    let audit = actor.audit(
-        AuditAction::Delete,
-        category::SANDBOX_API_TOKEN,
-        &current.name,
-    );
-    if let Err(e) = ensure_changeable(state, actor, true, now).await {
-        return Err(refuse(state, audit, e).await);
-    }
-    if !state
-        .store
-        .delete_sandbox_token(actor.org_id, id, &audit)
-        .await?
-    {
-        return Err(AppError::not_found("The token"));
-    }
-    Ok(())
 }
 
 /// The secret of one token, for an admin allowed to reveal (audited).
@@ -238,51 +197,6 @@ pub async fn reveal(state: &AppState, actor: &Actor, id: i64) -> Result<SecretSt
     Ok(secret)
 }
 
-/// §3: nothing changes without an active Sandbox subscription, and Add,
-/// Regenerate and Delete wait while the provider has tokens disabled.
-async fn ensure_changeable(
-    state: &AppState,
-    actor: &Actor,
-    blocked_by_disable: bool,
-    now: i64,
-) -> Result<(), AppError> {
-    match state
-        .store
-        .subscription(actor.org_id, SubscriptionKind::Sandbox, now)
-        .await?
-    {
-        Subscription::Active => {}
-        Subscription::Expired => {
-            return Err(AppError::SubscriptionExpired {
-                message:
-                    "The Sandbox subscription has expired: tokens can be viewed but not changed."
-                        .into(),
-            });
-        }
-        Subscription::None => return Err(AppError::no_subscription()),
-    }
-    if blocked_by_disable {
-        let rows = state.store.sandbox_tokens(actor.org_id, now).await?;
-        if rows.iter().any(|r| r.disabled_reason.is_some()) {
-            return Err(AppError::TokenDisabled {
-                message: "The service provider has disabled this organisation's tokens. Contact support or your service provider to re-enable the token.".into(),
-            });
-        }
-    }
-    Ok(())
-}
-
-fn duplicate(name: &str) -> AppError {
-    AppError::Validation {
-        message: format!("A token named “{name}” already exists."),
-        fields: [(
-            "name".to_owned(),
-            "This name is already used by another token.".to_owned(),
-        )]
-        .into(),
-    }
-}
-
 async fn org(state: &AppState, actor: &Actor) -> Result<OrgRow, AppError> {
     state
         .store
@@ -308,10 +222,11 @@ async fn existing(
 /// (control, zero-width or bidi characters), so two names that look the
 /// same are the same.
 pub fn validate_name(name: &str) -> Result<String, AppError> {
-    crate::model::check_name(name, NAME_MAX, "token").map_err(|m| AppError::invalid("name", m))
+    crate::model::check_name(name, crate::model::TOKEN_NAME_MAX, "token")
+        .map_err(|m| AppError::invalid("name", m))
 }
 
-/// The effective status of a token (PRODUCT.md §3).
+/// The effective status of a token (docs/STATES.md#effective-status).
 pub fn status(row: &SandboxTokenRow, subscription: Subscription) -> TokenStatus {
     match (row.disabled_reason(), subscription) {
         (Some(reason), _) => TokenStatus::DisabledByProvider(reason),

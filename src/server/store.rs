@@ -17,15 +17,17 @@ mod oauth;
 mod orgs;
 mod sandbox;
 mod usage;
+mod write;
 
 pub use admins::{AdminRow, Admission, MemberRow, MembershipRow, SignInPolicy};
 pub use api_keys::{ApiCall, ApiCallRequest};
-pub use api_keys::{ApiKeyRow, ApiSessionRow};
-pub use audit::{AuditColumn, AuditQuery, AuditRecord};
-pub use oauth::{OAuthOutcome, OAuthRow};
+pub use api_keys::{ApiKeyRow, ApiSessionRow, EXISTS_MESSAGE};
+pub use audit::{AuditColumn, AuditQuery, AuditRecord, AuditRow};
+pub use oauth::{OAUTH_LIMIT_MESSAGE, OAUTH_ONE_ENABLED_MESSAGE, OAuthRow};
 pub use orgs::{OrgChange, OrgRow, SubscriptionKind};
-pub use sandbox::{InsertOutcome, NewSubmission, SandboxTokenRow, SealedSecret, SubmitOutcome};
+pub use sandbox::{LIMIT_MESSAGE, NewSubmission, SandboxTokenRow, SealedSecret, SubmitOutcome};
 pub use usage::{CallCounts, Credential};
+pub use write::{AuditedTx, Refusal, Ruled};
 
 use crate::error::AppError;
 use sqlx::AnyConnection;

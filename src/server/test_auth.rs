@@ -1,4 +1,4 @@
-//! "Test authentication" (PRODUCT.md §10): from the Cloud Service API Key
+//! "Test authentication" (docs/PAGES.md#beyond-the-reference-portal): from the Cloud Service API Key
 //! page, run the real round trip a client of the Cloud Service API makes —
 //! timestamp, obfuscated key, `POST authenticatedSession`, one call with the
 //! session, `DELETE` — against the organisation's own Base URL, over HTTP,
@@ -35,7 +35,39 @@ pub async fn run(
         true,
         format!("{timestamp} (epoch milliseconds)"),
     ));
+    let Some(obfuscated) = obfuscate(state, actor, &timestamp, &mut steps).await? else {
+        return Ok(TestAuthReport { steps });
+    };
+    let base = state.settings.base_url(&actor.org.short_name);
+    if !is_portal_origin(state, &base) {
+        steps.push(step("Base URL", false, NOT_REACHABLE.to_owned()));
+        return Ok(TestAuthReport { steps });
+    }
+    let client = client()?;
+    let login = Login {
+        api_key: &obfuscated,
+        username: &actor.username,
+        password: &password,
+        timestamp: &timestamp,
+    };
+    let Some(session) = sign_in(&client, &base, &login, &mut steps).await else {
+        return Ok(TestAuthReport { steps });
+    };
+    // One call with the session, then end it.
+    let jar = format!("JSESSIONID={session}");
+    steps.push(call_status(&client, &base, &jar).await);
+    steps.push(sign_out(&client, &base, &jar).await);
+    Ok(TestAuthReport { steps })
+}
 
+/// The organisation's key obfuscated with `timestamp`, recording the step;
+/// `None` (the step failed) when there is no key or it cannot be obfuscated.
+async fn obfuscate(
+    state: &AppState,
+    actor: &Actor,
+    timestamp: &str,
+    steps: &mut Vec<TestAuthStep>,
+) -> Result<Option<String>, AppError> {
     let Some((_, key)) = api_keys::current_key(state, actor.org_id, KeyKind::CloudService).await?
     else {
         steps.push(step(
@@ -43,15 +75,15 @@ pub async fn run(
             false,
             "The organisation has no Cloud Service API key.".into(),
         ));
-        return Ok(TestAuthReport { steps });
+        return Ok(None);
     };
-    let Some(obfuscated) = obfuscate_api_key(key.expose_secret(), &timestamp) else {
+    let Some(obfuscated) = obfuscate_api_key(key.expose_secret(), timestamp) else {
         steps.push(step(
             "Obfuscate the key",
             false,
             "The key could not be obfuscated.".into(),
         ));
-        return Ok(TestAuthReport { steps });
+        return Ok(None);
     };
     let shown = if actor.role.allows(Permission::RevealSecrets) {
         obfuscated.clone()
@@ -59,24 +91,25 @@ pub async fn run(
         format!("{} (hidden: your role may not reveal the key)", mask(""))
     };
     steps.push(step("Obfuscate the key", true, shown));
+    Ok(Some(obfuscated))
+}
 
-    // Only ever the portal's own origin (operator configuration, which may
-    // be loopback): never a redirect, never a proxy.
-    let base = state.settings.base_url(&actor.org.short_name);
+/// Only ever the portal's own origin (operator configuration, which may
+/// be loopback): never a redirect, never a proxy. Every request is under
+/// `base`, so its origin must be the portal's.
+fn is_portal_origin(state: &AppState, base: &str) -> bool {
     let Some(origin) = Url::parse(&state.settings.public_url)
         .ok()
         .map(|u| u.origin())
         .filter(|o| o.is_tuple())
     else {
-        steps.push(step("Base URL", false, NOT_REACHABLE.to_owned()));
-        return Ok(TestAuthReport { steps });
+        return false;
     };
-    // Every request below is under `base`: its origin must be the portal's.
-    if Url::parse(&base).map_or(true, |u| u.origin() != origin) {
-        steps.push(step("Base URL", false, NOT_REACHABLE.to_owned()));
-        return Ok(TestAuthReport { steps });
-    }
-    let client = reqwest::Client::builder()
+    Url::parse(base).is_ok_and(|u| u.origin() == origin)
+}
+
+fn client() -> Result<reqwest::Client, AppError> {
+    reqwest::Client::builder()
         .timeout(TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
@@ -84,15 +117,31 @@ pub async fn run(
         .map_err(|e| {
             tracing::error!(error = %e, "building the HTTP client failed");
             AppError::internal()
-        })?;
+        })
+}
 
-    // 1. Sign in.
+/// What `POST authenticatedSession` is sent.
+struct Login<'a> {
+    api_key: &'a str,
+    username: &'a str,
+    password: &'a SecretString,
+    timestamp: &'a str,
+}
+
+/// Signs in, recording the step (and the session, masked, when there is
+/// one); the session id when sign-in succeeded and set `JSESSIONID`.
+async fn sign_in(
+    client: &reqwest::Client,
+    base: &str,
+    login: &Login<'_>,
+    steps: &mut Vec<TestAuthStep>,
+) -> Option<String> {
     let url = format!("{base}/api/v1/authenticatedSession");
     let body = serde_json::json!({
-        "apiKey": obfuscated,
-        "username": actor.username,
-        "password": password.expose_secret(),
-        "timestamp": timestamp,
+        "apiKey": login.api_key,
+        "username": login.username,
+        "password": login.password.expose_secret(),
+        "timestamp": login.timestamp,
     });
     let answer = client
         .post(&url)
@@ -104,11 +153,32 @@ pub async fn run(
         Ok(r) => r,
         Err(e) => {
             steps.push(step(&format!("POST {url}"), false, unreachable(&e)));
-            return Ok(TestAuthReport { steps });
+            return None;
         }
     };
     let status = response.status();
-    let cookie = response
+    let cookie = session_cookie(&response);
+    let text = read_capped(response).await;
+    steps.push(step(
+        &format!("POST {url}"),
+        status.is_success(),
+        summarise(status, &text),
+    ));
+    let session = cookie.filter(|_| status.is_success())?;
+    steps.push(step(
+        "Session",
+        true,
+        format!(
+            "JSESSIONID {}",
+            mask(&session[session.len().saturating_sub(4)..])
+        ),
+    ));
+    Some(session)
+}
+
+/// The non-empty `JSESSIONID` the answer sets, if any.
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
         .headers()
         .get_all(SET_COOKIE)
         .iter()
@@ -120,29 +190,12 @@ pub async fn run(
                 .strip_prefix("JSESSIONID=")
                 .map(str::to_owned)
         })
-        .filter(|v| !v.is_empty());
-    let text = read_capped(response).await;
-    steps.push(step(
-        &format!("POST {url}"),
-        status.is_success(),
-        summarise(status, &text),
-    ));
-    let Some(session) = cookie.filter(|_| status.is_success()) else {
-        return Ok(TestAuthReport { steps });
-    };
-    steps.push(step(
-        "Session",
-        true,
-        format!(
-            "JSESSIONID {}",
-            mask(&session[session.len().saturating_sub(4)..])
-        ),
-    ));
+        .filter(|v| !v.is_empty())
+}
 
-    // 2. One call with the session, then end it.
-    let jar = format!("JSESSIONID={session}");
+async fn call_status(client: &reqwest::Client, base: &str, jar: &str) -> TestAuthStep {
     let url = format!("{base}/api/v1/status");
-    steps.push(match client.get(&url).header(COOKIE, &jar).send().await {
+    match client.get(&url).header(COOKIE, jar).send().await {
         Ok(r) => {
             let status = r.status();
             let text = read_capped(r).await;
@@ -153,22 +206,22 @@ pub async fn run(
             )
         }
         Err(e) => step(&format!("GET {url}"), false, unreachable(&e)),
-    });
+    }
+}
+
+async fn sign_out(client: &reqwest::Client, base: &str, jar: &str) -> TestAuthStep {
     let url = format!("{base}/api/v1/authenticatedSession");
-    steps.push(
-        match client.delete(&url).header(COOKIE, &jar).send().await {
-            Ok(r) => {
-                let status = r.status();
-                step(
-                    &format!("DELETE {url}"),
-                    status.is_success(),
-                    format!("{status} session ended"),
-                )
-            }
-            Err(e) => step(&format!("DELETE {url}"), false, unreachable(&e)),
-        },
-    );
-    Ok(TestAuthReport { steps })
+    match client.delete(&url).header(COOKIE, jar).send().await {
+        Ok(r) => {
+            let status = r.status();
+            step(
+                &format!("DELETE {url}"),
+                status.is_success(),
+                format!("{status} session ended"),
+            )
+        }
+        Err(e) => step(&format!("DELETE {url}"), false, unreachable(&e)),
+    }
 }
 
 fn step(label: &str, ok: bool, detail: String) -> TestAuthStep {

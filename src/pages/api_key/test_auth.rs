@@ -1,8 +1,10 @@
-//! "Test authentication" (PRODUCT.md §10): the real obfuscation and
+//! "Test authentication" (docs/PAGES.md#beyond-the-reference-portal): the real obfuscation and
 //! `authenticatedSession` round trip against the organisation's Base URL,
 //! run by the server as the signed-in admin, each step listed.
 
 use crate::api::api_keys::TestApiKeyAuth;
+use crate::error::AppError;
+use crate::model::TestAuthReport;
 use leptos::prelude::*;
 
 #[component]
@@ -17,35 +19,7 @@ pub fn TestAuthentication() -> impl IntoView {
         password.set(String::new());
         action.dispatch(TestApiKeyAuth { password: typed });
     };
-    let report = move || {
-        action.value().get().map(|answer| match answer {
-            Ok(report) => {
-                let verdict = if report.succeeded() {
-                    "Authentication succeeded."
-                } else {
-                    "Authentication failed."
-                };
-                view! {
-                    <p class="test-auth-verdict" class:ok=report.succeeded()>{verdict}</p>
-                    <ol class="test-auth-steps" aria-label="Steps">
-                        {report
-                            .steps
-                            .into_iter()
-                            .map(|s| view! {
-                                <li class:ok=s.ok class:failed=!s.ok>
-                                    <span class="step-label">{s.label}</span>
-                                    <span class="step-result">{if s.ok { "OK" } else { "Failed" }}</span>
-                                    <code class="step-detail">{s.detail}</code>
-                                </li>
-                            })
-                            .collect_view()}
-                    </ol>
-                }
-                .into_any()
-            }
-            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-        })
-    };
+    let report = move || action.value().get().map(report_view);
     view! {
         <section class="test-auth" aria-labelledby="test-auth-title">
             <h2 id="test-auth-title">"Test authentication"</h2>
@@ -65,5 +39,36 @@ pub fn TestAuthentication() -> impl IntoView {
             </form>
             <div role="status" aria-live="polite">{report}</div>
         </section>
+    }
+}
+
+/// The verdict and each step of the round trip, or why it could not run.
+fn report_view(answer: Result<TestAuthReport, AppError>) -> AnyView {
+    match answer {
+        Ok(report) => {
+            let verdict = if report.succeeded() {
+                "Authentication succeeded."
+            } else {
+                "Authentication failed."
+            };
+            view! {
+                <p class="test-auth-verdict" class:ok=report.succeeded()>{verdict}</p>
+                <ol class="test-auth-steps" aria-label="Steps">
+                    {report
+                        .steps
+                        .into_iter()
+                        .map(|s| view! {
+                            <li class:ok=s.ok class:failed=!s.ok>
+                                <span class="step-label">{s.label}</span>
+                                <span class="step-result">{if s.ok { "OK" } else { "Failed" }}</span>
+                                <code class="step-detail">{s.detail}</code>
+                            </li>
+                        })
+                        .collect_view()}
+                </ol>
+            }
+            .into_any()
+        }
+        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
     }
 }

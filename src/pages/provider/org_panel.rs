@@ -6,8 +6,8 @@ use crate::api::provider::{
     AddOrgAdmin, RemoveOrgAdmin, SaveOrgSettings, SetCredentialState, SetSubscription,
 };
 use crate::model::{
-    CredentialRef, DisableReason, OrgSettings, ProviderCredential, ProviderOrg, Role, Subscription,
-    SubscriptionKind,
+    CredentialRef, DisableReason, Member, OrgSettings, ProviderCredential, ProviderOrg, Role,
+    Subscription, SubscriptionKind,
 };
 use leptos::prelude::*;
 
@@ -225,78 +225,92 @@ fn CredentialRow(
 
 #[component]
 fn Admins(org: ProviderOrg, actions: PanelActions) -> impl IntoView {
+    view! {
+        <section aria-labelledby="admins-title">
+            <h3 id="admins-title">"Administrators"</h3>
+            <MemberList org=org.short_name.clone() members=org.members action=actions.remove_admin />
+            <AddAdminForm org=org.short_name action=actions.add_admin />
+        </section>
+    }
+}
+
+/// The organisation's admins, each with a Remove button.
+#[component]
+fn MemberList(
+    org: String,
+    members: Vec<Member>,
+    action: ServerAction<RemoveOrgAdmin>,
+) -> impl IntoView {
+    view! {
+        <ul class="member-list">
+            {members
+                .into_iter()
+                .map(|m| {
+                    let org = org.clone();
+                    let who = m.username.clone();
+                    view! {
+                        <li>
+                            <span>{m.username.clone()}</span>
+                            <span class="role">{m.role.label()}</span>
+                            <button type="button" class="link" aria-label=format!("Remove {}", m.username) on:click=move |_| {
+                                action.dispatch(RemoveOrgAdmin { org: org.clone(), username: who.clone() });
+                            }>"Remove"</button>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
+}
+
+/// Adds an admin by username and role; the password is for new accounts.
+#[component]
+fn AddAdminForm(org: String, action: ServerAction<AddOrgAdmin>) -> impl IntoView {
     let username = RwSignal::new(String::new());
     let role = RwSignal::new(Role::ApiAdmin.as_str().to_owned());
     let password = RwSignal::new(String::new());
-    let short_name = org.short_name.clone();
-    let add = actions.add_admin;
     let error = move || {
-        add.value().get().and_then(Result::err).map(|e| {
+        action.value().get().and_then(Result::err).map(|e| {
             ["username", "password", "role"]
                 .iter()
                 .find_map(|f| e.field(f).map(str::to_owned))
                 .unwrap_or_else(|| e.to_string())
         })
     };
-    let submit = {
-        let short_name = short_name.clone();
-        move |ev: leptos::ev::SubmitEvent| {
-            ev.prevent_default();
-            let Ok(role) = role.get_untracked().parse::<Role>() else {
-                return;
-            };
-            add.dispatch(AddOrgAdmin {
-                org: short_name.clone(),
-                username: username.get_untracked(),
-                role,
-                password: password.get_untracked(),
-            });
-            password.set(String::new());
-        }
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Ok(role) = role.get_untracked().parse::<Role>() else {
+            return;
+        };
+        action.dispatch(AddOrgAdmin {
+            org: org.clone(),
+            username: username.get_untracked(),
+            role,
+            password: password.get_untracked(),
+        });
+        password.set(String::new());
     };
     view! {
-        <section aria-labelledby="admins-title">
-            <h3 id="admins-title">"Administrators"</h3>
-            <ul class="member-list">
-                {org
-                    .members
-                    .into_iter()
-                    .map(|m| {
-                        let org = short_name.clone();
-                        let who = m.username.clone();
-                        view! {
-                            <li>
-                                <span>{m.username.clone()}</span>
-                                <span class="role">{m.role.label()}</span>
-                                <button type="button" class="link" aria-label=format!("Remove {}", m.username) on:click=move |_| {
-                                    actions.remove_admin.dispatch(RemoveOrgAdmin { org: org.clone(), username: who.clone() });
-                                }>"Remove"</button>
-                            </li>
-                        }
-                    })
-                    .collect_view()}
-            </ul>
-            <form class="inline-form" on:submit=submit novalidate>
-                <div>
-                    <label for="admin-username">"Username"</label>
-                    <input id="admin-username" type="email" autocomplete="off" bind:value=username />
-                </div>
-                <div>
-                    <label for="admin-role">"Role"</label>
-                    <select id="admin-role" on:change=move |ev| role.set(event_target_value(&ev))>
-                        {Role::ALL
-                            .into_iter()
-                            .map(|r| view! { <option value=r.as_str() selected=r == Role::ApiAdmin>{r.label()}</option> })
-                            .collect_view()}
-                    </select>
-                </div>
-                <div>
-                    <label for="admin-password">"Initial password (new accounts)"</label>
-                    <input id="admin-password" type="password" autocomplete="new-password" bind:value=password />
-                </div>
-                <button type="submit" disabled=move || add.pending().get()>"Add administrator"</button>
-            </form>
-            <p class="field-error" role="alert">{error}</p>
-        </section>
+        <form class="inline-form" on:submit=submit novalidate>
+            <div>
+                <label for="admin-username">"Username"</label>
+                <input id="admin-username" type="email" autocomplete="off" bind:value=username />
+            </div>
+            <div>
+                <label for="admin-role">"Role"</label>
+                <select id="admin-role" on:change=move |ev| role.set(event_target_value(&ev))>
+                    {Role::ALL
+                        .into_iter()
+                        .map(|r| view! { <option value=r.as_str() selected=r == Role::ApiAdmin>{r.label()}</option> })
+                        .collect_view()}
+                </select>
+            </div>
+            <div>
+                <label for="admin-password">"Initial password (new accounts)"</label>
+                <input id="admin-password" type="password" autocomplete="new-password" bind:value=password />
+            </div>
+            <button type="submit" disabled=move || action.pending().get()>"Add administrator"</button>
+        </form>
+        <p class="field-error" role="alert">{error}</p>
     }
 }

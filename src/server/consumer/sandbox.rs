@@ -7,10 +7,11 @@ use crate::model::{AuditAction, Subscription, category};
 use crate::server::http::RequestMeta;
 use crate::server::state::AppState;
 use crate::server::store::{
-    Credential, NewSubmission, OrgRow, SandboxTokenRow, SubmitOutcome, SubscriptionKind,
+    AuditRecord, Credential, NewSubmission, OrgRow, SandboxTokenRow, SubmitOutcome,
+    SubscriptionKind,
 };
 use crate::server::{auth, day_start, now_ms};
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -109,22 +110,7 @@ pub async fn submit(
     body: Body,
 ) -> Result<Response, ApiError> {
     let (org, token) = authenticate(&state, &meta, &org, q.api_token.as_deref()).await?;
-    let body = axum::body::to_bytes(body, MAX_SUBMISSION_BYTES)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "FILE_TOO_LARGE",
-                "The file is larger than 32 MiB.",
-            )
-        })?;
-    if body.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "EMPTY_FILE",
-            "Send the file as the request body.",
-        ));
-    }
+    let body = read_file(body).await?;
     let md5 = hex::encode(Md5::digest(&body));
     let file_type = file_type(&body);
     let now = now_ms();
@@ -141,8 +127,40 @@ pub async fn submit(
         day_start: day_start(now),
         limits: &limits(&state, RateClass::Submit),
     };
+    let on_exceeded = threshold_audit(&meta, &org);
+    let outcome = state
+        .store
+        .record_submission(&submission, org.sandbox_daily_allowance, &on_exceeded)
+        .await?;
+    answer(outcome, &md5, file_type, body.len(), now)
+}
+
+/// The request body: the file, not empty and at most [`MAX_SUBMISSION_BYTES`].
+async fn read_file(body: Body) -> Result<Bytes, ApiError> {
+    let body = axum::body::to_bytes(body, MAX_SUBMISSION_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "FILE_TOO_LARGE",
+                "The file is larger than 32 MiB.",
+            )
+        })?;
+    if body.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "EMPTY_FILE",
+            "Send the file as the request body.",
+        ));
+    }
+    Ok(body)
+}
+
+/// The audit entry recorded if this submission uses up the daily allowance
+/// and so disables the organisation's tokens.
+fn threshold_audit(meta: &RequestMeta, org: &OrgRow) -> AuditRecord {
     let mut on_exceeded = auth::audit_record(
-        &meta,
+        meta,
         "system",
         &org.short_name,
         AuditAction::Disable,
@@ -151,14 +169,25 @@ pub async fn submit(
     );
     on_exceeded.category = category::PROVIDER.to_owned();
     on_exceeded.reason = Some("API call threshold exceeded".into());
-    match state.store.record_submission(&submission, org.sandbox_daily_allowance, &on_exceeded).await? {
+    on_exceeded
+}
+
+/// The answer to a submission the store accepted or refused.
+fn answer(
+    outcome: SubmitOutcome,
+    md5: &str,
+    file_type: &str,
+    size: usize,
+    now: i64,
+) -> Result<Response, ApiError> {
+    match outcome {
         SubmitOutcome::Accepted { .. } => Ok(Json(json!({
             "code": 200,
             "message": "/submit response OK",
             "md5": md5,
             "fileType": file_type,
             "sandboxSubmission": "Received and recorded. Keyport does not analyse files: no verdict will follow.",
-            "size": body.len(),
+            "size": size,
         }))
         .into_response()),
         SubmitOutcome::TokenGone => Err(invalid_token()),

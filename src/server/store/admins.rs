@@ -86,11 +86,10 @@ impl Store {
         role: Role,
         audit: &AuditRecord,
     ) -> Result<(), sqlx::Error> {
-        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
+        let mut tx = self.write(Lock::Org(org_id), audit).await?;
         upsert_membership(&mut tx, admin_id, org_id, role).await?;
         // A new role is a new grant: sessions opened under the old one end.
         end_api_sessions_of(&mut tx, admin_id, org_id).await?;
-        audit.insert(&mut tx).await?;
         tx.commit().await
     }
 
@@ -102,7 +101,7 @@ impl Store {
         org_id: i64,
         audit: &AuditRecord,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
+        let mut tx = self.write(Lock::Org(org_id), audit).await?;
         let removed = sqlx::query("DELETE FROM memberships WHERE admin_id = $1 AND org_id = $2")
             .bind(admin_id)
             .bind(org_id)
@@ -113,7 +112,6 @@ impl Store {
             return Ok(false);
         }
         end_api_sessions_of(&mut tx, admin_id, org_id).await?;
-        audit.insert(&mut tx).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -2,7 +2,7 @@
 //! its rate counters.
 
 use super::usage::{Credential, forget_use, note_use};
-use super::{AuditRecord, Lock, Store};
+use super::{AuditRecord, AuditedTx, Lock, Refusal, Ruled, Store, SubscriptionKind};
 use crate::model::{DisableReason, KeyKind, Permission, Role};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -47,7 +47,8 @@ impl Store {
         .await
     }
 
-    /// Adds the key unless the organisation already has one (`false` then).
+    /// Adds the key under the rules (docs/STATES.md: an active API
+    /// subscription; refused with `EXISTS_MESSAGE` while there is a key).
     pub async fn insert_api_key(
         &self,
         org_id: i64,
@@ -55,8 +56,11 @@ impl Store {
         sealed: &[u8],
         last4: &str,
         audit: &AuditRecord,
-    ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
+    ) -> Result<Ruled<()>, sqlx::Error> {
+        let mut tx = self.write(Lock::Org(org_id), audit).await?;
+        if let Err(r) = tx.gate(org_id, SubscriptionKind::Api, audit.at).await? {
+            return tx.refuse(r).await;
+        }
         let inserted = sqlx::query(
             "INSERT INTO api_keys (org_id, kind, key_sealed, last4, created_at, modified_at, modified_by)
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (org_id, kind) DO NOTHING",
@@ -72,16 +76,16 @@ impl Store {
         .await?
         .rows_affected();
         if inserted == 0 {
-            return Ok(false);
+            return tx.refuse(Refusal::Conflict(EXISTS_MESSAGE.into())).await;
         }
         retire_key(&mut tx, org_id, kind).await?;
-        audit.insert(&mut tx).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(Ok(()))
     }
 
-    /// Replaces the key and ends every API session made with the old one, in
-    /// one transaction. `false` if there was no key.
+    /// Replaces the key under the rules (active subscription, key not
+    /// disabled) and ends every API session made with the old one, in one
+    /// transaction.
     pub async fn replace_api_key(
         &self,
         org_id: i64,
@@ -89,8 +93,11 @@ impl Store {
         sealed: &[u8],
         last4: &str,
         audit: &AuditRecord,
-    ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
+    ) -> Result<Ruled<()>, sqlx::Error> {
+        let mut tx = self.write(Lock::Org(org_id), audit).await?;
+        if let Err(r) = changeable(&mut tx, org_id, kind, audit.at).await? {
+            return tx.refuse(r).await;
+        }
         let updated = sqlx::query(
             "UPDATE api_keys SET key_sealed = $1, last4 = $2, modified_at = $3, modified_by = $4, last_used_at = NULL, last_used_ip = NULL
              WHERE org_id = $5 AND kind = $6",
@@ -105,22 +112,24 @@ impl Store {
         .await?
         .rows_affected();
         if updated == 0 {
-            return Ok(false);
+            return tx.refuse(Refusal::NotFound("The key")).await;
         }
         retire_key(&mut tx, org_id, kind).await?;
-        audit.insert(&mut tx).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(Ok(()))
     }
 
-    /// Deletes the key and its sessions. `false` if there was none.
+    /// Deletes the key and its sessions under the rules.
     pub async fn delete_api_key(
         &self,
         org_id: i64,
         kind: KeyKind,
         audit: &AuditRecord,
-    ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
+    ) -> Result<Ruled<()>, sqlx::Error> {
+        let mut tx = self.write(Lock::Org(org_id), audit).await?;
+        if let Err(r) = changeable(&mut tx, org_id, kind, audit.at).await? {
+            return tx.refuse(r).await;
+        }
         let deleted = sqlx::query("DELETE FROM api_keys WHERE org_id = $1 AND kind = $2")
             .bind(org_id)
             .bind(kind.as_str())
@@ -128,12 +137,11 @@ impl Store {
             .await?
             .rows_affected();
         if deleted == 0 {
-            return Ok(false);
+            return tx.refuse(Refusal::NotFound("The key")).await;
         }
         retire_key(&mut tx, org_id, kind).await?;
-        audit.insert(&mut tx).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(Ok(()))
     }
 
     pub async fn set_api_key_disabled(
@@ -143,7 +151,7 @@ impl Store {
         reason: Option<DisableReason>,
         audit: &AuditRecord,
     ) -> Result<u64, sqlx::Error> {
-        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
+        let mut tx = self.write(Lock::Org(org_id), audit).await?;
         let changed =
             sqlx::query("UPDATE api_keys SET disabled_reason = $1 WHERE org_id = $2 AND kind = $3")
                 .bind(reason.map(DisableReason::as_str))
@@ -155,7 +163,6 @@ impl Store {
         if reason.is_some() {
             end_sessions(&mut tx, org_id, kind).await?;
         }
-        audit.insert(&mut tx).await?;
         tx.commit().await?;
         Ok(changed)
     }
@@ -335,6 +342,23 @@ pub(super) async fn count_request(
             .await?;
     }
     Ok(None)
+}
+
+/// What Add answers while the organisation has a key.
+pub const EXISTS_MESSAGE: &str = "You must delete the existing key before you can add a new one.";
+
+/// docs/STATES.md for Edit, Regenerate and Delete: an active API subscription, and the
+/// key not disabled by the provider.
+async fn changeable(
+    tx: &mut AuditedTx,
+    org_id: i64,
+    kind: KeyKind,
+    now: i64,
+) -> Result<Ruled<()>, sqlx::Error> {
+    if let Err(r) = tx.gate(org_id, SubscriptionKind::Api, now).await? {
+        return Ok(Err(r));
+    }
+    tx.gate_key_enabled(org_id, kind).await
 }
 
 /// Ends the API sessions made with an organisation's key of `kind`.

@@ -1,13 +1,60 @@
 //! The audit log table. Entries are appended, never updated.
 
 use super::Store;
-use crate::model::for_audit;
+use crate::model::{AuditAction, AuditResult, Interface, for_audit};
 use sqlx::AnyConnection;
 
-/// One audit entry as stored. Built by `server::audit`, which fills the
-/// request's admin, organisation, address, interface and trace id.
+/// One audit entry to store. Built by `server::auth::audit_record`, which
+/// fills the request's admin, organisation, address, interface and trace
+/// id. Action, interface and result are stored as their codes.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct AuditRecord {
+    pub at: i64,
+    #[sqlx(try_from = "String")]
+    pub action: AuditAction,
+    pub category: String,
+    pub sub_category: String,
+    pub resource: String,
+    pub admin: String,
+    pub org: String,
+    pub client_ip: String,
+    #[sqlx(try_from = "String")]
+    pub interface: Interface,
+    pub trace_id: String,
+    #[sqlx(try_from = "String")]
+    pub result: AuditResult,
+    pub reason: Option<String>,
+}
+
+// Reading the codes back (`#[sqlx(try_from = "String")]`).
+impl TryFrom<String> for AuditAction {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl TryFrom<String> for Interface {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl TryFrom<String> for AuditResult {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+/// One entry as the log page reads it: the codes as text, so an entry with
+/// a code this version does not know still shows (as that code).
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct AuditRow {
     pub at: i64,
     pub action: String,
     pub category: String,
@@ -18,14 +65,13 @@ pub struct AuditRecord {
     pub client_ip: String,
     pub interface: String,
     pub trace_id: String,
-    /// `success` or `failure`.
     pub result: String,
     pub reason: Option<String>,
 }
 
 impl AuditRecord {
     /// Appends the entry on `conn`, so a change and its record commit
-    /// together. Every text is stored as [`for_audit`] makes it (capped,
+    /// together. Every free text is stored as [`for_audit`] makes it (capped,
     /// nothing hidden): some of it comes from people who are not signed in.
     pub(crate) async fn insert(&self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
         sqlx::query(
@@ -33,16 +79,16 @@ impl AuditRecord {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(self.at)
-        .bind(for_audit(&self.action))
+        .bind(self.action.code())
         .bind(for_audit(&self.category))
         .bind(for_audit(&self.sub_category))
         .bind(for_audit(&self.resource))
         .bind(for_audit(&self.admin))
         .bind(for_audit(&self.org))
         .bind(for_audit(&self.client_ip))
-        .bind(for_audit(&self.interface))
+        .bind(self.interface.code())
         .bind(for_audit(&self.trace_id))
-        .bind(for_audit(&self.result))
+        .bind(self.result.code())
         .bind(self.reason.as_deref().map(for_audit))
         .execute(conn)
         .await?;
@@ -57,7 +103,7 @@ impl Store {
         record.insert(&mut conn).await
     }
 
-    /// The newest entries of an organisation, newest first (tests and, later, the log page).
+    /// The newest entries of an organisation, newest first (tests).
     pub async fn recent_audit(
         &self,
         org: &str,
@@ -124,7 +170,7 @@ impl Store {
         filter: &AuditQuery,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<AuditRecord>, i64), sqlx::Error> {
+    ) -> Result<(Vec<AuditRow>, i64), sqlx::Error> {
         let (total,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*){FILTERED}"))
             .bind(org)
             .bind(non_empty(&filter.admin))

@@ -2,7 +2,7 @@
 //! enabled) are checked and written under one write lock.
 
 use super::Flag;
-use super::{AuditRecord, Lock, Store};
+use super::{AuditRecord, Lock, Refusal, Ruled, Store, SubscriptionKind};
 use crate::model::{OAUTH_MAX_SERVERS, OAuthServerForm};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -24,14 +24,10 @@ pub struct OAuthRow {
     pub modified_by: String,
 }
 
-#[derive(Debug, PartialEq, Eq)]
-pub enum OAuthOutcome {
-    Saved(i64),
-    LimitReached,
-    AnotherEnabled,
-    DuplicateName,
-    NotFound,
-}
+/// What the limits refuse with (docs/STATES.md).
+pub const OAUTH_LIMIT_MESSAGE: &str = "An organisation can have at most 2 authorization servers.";
+pub const OAUTH_ONE_ENABLED_MESSAGE: &str =
+    "Only one authorization server can be enabled at a time. Disable the other one first.";
 
 impl Store {
     pub async fn oauth_servers(&self, org_id: i64) -> Result<Vec<OAuthRow>, sqlx::Error> {
@@ -52,8 +48,11 @@ impl Store {
         form: &OAuthServerForm,
         jwks_keys: &str,
         audit: &AuditRecord,
-    ) -> Result<OAuthOutcome, sqlx::Error> {
-        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
+    ) -> Result<Ruled<i64>, sqlx::Error> {
+        let mut tx = self.write(Lock::Org(org_id), audit).await?;
+        if let Err(r) = tx.gate(org_id, SubscriptionKind::Api, audit.at).await? {
+            return tx.refuse(r).await;
+        }
         let (count, enabled_others): (i64, i64) = sqlx::query_as(
             "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN enabled <> 0 AND id IS DISTINCT FROM $1 THEN 1 ELSE 0 END), 0) AS BIGINT) FROM oauth_servers WHERE org_id = $2",
         )
@@ -62,67 +61,40 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         if id.is_none() && count >= OAUTH_MAX_SERVERS {
-            return Ok(OAuthOutcome::LimitReached);
+            return tx
+                .refuse(Refusal::Conflict(OAUTH_LIMIT_MESSAGE.into()))
+                .await;
         }
         if form.enabled && enabled_others > 0 {
-            return Ok(OAuthOutcome::AnotherEnabled);
+            return tx
+                .refuse(Refusal::Conflict(OAUTH_ONE_ENABLED_MESSAGE.into()))
+                .await;
         }
         let saved = match id {
-            None => sqlx::query_as::<_, (i64,)>(
-                "INSERT INTO oauth_servers (org_id, name, enabled, description, jwks_url, validate_cert, audience, issuer, client_id, jwks_keys, last_fetch_at, created_at, modified_at, modified_by)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-            )
-            .bind(org_id)
-            .bind(form.name.trim())
-            .bind(i64::from(form.enabled))
-            .bind(&form.description)
-            .bind(form.jwks_url.trim())
-            .bind(i64::from(form.validate_cert))
-            .bind(&form.audience)
-            .bind(&form.issuer)
-            .bind(&form.client_id)
-            .bind(jwks_keys)
-            .bind(audit.at)
-            .bind(audit.at)
-            .bind(audit.at)
-            .bind(&audit.admin)
-            .fetch_optional(&mut *tx)
-            .await,
-            Some(id) => sqlx::query_as::<_, (i64,)>(
-                "UPDATE oauth_servers SET name = $1, enabled = $2, description = $3, jwks_url = $4, validate_cert = $5, audience = $6, issuer = $7, client_id = $8,
-                 jwks_keys = $9, last_fetch_at = $10, modified_at = $11, modified_by = $12 WHERE org_id = $13 AND id = $14 RETURNING id",
-            )
-            .bind(form.name.trim())
-            .bind(i64::from(form.enabled))
-            .bind(&form.description)
-            .bind(form.jwks_url.trim())
-            .bind(i64::from(form.validate_cert))
-            .bind(&form.audience)
-            .bind(&form.issuer)
-            .bind(&form.client_id)
-            .bind(jwks_keys)
-            .bind(audit.at)
-            .bind(audit.at)
-            .bind(&audit.admin)
-            .bind(org_id)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await,
+            None => insert_server(&mut tx, org_id, form, jwks_keys, audit).await,
+            Some(id) => update_server(&mut tx, org_id, id, form, jwks_keys, audit).await,
         };
         let id = match saved {
-            Ok(Some((id,))) => id,
-            Ok(None) => return Ok(OAuthOutcome::NotFound),
+            Ok(Some(id)) => id,
+            Ok(None) => {
+                return tx
+                    .refuse(Refusal::NotFound("The authorization server"))
+                    .await;
+            }
             Err(e)
                 if e.as_database_error()
                     .is_some_and(|d| d.is_unique_violation()) =>
             {
-                return Ok(OAuthOutcome::DuplicateName);
+                let taken = Refusal::Invalid {
+                    field: "name",
+                    message: "Another authorization server has this name.".into(),
+                };
+                return tx.refuse(taken).await;
             }
             Err(e) => return Err(e),
         };
-        audit.insert(&mut tx).await?;
         tx.commit().await?;
-        Ok(OAuthOutcome::Saved(id))
+        Ok(Ok(id))
     }
 
     pub async fn delete_oauth_server(
@@ -130,8 +102,11 @@ impl Store {
         org_id: i64,
         id: i64,
         audit: &AuditRecord,
-    ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
+    ) -> Result<Ruled<()>, sqlx::Error> {
+        let mut tx = self.write(Lock::Org(org_id), audit).await?;
+        if let Err(r) = tx.gate(org_id, SubscriptionKind::Api, audit.at).await? {
+            return tx.refuse(r).await;
+        }
         let deleted = sqlx::query("DELETE FROM oauth_servers WHERE org_id = $1 AND id = $2")
             .bind(org_id)
             .bind(id)
@@ -139,10 +114,74 @@ impl Store {
             .await?
             .rows_affected();
         if deleted == 0 {
-            return Ok(false);
+            return tx
+                .refuse(Refusal::NotFound("The authorization server"))
+                .await;
         }
-        audit.insert(&mut tx).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(Ok(()))
     }
+}
+
+/// Adds a server; its id.
+async fn insert_server(
+    conn: &mut sqlx::AnyConnection,
+    org_id: i64,
+    form: &OAuthServerForm,
+    jwks_keys: &str,
+    audit: &AuditRecord,
+) -> Result<Option<i64>, sqlx::Error> {
+    let row = sqlx::query_as::<_, (i64,)>(
+        "INSERT INTO oauth_servers (org_id, name, enabled, description, jwks_url, validate_cert, audience, issuer, client_id, jwks_keys, last_fetch_at, created_at, modified_at, modified_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+    )
+    .bind(org_id)
+    .bind(form.name.trim())
+    .bind(i64::from(form.enabled))
+    .bind(&form.description)
+    .bind(form.jwks_url.trim())
+    .bind(i64::from(form.validate_cert))
+    .bind(&form.audience)
+    .bind(&form.issuer)
+    .bind(&form.client_id)
+    .bind(jwks_keys)
+    .bind(audit.at)
+    .bind(audit.at)
+    .bind(audit.at)
+    .bind(&audit.admin)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(id,)| id))
+}
+
+/// Replaces server `id` of the organisation; its id, `None` if there is none.
+async fn update_server(
+    conn: &mut sqlx::AnyConnection,
+    org_id: i64,
+    id: i64,
+    form: &OAuthServerForm,
+    jwks_keys: &str,
+    audit: &AuditRecord,
+) -> Result<Option<i64>, sqlx::Error> {
+    let row = sqlx::query_as::<_, (i64,)>(
+        "UPDATE oauth_servers SET name = $1, enabled = $2, description = $3, jwks_url = $4, validate_cert = $5, audience = $6, issuer = $7, client_id = $8,
+         jwks_keys = $9, last_fetch_at = $10, modified_at = $11, modified_by = $12 WHERE org_id = $13 AND id = $14 RETURNING id",
+    )
+    .bind(form.name.trim())
+    .bind(i64::from(form.enabled))
+    .bind(&form.description)
+    .bind(form.jwks_url.trim())
+    .bind(i64::from(form.validate_cert))
+    .bind(&form.audience)
+    .bind(&form.issuer)
+    .bind(&form.client_id)
+    .bind(jwks_keys)
+    .bind(audit.at)
+    .bind(audit.at)
+    .bind(&audit.admin)
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(id,)| id))
 }

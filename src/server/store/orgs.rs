@@ -131,9 +131,8 @@ impl Store {
         change: OrgChange,
         audit: &AuditRecord,
     ) -> Result<(), sqlx::Error> {
-        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
+        let mut tx = self.write(Lock::Org(org_id), audit).await?;
         apply(&mut tx, org_id, change).await?;
-        audit.insert(&mut tx).await?;
         tx.commit().await
     }
 
@@ -199,7 +198,7 @@ impl Store {
         provider: Option<i64>,
         audit: &AuditRecord,
     ) -> Result<Option<i64>, sqlx::Error> {
-        let mut tx = self.begin_write(Lock::Key("create-organisation")).await?;
+        let mut tx = self.write(Lock::Key("create-organisation"), audit).await?;
         let row: Option<(i64,)> = sqlx::query_as(
             "INSERT INTO organisations (short_name, name, created_at) VALUES ($1, $2, $3)
              ON CONFLICT (short_name) DO NOTHING RETURNING id",
@@ -220,14 +219,13 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        audit.insert(&mut tx).await?;
         tx.commit().await?;
         Ok(Some(id))
     }
 }
 
 /// Active, unless marked expired or past its end date at `now`.
-fn effective(status: &str, expires_at: Option<i64>, now: i64) -> Subscription {
+pub(super) fn effective(status: &str, expires_at: Option<i64>, now: i64) -> Subscription {
     if status == "expired" || expires_at.is_some_and(|t| t <= now) {
         Subscription::Expired
     } else {
@@ -243,36 +241,9 @@ async fn apply(
     match change {
         OrgChange::Subscription {
             kind,
-            state: Subscription::None,
-            ..
-        } => {
-            sqlx::query("DELETE FROM subscriptions WHERE org_id = $1 AND kind = $2")
-                .bind(org_id)
-                .bind(kind.as_str())
-                .execute(conn)
-                .await?;
-        }
-        OrgChange::Subscription {
-            kind,
             state,
             expires_at,
-        } => {
-            let status = if state == Subscription::Active {
-                "active"
-            } else {
-                "expired"
-            };
-            sqlx::query(
-                "INSERT INTO subscriptions (org_id, kind, status, expires_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (org_id, kind) DO UPDATE SET status = excluded.status, expires_at = excluded.expires_at",
-            )
-            .bind(org_id)
-            .bind(kind.as_str())
-            .bind(status)
-            .bind(expires_at)
-            .execute(conn)
-            .await?;
-        }
+        } => set_subscription(conn, org_id, kind, state, expires_at).await?,
         OrgChange::TokenLimit(limit) => {
             sqlx::query("UPDATE organisations SET sandbox_token_limit = $1 WHERE id = $2")
                 .bind(limit)
@@ -297,5 +268,39 @@ async fn apply(
             .await?;
         }
     }
+    Ok(())
+}
+
+/// Sets a subscription: none deletes its row; active or expired upserts it.
+async fn set_subscription(
+    conn: &mut AnyConnection,
+    org_id: i64,
+    kind: SubscriptionKind,
+    state: Subscription,
+    expires_at: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    if state == Subscription::None {
+        sqlx::query("DELETE FROM subscriptions WHERE org_id = $1 AND kind = $2")
+            .bind(org_id)
+            .bind(kind.as_str())
+            .execute(conn)
+            .await?;
+        return Ok(());
+    }
+    let status = if state == Subscription::Active {
+        "active"
+    } else {
+        "expired"
+    };
+    sqlx::query(
+        "INSERT INTO subscriptions (org_id, kind, status, expires_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (org_id, kind) DO UPDATE SET status = excluded.status, expires_at = excluded.expires_at",
+    )
+    .bind(org_id)
+    .bind(kind.as_str())
+    .bind(status)
+    .bind(expires_at)
+    .execute(conn)
+    .await?;
     Ok(())
 }

@@ -1,9 +1,12 @@
 //! Sandbox API tokens and the submissions made with them.
 
-use super::api_keys::count_request;
-use super::usage::{Credential, forget_use, note_use};
-use super::{AuditRecord, Lock, Store};
+use super::usage::{Credential, forget_use};
+use super::{AuditRecord, AuditedTx, Lock, Refusal, Ruled, Store, SubscriptionKind};
 use crate::model::DisableReason;
+
+mod submissions;
+
+pub use submissions::{NewSubmission, SubmitOutcome};
 
 /// One token as stored (the sealed secret included, for reveal).
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -40,47 +43,6 @@ pub struct SealedSecret<'a> {
     pub last4: &'a str,
 }
 
-/// What inserting a token came to.
-#[derive(Debug, PartialEq, Eq)]
-pub enum InsertOutcome {
-    Inserted(i64),
-    LimitReached,
-    DuplicateName,
-}
-
-/// A submission to record.
-pub struct NewSubmission<'a> {
-    pub org_id: i64,
-    pub token_id: i64,
-    /// The presented token's digest: checked again inside the transaction,
-    /// so a token replaced or deleted a moment ago records nothing.
-    pub token_digest: &'a [u8],
-    pub size: i64,
-    pub md5: &'a str,
-    pub file_type: &'a str,
-    pub force: bool,
-    pub client_ip: &'a str,
-    pub at: i64,
-    /// Submissions since this time count toward the daily allowance.
-    pub day_start: i64,
-    /// The organisation's submission rate limits (see `count_request`).
-    pub limits: &'a [(&'a str, i64, i64)],
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum SubmitOutcome {
-    /// Recorded; `used` submissions so far today.
-    Accepted { used: i64 },
-    /// Over the allowance: not recorded, and the organisation's tokens are now disabled.
-    OverAllowance,
-    /// The token was replaced or deleted since it was checked.
-    TokenGone,
-    /// The token was disabled since it was checked.
-    TokenDisabled,
-    /// Over a rate limit: wait this many seconds. Nothing recorded.
-    RateLimited(u64),
-}
-
 /// The row, with its call counts; binds the hour's and the day's start first.
 const TOKEN_COLUMNS: &str = "t.id, t.org_id, t.name, t.secret_sealed, t.secret_digest, t.last4, t.disabled_reason, t.modified_at, t.modified_by, t.last_used_at, t.last_used_ip,
      (SELECT CAST(COALESCE(SUM(c.count), 0) AS BIGINT) FROM credential_calls c WHERE c.org_id = t.org_id AND c.credential = 'sandbox' AND c.credential_id = t.id AND c.minute > $1) AS calls_1h,
@@ -88,6 +50,24 @@ const TOKEN_COLUMNS: &str = "t.id, t.org_id, t.name, t.secret_sealed, t.secret_d
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 86_400_000;
+
+/// What the Add button's refusal says at the limit (docs/STATES.md).
+pub const LIMIT_MESSAGE: &str = "Delete an existing token before adding a new one.";
+
+fn duplicate(name: &str) -> Refusal {
+    Refusal::Invalid {
+        field: "name",
+        message: format!("A token named “{name}” already exists."),
+    }
+}
+
+/// docs/STATES.md for Regenerate and Delete: an active subscription, no token disabled.
+async fn changeable(tx: &mut AuditedTx, org_id: i64, now: i64) -> Result<Ruled<()>, sqlx::Error> {
+    if let Err(r) = tx.gate(org_id, SubscriptionKind::Sandbox, now).await? {
+        return Ok(Err(r));
+    }
+    tx.gate_tokens_enabled(org_id).await
+}
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error()
@@ -145,24 +125,31 @@ impl Store {
             .await
     }
 
-    /// Adds a token unless the organisation already has `limit` of them or
-    /// one with the same name; count and insert hold the write lock together.
+    /// Adds a token under the rules: an active Sandbox subscription, no
+    /// token disabled by the provider, fewer than the organisation's limit,
+    /// a unique name — checked and inserted in one transaction.
     pub async fn insert_sandbox_token(
         &self,
         org_id: i64,
-        limit: i64,
         name: &str,
         secret: SealedSecret<'_>,
         audit: &AuditRecord,
-    ) -> Result<InsertOutcome, sqlx::Error> {
-        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
-        let (count,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM sandbox_tokens WHERE org_id = $1")
-                .bind(org_id)
-                .fetch_one(&mut *tx)
-                .await?;
+    ) -> Result<Ruled<i64>, sqlx::Error> {
+        let mut tx = self.write(Lock::Org(org_id), audit).await?;
+        if let Err(r) = tx.gate(org_id, SubscriptionKind::Sandbox, audit.at).await? {
+            return tx.refuse(r).await;
+        }
+        if let Err(r) = tx.gate_tokens_enabled(org_id).await? {
+            return tx.refuse(r).await;
+        }
+        let (count, limit): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM sandbox_tokens WHERE org_id = $1), sandbox_token_limit FROM organisations WHERE id = $1",
+        )
+        .bind(org_id)
+        .fetch_one(&mut *tx)
+        .await?;
         if count >= limit {
-            return Ok(InsertOutcome::LimitReached);
+            return tx.refuse(Refusal::Conflict(LIMIT_MESSAGE.into())).await;
         }
         let inserted: Result<(i64,), _> = sqlx::query_as(
             "INSERT INTO sandbox_tokens (org_id, name, secret_sealed, secret_digest, last4, created_at, modified_at, modified_by)
@@ -180,24 +167,26 @@ impl Store {
         .await;
         let id = match inserted {
             Ok((id,)) => id,
-            Err(e) if is_unique_violation(&e) => return Ok(InsertOutcome::DuplicateName),
+            Err(e) if is_unique_violation(&e) => return tx.refuse(duplicate(name)).await,
             Err(e) => return Err(e),
         };
-        audit.insert(&mut tx).await?;
         tx.commit().await?;
-        Ok(InsertOutcome::Inserted(id))
+        Ok(Ok(id))
     }
 
-    /// Renames a token. `Ok(None)` if it does not exist in the organisation,
-    /// `Ok(Some(false))` if the name is taken.
+    /// Renames a token (an active subscription and a unique name needed;
+    /// a provider disable does not block renaming).
     pub async fn rename_sandbox_token(
         &self,
         org_id: i64,
         id: i64,
         name: &str,
         audit: &AuditRecord,
-    ) -> Result<Option<bool>, sqlx::Error> {
-        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
+    ) -> Result<Ruled<()>, sqlx::Error> {
+        let mut tx = self.write(Lock::Org(org_id), audit).await?;
+        if let Err(r) = tx.gate(org_id, SubscriptionKind::Sandbox, audit.at).await? {
+            return tx.refuse(r).await;
+        }
         let updated = sqlx::query("UPDATE sandbox_tokens SET name = $1, modified_at = $2, modified_by = $3 WHERE org_id = $4 AND id = $5")
             .bind(name)
             .bind(audit.at)
@@ -207,26 +196,31 @@ impl Store {
             .execute(&mut *tx)
             .await;
         match updated {
-            Ok(r) if r.rows_affected() == 0 => return Ok(None),
+            Ok(r) if r.rows_affected() == 0 => {
+                return tx.refuse(Refusal::NotFound("The token")).await;
+            }
             Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => return Ok(Some(false)),
+            Err(e) if is_unique_violation(&e) => return tx.refuse(duplicate(name)).await,
             Err(e) => return Err(e),
         }
-        audit.insert(&mut tx).await?;
         tx.commit().await?;
-        Ok(Some(true))
+        Ok(Ok(()))
     }
 
-    /// Replaces a token's secret. The old digest is gone when this commits,
-    /// so the old string stops matching at once. `false` if not found.
+    /// Replaces a token's secret under the rules (active subscription, no
+    /// token disabled). The old digest is gone when this commits, so the old
+    /// string stops matching at once.
     pub async fn replace_sandbox_secret(
         &self,
         org_id: i64,
         id: i64,
         secret: SealedSecret<'_>,
         audit: &AuditRecord,
-    ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
+    ) -> Result<Ruled<()>, sqlx::Error> {
+        let mut tx = self.write(Lock::Org(org_id), audit).await?;
+        if let Err(r) = changeable(&mut tx, org_id, audit.at).await? {
+            return tx.refuse(r).await;
+        }
         let updated = sqlx::query(
             "UPDATE sandbox_tokens SET secret_sealed = $1, secret_digest = $2, last4 = $3, modified_at = $4, modified_by = $5, last_used_at = NULL, last_used_ip = NULL
              WHERE org_id = $6 AND id = $7",
@@ -241,34 +235,35 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {
-            return Ok(false);
+            return tx.refuse(Refusal::NotFound("The token")).await;
         }
         forget_use(&mut tx, org_id, Credential::SandboxToken(id)).await?;
-        audit.insert(&mut tx).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(Ok(()))
     }
 
-    /// Deletes a token. `false` if not found.
+    /// Deletes a token under the rules (active subscription, no token disabled).
     pub async fn delete_sandbox_token(
         &self,
         org_id: i64,
         id: i64,
         audit: &AuditRecord,
-    ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
+    ) -> Result<Ruled<()>, sqlx::Error> {
+        let mut tx = self.write(Lock::Org(org_id), audit).await?;
+        if let Err(r) = changeable(&mut tx, org_id, audit.at).await? {
+            return tx.refuse(r).await;
+        }
         let deleted = sqlx::query("DELETE FROM sandbox_tokens WHERE org_id = $1 AND id = $2")
             .bind(org_id)
             .bind(id)
             .execute(&mut *tx)
             .await?;
         if deleted.rows_affected() == 0 {
-            return Ok(false);
+            return tx.refuse(Refusal::NotFound("The token")).await;
         }
         forget_use(&mut tx, org_id, Credential::SandboxToken(id)).await?;
-        audit.insert(&mut tx).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(Ok(()))
     }
 
     /// Provider: disables (with a reason) or re-enables tokens of an
@@ -280,7 +275,7 @@ impl Store {
         reason: Option<DisableReason>,
         audit: &AuditRecord,
     ) -> Result<u64, sqlx::Error> {
-        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
+        let mut tx = self.write(Lock::Org(org_id), audit).await?;
         let changed = sqlx::query("UPDATE sandbox_tokens SET disabled_reason = $1 WHERE org_id = $2 AND (CAST($3 AS BIGINT) IS NULL OR id = $3)")
             .bind(reason.map(DisableReason::as_str))
             .bind(org_id)
@@ -288,87 +283,7 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        audit.insert(&mut tx).await?;
         tx.commit().await?;
         Ok(changed)
-    }
-
-    /// Records a submission against the daily allowance. The submission that
-    /// would go past it is not recorded; it disables the organisation's tokens.
-    pub async fn record_submission(
-        &self,
-        sub: &NewSubmission<'_>,
-        allowance: i64,
-        on_exceeded: &AuditRecord,
-    ) -> Result<SubmitOutcome, sqlx::Error> {
-        let mut tx = self.begin_write(Lock::Org(sub.org_id)).await?;
-        let current: Option<(Option<String>,)> = sqlx::query_as(
-            "SELECT disabled_reason FROM sandbox_tokens WHERE id = $1 AND secret_digest = $2",
-        )
-        .bind(sub.token_id)
-        .bind(sub.token_digest)
-        .fetch_optional(&mut *tx)
-        .await?;
-        match current {
-            None => return Ok(SubmitOutcome::TokenGone),
-            Some((Some(_),)) => return Ok(SubmitOutcome::TokenDisabled),
-            Some((None,)) => {}
-        }
-        // Counted only for a valid token: strangers cannot use up the limit.
-        if let Some(wait) = count_request(&mut tx, sub.org_id, sub.at, sub.limits).await? {
-            return Ok(SubmitOutcome::RateLimited(wait));
-        }
-        let (used,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM sandbox_submissions WHERE org_id = $1 AND at >= $2",
-        )
-        .bind(sub.org_id)
-        .bind(sub.day_start)
-        .fetch_one(&mut *tx)
-        .await?;
-        if used >= allowance {
-            sqlx::query("UPDATE sandbox_tokens SET disabled_reason = $1 WHERE org_id = $2 AND disabled_reason IS NULL")
-                .bind(DisableReason::ThresholdExceeded.as_str())
-                .bind(sub.org_id)
-                .execute(&mut *tx)
-                .await?;
-            on_exceeded.insert(&mut tx).await?;
-            tx.commit().await?;
-            return Ok(SubmitOutcome::OverAllowance);
-        }
-        sqlx::query(
-            "INSERT INTO sandbox_submissions (org_id, token_id, size, md5, file_type, force, client_ip, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(sub.org_id)
-        .bind(sub.token_id)
-        .bind(sub.size)
-        .bind(sub.md5)
-        .bind(sub.file_type)
-        .bind(i64::from(sub.force))
-        .bind(sub.client_ip)
-        .bind(sub.at)
-        .execute(&mut *tx)
-        .await?;
-        note_use(
-            &mut tx,
-            sub.org_id,
-            Credential::SandboxToken(sub.token_id),
-            sub.at,
-            sub.client_ip,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(SubmitOutcome::Accepted { used: used + 1 })
-    }
-
-    /// Submissions an organisation made since `day_start`.
-    pub async fn submissions_since(&self, org_id: i64, day_start: i64) -> Result<i64, sqlx::Error> {
-        let (used,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM sandbox_submissions WHERE org_id = $1 AND at >= $2",
-        )
-        .bind(org_id)
-        .bind(day_start)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(used)
     }
 }

@@ -1,4 +1,4 @@
-//! Usage you can see (PRODUCT.md §10): every call a credential serves is
+//! Usage you can see (docs/PAGES.md#beyond-the-reference-portal): every call a credential serves is
 //! counted in one-minute buckets, and its last use (time and client address)
 //! is kept on the credential's row.
 

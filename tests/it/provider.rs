@@ -2,19 +2,17 @@
 //! organisations they reach (forged names included), and that each change
 //! is audited and shows at once to the organisation's admins.
 
-mod common;
-
+use crate::common::{TestApp, assert_status};
 use axum::http::StatusCode;
-use common::{TestApp, assert_status};
+use keyport::model::{ProviderConsole, ProviderOrg, SandboxPage, Subscription};
 use serde_json::{Value, json};
 
-fn org<'a>(console: &'a Value, short_name: &str) -> &'a Value {
-    console["orgs"]
-        .as_array()
-        .unwrap()
+fn org<'a>(console: &'a ProviderConsole, short_name: &str) -> &'a ProviderOrg {
+    console
+        .orgs
         .iter()
-        .find(|o| o["short_name"] == short_name)
-        .unwrap_or_else(|| panic!("{short_name} in {console}"))
+        .find(|o| o.short_name == short_name)
+        .unwrap_or_else(|| panic!("{short_name} in {console:?}"))
 }
 
 #[tokio::test]
@@ -23,10 +21,10 @@ async fn only_the_provider_role_reaches_the_console() {
     let provider = app.sign_in("provider@keyport.example").await;
     let console = app.call(Some(&provider), "provider/console", &[]).await;
     assert_status(&console, StatusCode::OK, "provider console");
-    let console = console.json();
-    assert_eq!(console["orgs"].as_array().unwrap().len(), 2);
-    assert_eq!(org(&console, "acme")["token_limit"], 5);
-    assert_eq!(org(&console, "globex")["sandbox"]["state"], "expired");
+    let console: ProviderConsole = console.parse();
+    assert_eq!(console.orgs.len(), 2);
+    assert_eq!(org(&console, "acme").token_limit, 5);
+    assert_eq!(org(&console, "globex").sandbox.state, Subscription::Expired);
 
     let calls: [(&str, Value); 6] = [
         (
@@ -80,10 +78,10 @@ async fn only_the_provider_role_reaches_the_console() {
         );
     }
     // Nothing changed.
-    let after = app
+    let after: ProviderConsole = app
         .call(Some(&provider), "provider/console", &[])
         .await
-        .json();
+        .parse();
     assert_eq!(after, console);
 }
 
@@ -121,18 +119,21 @@ async fn a_provider_reaches_only_the_organisations_it_operates() {
         StatusCode::OK,
         "add provider",
     );
-    let console = app
+    let console: ProviderConsole = app
         .call(Some(&provider), "provider/console", &[])
         .await
-        .json();
-    assert_eq!(org(&console, "initech")["sandbox"]["state"], "none");
+        .parse();
+    assert_eq!(org(&console, "initech").sandbox.state, Subscription::None);
 
     let other = app
         .try_sign_in("ops@initech.example", "Initech-ops-pass-1")
         .await
         .unwrap();
-    let theirs = app.call(Some(&other), "provider/console", &[]).await.json();
-    assert_eq!(theirs["orgs"].as_array().unwrap().len(), 1);
+    let theirs: ProviderConsole = app
+        .call(Some(&other), "provider/console", &[])
+        .await
+        .parse();
+    assert_eq!(theirs.orgs.len(), 1);
     // Forged: naming acme, or an organisation that does not exist, is refused alike.
     for target in ["acme", "nosuchorg"] {
         for (endpoint, body) in [
@@ -167,9 +168,8 @@ async fn a_provider_reaches_only_the_organisations_it_operates() {
     );
     let refusals = app.state.store.recent_audit("acme", 20).await.unwrap();
     assert!(
-        refusals
-            .iter()
-            .any(|r| r.admin == "ops@initech.example" && r.result == "failure"),
+        refusals.iter().any(|r| r.admin == "ops@initech.example"
+            && r.result == keyport::model::AuditResult::Failure),
         "forged attempts are audited"
     );
 }
@@ -188,12 +188,12 @@ async fn console_changes_are_audited_and_take_effect() {
         )
         .await;
     assert_status(&saved, StatusCode::OK, "settings");
-    let page = app
+    let page: SandboxPage = app
         .call(Some(&api), "sandbox-tokens/list", &[])
         .await
-        .json();
-    assert_eq!(page["limit"], 2);
-    assert_eq!(page["quota"]["allowed"], 10);
+        .parse();
+    assert_eq!(page.limit, 2);
+    assert_eq!(page.quota.allowed, 10);
     let bad = app
         .call_json(
             Some(&provider),
@@ -251,7 +251,7 @@ async fn console_changes_are_audited_and_take_effect() {
             log.iter().any(|r| r.resource == resource
                 && r.admin == "provider@keyport.example"
                 && r.category == "Provider"
-                && r.interface == "Admin UI"),
+                && r.interface == keyport::model::Interface::AdminUi),
             "audited: {resource}"
         );
     }

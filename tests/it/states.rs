@@ -1,13 +1,15 @@
-//! PRODUCT.md §3's state table, for every credential kind: what the page
+//! docs/STATES.md's state table, for every credential kind: what the page
 //! shows, what the server functions refuse, and what the consumer API says —
 //! disabled by the provider, subscription expired (and renewed), an expiry
 //! date that passes, and no subscription.
 
-mod common;
-
+use crate::common::{Reply, TestApp, assert_status};
 use axum::http::StatusCode;
-use common::{Reply, TestApp, assert_status};
-use keyport::model::{CredentialRef, DisableReason, KeyKind, Subscription, SubscriptionKind};
+use keyport::api::sandbox::IssuedToken;
+use keyport::model::{
+    ApiKeyPage, CredentialRef, DisableReason, KeyDisabled, KeyKind, OAuthPage, SandboxPage,
+    Subscription, SubscriptionKind, TokenStatus,
+};
 use keyport::server::provider::{self, Operator, Target};
 use serde_json::json;
 
@@ -45,11 +47,8 @@ async fn new_token(app: &TestApp, cookie: &str, name: &str) -> (i64, String) {
         .call(Some(cookie), "sandbox-tokens/add", &[("name", name)])
         .await;
     assert_status(&reply, StatusCode::OK, "add token");
-    let json = reply.json();
-    (
-        json["token"]["id"].as_i64().unwrap(),
-        json["secret"].as_str().unwrap().to_owned(),
-    )
+    let IssuedToken { token, secret } = reply.parse();
+    (token.id, secret)
 }
 
 async fn reveal_key(app: &TestApp, cookie: &str, kind: &str) -> String {
@@ -57,7 +56,7 @@ async fn reveal_key(app: &TestApp, cookie: &str, kind: &str) -> String {
         .call(Some(cookie), "api-keys/reveal", &[("kind", kind)])
         .await;
     assert_status(&reply, StatusCode::OK, "reveal");
-    reply.json().as_str().unwrap().to_owned()
+    reply.parse()
 }
 
 const CLOUD_LOGIN: &str = "/o/acme/api/v1/authenticatedSession";
@@ -89,30 +88,29 @@ async fn disabled_by_the_provider_for_tokens_and_both_keys() {
     }
 
     // Pages: Disabled with the reason; Add withheld.
-    let sandbox = app
+    let sandbox: SandboxPage = app
         .call(Some(&api), "sandbox-tokens/list", &[])
         .await
-        .json();
-    let row = sandbox["tokens"]
-        .as_array()
-        .unwrap()
+        .parse();
+    let row = sandbox
+        .tokens
         .iter()
-        .find(|t| t["id"] == token_id)
-        .unwrap()
-        .clone();
+        .find(|t| t.id == token_id)
+        .expect("the Doomed token");
     assert_eq!(
-        row["status"],
-        json!({"DisabledByProvider": "terms_violation"})
+        row.status,
+        TokenStatus::DisabledByProvider(DisableReason::TermsViolation)
     );
-    assert_eq!(sandbox["disabled_reason"], "terms_violation");
+    assert_eq!(sandbox.disabled_reason, Some(DisableReason::TermsViolation));
+    assert!(!sandbox.can_add(), "Add is withheld");
     for kind in ["cloud_service", "connector"] {
-        let page = app
+        let page: ApiKeyPage = app
             .call(Some(&api), "api-keys/get", &[("kind", kind)])
             .await
-            .json();
+            .parse();
         assert_eq!(
-            page["key"]["disabled"],
-            json!({"ByProvider": "terms_violation"}),
+            page.key.expect("a key").disabled,
+            Some(KeyDisabled::ByProvider(DisableReason::TermsViolation)),
             "{kind}"
         );
     }
@@ -251,30 +249,35 @@ async fn an_expired_subscription_keeps_everything_visible_and_nothing_changeable
     .await;
 
     // Pages: everything visible, marked disabled, nothing manageable.
-    let sandbox = app
+    let sandbox: SandboxPage = app
         .call(Some(&api), "sandbox-tokens/list", &[])
         .await
-        .json();
-    assert_eq!(sandbox["subscription"], "expired");
-    assert_eq!(sandbox["can_manage"], false);
+        .parse();
+    assert_eq!(sandbox.subscription, Subscription::Expired);
+    assert!(!sandbox.can_manage);
     assert!(
-        sandbox["tokens"]
-            .as_array()
-            .unwrap()
+        sandbox
+            .tokens
             .iter()
-            .all(|t| t["status"] == "SubscriptionExpired")
+            .all(|t| t.status == TokenStatus::SubscriptionExpired)
     );
     for kind in ["cloud_service", "connector"] {
-        let page = app
+        let page: ApiKeyPage = app
             .call(Some(&api), "api-keys/get", &[("kind", kind)])
             .await
-            .json();
-        assert_eq!(page["subscription"], "expired");
-        assert_eq!(page["can_manage"], false);
-        assert_eq!(page["key"]["disabled"], "SubscriptionExpired");
+            .parse();
+        assert_eq!(page.subscription, Subscription::Expired);
+        assert!(!page.can_manage);
+        assert_eq!(
+            page.key.expect("a key").disabled,
+            Some(KeyDisabled::SubscriptionExpired)
+        );
     }
-    let oauth = app.call(Some(&api), "oauth-servers/list", &[]).await.json();
-    assert_eq!(oauth["subscription"], "expired");
+    let oauth: OAuthPage = app
+        .call(Some(&api), "oauth-servers/list", &[])
+        .await
+        .parse();
+    assert_eq!(oauth.subscription, Subscription::Expired);
 
     // Every change refused with subscription_expired.
     let id = token_id.to_string();
@@ -367,11 +370,14 @@ async fn an_expired_subscription_keeps_everything_visible_and_nothing_changeable
         StatusCode::OK,
         "login after renewal",
     );
-    let connector = app
+    let connector: ApiKeyPage = app
         .call(Some(&api), "api-keys/get", &[("kind", "connector")])
         .await
-        .json();
-    assert_eq!(connector["key"]["disabled"], json!({"ByProvider": "other"}));
+        .parse();
+    assert_eq!(
+        connector.key.expect("the connector key").disabled,
+        Some(KeyDisabled::ByProvider(DisableReason::Other))
+    );
 }
 
 #[tokio::test]
@@ -405,8 +411,9 @@ async fn an_expiry_date_that_passes_takes_effect_without_a_restart() {
     assert_eq!(
         app.call(Some(&api), "sandbox-tokens/list", &[])
             .await
-            .json()["subscription"],
-        "expired"
+            .parse::<SandboxPage>()
+            .subscription,
+        Subscription::Expired
     );
     assert_refused(
         &app.submit("acme", &secret, FILE).await,
@@ -444,19 +451,19 @@ async fn without_a_subscription_there_is_no_table_and_everything_is_refused() {
     )
     .await;
 
-    let sandbox = app
+    let sandbox: SandboxPage = app
         .call(Some(&api), "sandbox-tokens/list", &[])
         .await
-        .json();
-    assert_eq!(sandbox["subscription"], "none");
-    assert_eq!(sandbox["tokens"], json!([]));
+        .parse();
+    assert_eq!(sandbox.subscription, Subscription::None);
+    assert!(sandbox.tokens.is_empty());
     for kind in ["cloud_service", "connector"] {
-        let page = app
+        let page: ApiKeyPage = app
             .call(Some(&api), "api-keys/get", &[("kind", kind)])
             .await
-            .json();
-        assert_eq!(page["subscription"], "none");
-        assert_eq!(page["key"], serde_json::Value::Null);
+            .parse();
+        assert_eq!(page.subscription, Subscription::None);
+        assert_eq!(page.key, None);
         assert_refused(
             &app.call(Some(&api), "api-keys/reveal", &[("kind", kind)])
                 .await,
@@ -464,9 +471,12 @@ async fn without_a_subscription_there_is_no_table_and_everything_is_refused() {
             "reveal",
         );
     }
-    assert_eq!(
-        app.call(Some(&api), "oauth-servers/list", &[]).await.json()["servers"],
-        json!([])
+    assert!(
+        app.call(Some(&api), "oauth-servers/list", &[])
+            .await
+            .parse::<OAuthPage>()
+            .servers
+            .is_empty()
     );
     assert_refused(
         &app.call(Some(&api), "sandbox-tokens/add", &[("name", "X")])

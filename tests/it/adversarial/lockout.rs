@@ -16,7 +16,7 @@ async fn checked_failures(app: &TestApp, admin: &str) -> usize {
         .unwrap()
         .iter()
         .filter(|r| {
-            r.action == "Sign In"
+            r.action == keyport::model::AuditAction::SignIn
                 && r.admin == admin
                 && r.reason
                     .as_deref()
@@ -87,6 +87,9 @@ async fn twelve_parallel_guesses_check_at_most_five_and_the_lock_does_not_tell()
     let wrong = app.try_sign_in(user, "wrong-once-more").await.unwrap_err();
     assert_eq!(right.status, wrong.status);
     assert_eq!(right.text, wrong.text);
+    // A bound, not a count: how many of the burst's guesses were checked
+    // (and whether its right password got in and reset the counter before
+    // the lock) depends on how the parallel requests interleaved.
     assert!(checked_failures(&app, user).await <= 5 + 5);
     // Another account is not affected.
     app.sign_in("api@acme.example").await;
@@ -151,9 +154,10 @@ async fn failed_sign_ins_show_in_the_accounts_organisations_and_unknown_ones_to_
     for org in ["acme", "globex"] {
         let log = app.state.store.recent_audit(org, 50).await.unwrap();
         assert!(
-            log.iter().any(|r| r.action == "Sign In"
-                && r.result == "failure"
-                && r.admin == "multi@example.com"),
+            log.iter()
+                .any(|r| r.action == keyport::model::AuditAction::SignIn
+                    && r.result == keyport::model::AuditResult::Failure
+                    && r.admin == "multi@example.com"),
             "{org} does not see the failed sign-in of its admin"
         );
     }

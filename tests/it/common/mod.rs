@@ -52,6 +52,20 @@ impl Reply {
     pub fn code(&self) -> String {
         self.json()["code"].as_str().unwrap_or_default().to_owned()
     }
+
+    /// The body as the wire type `T` (a page from `keyport::model`, an
+    /// `AppError`, …); panics with the status and body when it is not one.
+    #[track_caller]
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> T {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| {
+            panic!(
+                "{} answer is not a {}: {e}\n{}",
+                self.status,
+                std::any::type_name::<T>(),
+                self.text
+            )
+        })
+    }
 }
 
 impl Caller {

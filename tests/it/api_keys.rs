@@ -1,10 +1,10 @@
 //! The Cloud Service and Connector API keys: every server function by every
 //! role, the edit validation, and invalidation seen through the consumer API.
 
-mod common;
-
+use crate::common::{TestApp, assert_status};
 use axum::http::StatusCode;
-use common::{TestApp, assert_status};
+use keyport::error::AppError;
+use keyport::model::ApiKeyPage;
 use keyport::server::consumer::obfuscate_api_key;
 use serde_json::json;
 
@@ -21,7 +21,7 @@ async fn reveal(app: &TestApp, cookie: &str, kind: &str) -> String {
         .call(Some(cookie), "api-keys/reveal", &[("kind", kind)])
         .await;
     assert_status(&reply, StatusCode::OK, "reveal");
-    reply.json().as_str().unwrap().to_owned()
+    reply.parse()
 }
 
 #[tokio::test]
@@ -60,12 +60,8 @@ async fn every_key_function_by_every_role() {
                 .call(Some(&cookie), "api-keys/get", &[("kind", kind)])
                 .await;
             assert_status(&page, StatusCode::OK, user);
-            assert!(
-                page.json()["key"]["masked"]
-                    .as_str()
-                    .unwrap()
-                    .starts_with("••••")
-            );
+            let key = page.parse::<ApiKeyPage>().key.expect("a key");
+            assert!(key.masked.starts_with("••••"), "{user} {kind}");
             let r = app
                 .call(Some(&cookie), "api-keys/reveal", &[("kind", kind)])
                 .await;
@@ -149,14 +145,14 @@ async fn every_key_function_by_every_role() {
         .await;
     assert_status(&add, StatusCode::CONFLICT, "add while one exists");
     assert_eq!(
-        add.json()["message"],
+        add.parse::<AppError>().to_string(),
         "You must delete the existing key before you can add a new one."
     );
     let regenerated = app
         .call(Some(&api), "api-keys/regenerate", &[("kind", CLOUD)])
         .await;
     assert_status(&regenerated, StatusCode::OK, "regenerate");
-    let new = regenerated.json().as_str().unwrap().to_owned();
+    let new: String = regenerated.parse();
     assert_ne!(new, before);
     assert_eq!(new.len(), 12);
     assert_status(
@@ -165,11 +161,11 @@ async fn every_key_function_by_every_role() {
         StatusCode::OK,
         "delete",
     );
-    let page = app
+    let page: ApiKeyPage = app
         .call(Some(&api), "api-keys/get", &[("kind", CLOUD)])
         .await
-        .json();
-    assert!(page["key"].is_null());
+        .parse();
+    assert_eq!(page.key, None);
     assert_status(
         &app.call(Some(&api), "api-keys/add", &[("kind", CLOUD)])
             .await,
@@ -179,14 +175,11 @@ async fn every_key_function_by_every_role() {
 
     // Another organisation's admin sees and changes only their own.
     let globex = app.sign_in("api@globex.example").await;
-    let page = app
+    let page: ApiKeyPage = app
         .call(Some(&globex), "api-keys/get", &[("kind", CLOUD)])
         .await
-        .json();
-    assert!(
-        page["key"].is_null(),
-        "globex has no key of its own: {page}"
-    );
+        .parse();
+    assert_eq!(page.key, None, "globex has no key of its own");
     assert_status(
         &app.call(Some(&globex), "api-keys/reveal", &[("kind", CLOUD)])
             .await,
@@ -218,7 +211,7 @@ async fn edit_validates_the_typed_key() {
             .await;
         assert_status(&r, StatusCode::BAD_REQUEST, bad);
         assert_eq!(r.code(), "validation");
-        assert!(r.json()["fields"]["key"].is_string());
+        assert!(r.parse::<AppError>().field("key").is_some(), "{bad}");
     }
     assert_eq!(
         reveal(&app, &api, CLOUD).await,
@@ -262,13 +255,10 @@ async fn regenerate_and_edit_end_the_old_key_and_its_sessions() {
         "session alive",
     );
 
-    let new = app
+    let new: String = app
         .call(Some(&api), "api-keys/regenerate", &[("kind", CLOUD)])
         .await
-        .json()
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .parse();
     let status = app
         .consumer("GET", "/o/acme/api/v1/status", Some(&cookie), None)
         .await;

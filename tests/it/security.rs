@@ -1,10 +1,9 @@
-//! Sign-in, sessions, the Origin check and the security headers (PRODUCT.md §9).
+//! Sign-in, sessions, the Origin check and the security headers (docs/SECURITY.md).
 
-mod common;
-
+use crate::common::{HOST, TestApp};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{HOST, TestApp};
+use keyport::model::{Role, SandboxPage, Subscription, Viewer};
 
 #[tokio::test]
 async fn sign_in_sets_a_strict_http_only_cookie_with_a_new_id() {
@@ -35,9 +34,9 @@ async fn sign_in_sets_a_strict_http_only_cookie_with_a_new_id() {
     let first = app.sign_in("api@acme.example").await;
     let second = app.sign_in("api@acme.example").await;
     assert_ne!(first, second);
-    let current = app.call(Some(&first), "session/current", &[]).await.json();
-    assert_eq!(current["username"], "api@acme.example");
-    assert_eq!(current["role"], "api_admin");
+    let current: Viewer = app.call(Some(&first), "session/current", &[]).await.parse();
+    assert_eq!(current.username, "api@acme.example");
+    assert_eq!(current.role, Role::ApiAdmin);
 }
 
 #[tokio::test]
@@ -60,9 +59,10 @@ async fn wrong_credentials_are_refused_alike_and_audited() {
     );
     let log = app.state.store.all_audit().await.unwrap();
     assert!(
-        log.iter().any(|r| r.action == "Sign In"
-            && r.result == "failure"
-            && r.admin == "api@acme.example")
+        log.iter()
+            .any(|r| r.action == keyport::model::AuditAction::SignIn
+                && r.result == keyport::model::AuditResult::Failure
+                && r.admin == "api@acme.example")
     );
     assert!(
         !log.iter()
@@ -149,15 +149,11 @@ async fn cross_origin_state_changes_are_refused() {
         .unwrap();
     let reply = app.send(req).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
-    let list = app
+    let list: SandboxPage = app
         .call(Some(&cookie), "sandbox-tokens/list", &[])
         .await
-        .json();
-    assert_eq!(
-        list["tokens"].as_array().unwrap().len(),
-        2,
-        "nothing was added"
-    );
+        .parse();
+    assert_eq!(list.tokens.len(), 2, "nothing was added");
 
     let same_origin = Request::post("/api/sandbox-tokens/add")
         .header(header::HOST, HOST)
@@ -252,17 +248,17 @@ async fn secrets_never_appear_in_a_page() {
     let app = TestApp::new().await;
     let cookie = app.sign_in("api@acme.example").await;
     let page = "/administration/api-configuration/legacy-api/internet-saas-api/sandbox-api-token";
-    let list = app
+    let list: SandboxPage = app
         .call(Some(&cookie), "sandbox-tokens/list", &[])
         .await
-        .json();
-    let id = list["tokens"][0]["id"].as_i64().unwrap().to_string();
-    let secret = app
+        .parse();
+    let id = list.tokens[0].id.to_string();
+    let secret: String = app
         .call(Some(&cookie), "sandbox-tokens/reveal", &[("id", &id)])
         .await
-        .json();
+        .parse();
     let html = app.get(Some(&cookie), page).await;
-    assert!(!html.text.contains(secret.as_str().unwrap()));
+    assert!(!html.text.contains(&secret));
 }
 
 #[tokio::test]
@@ -298,14 +294,17 @@ async fn sign_in_redirects_only_to_local_paths() {
 async fn a_multi_organisation_admin_switches_organisation() {
     let app = TestApp::new().await;
     let cookie = app.sign_in("multi@example.com").await;
-    let current = app.call(Some(&cookie), "session/current", &[]).await.json();
-    assert_eq!(current["org"]["short_name"], "acme");
-    assert_eq!(current["orgs"].as_array().unwrap().len(), 2);
-    let acme_tokens = app
+    let current: Viewer = app
+        .call(Some(&cookie), "session/current", &[])
+        .await
+        .parse();
+    assert_eq!(current.org.short_name, "acme");
+    assert_eq!(current.orgs.len(), 2);
+    let acme_tokens: SandboxPage = app
         .call(Some(&cookie), "sandbox-tokens/list", &[])
         .await
-        .json();
-    assert_eq!(acme_tokens["tokens"].as_array().unwrap().len(), 2);
+        .parse();
+    assert_eq!(acme_tokens.tokens.len(), 2);
 
     assert_eq!(
         app.call(Some(&cookie), "session/switch-org", &[("org", "globex")])
@@ -313,12 +312,12 @@ async fn a_multi_organisation_admin_switches_organisation() {
             .status,
         StatusCode::OK
     );
-    let globex = app
+    let globex: SandboxPage = app
         .call(Some(&cookie), "sandbox-tokens/list", &[])
         .await
-        .json();
-    assert_eq!(globex["tokens"].as_array().unwrap().len(), 1);
-    assert_eq!(globex["subscription"], "expired");
+        .parse();
+    assert_eq!(globex.tokens.len(), 1);
+    assert_eq!(globex.subscription, Subscription::Expired);
 
     // Not a member: refused, and the session stays where it was.
     let api = app.sign_in("api@acme.example").await;
@@ -326,10 +325,8 @@ async fn a_multi_organisation_admin_switches_organisation() {
         .call(Some(&api), "session/switch-org", &[("org", "globex")])
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    assert_eq!(
-        app.call(Some(&api), "session/current", &[]).await.json()["org"]["short_name"],
-        "acme"
-    );
+    let current: Viewer = app.call(Some(&api), "session/current", &[]).await.parse();
+    assert_eq!(current.org.short_name, "acme");
     assert_eq!(
         app.call(None, "session/switch-org", &[("org", "globex")])
             .await

@@ -1,5 +1,5 @@
 //! Two Keyport instances — the real binary, twice, on different ports —
-//! sharing one PostgreSQL database (PRODUCT.md §6, §8): a session made on
+//! sharing one PostgreSQL database (docs/CONSUMER-API.md, README.md#several-instances-on-postgresql): a session made on
 //! one works on the other; after Regenerate returns on instance A, the very
 //! first request with the old secret on instance B fails, for a sandbox
 //! token and for the Cloud Service key; and a `kill -9` of an instance in
@@ -8,12 +8,13 @@
 //! Runs when KEYPORT_TEST_DATABASE_URL names a PostgreSQL database (`make
 //! test` sets it); otherwise it says so and passes without running.
 
-mod common;
-
+use crate::common::Reply;
+use keyport::api::sandbox::IssuedToken;
+use keyport::model::SandboxPage;
 use keyport::server::consumer::obfuscate_api_key;
 use md5::{Digest, Md5};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -73,7 +74,7 @@ async fn call(
     cookie: &str,
     endpoint: &str,
     form: &[(&str, &str)],
-) -> (StatusCode, Value, Option<String>) {
+) -> (Reply, Option<String>) {
     let r = client
         .post(format!("{base}/api/{endpoint}"))
         .header("cookie", cookie)
@@ -83,6 +84,7 @@ async fn call(
         .await
         .expect("request");
     let status = r.status();
+    let headers = r.headers().clone();
     let set_cookie = r
         .headers()
         .get_all("set-cookie")
@@ -90,8 +92,13 @@ async fn call(
         .filter_map(|v| v.to_str().ok())
         .find(|v| v.starts_with("keyport_session="))
         .map(|v| v.split(';').next().unwrap_or_default().to_owned());
-    let body = r.json().await.unwrap_or(Value::Null);
-    (status, body, set_cookie)
+    let text = r.text().await.expect("body");
+    let reply = Reply {
+        status,
+        headers,
+        text,
+    };
+    (reply, set_cookie)
 }
 
 async fn submit(
@@ -137,19 +144,19 @@ async fn api_login(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_share_sessions_invalidation_and_survive_a_crash() {
-    let Some(pg) = common::postgres_url() else {
+    let Some(pg) = crate::common::postgres_url() else {
         println!(
             "SKIPPED: two instances need PostgreSQL; set KEYPORT_TEST_DATABASE_URL (make test does)"
         );
         return;
     };
-    let url = common::fresh_schema(&pg).await;
+    let url = crate::common::fresh_schema(&pg).await;
     let mut a = Instance::start(&url).await;
     let b = Instance::start(&url).await;
     let client = reqwest::Client::builder().build().unwrap();
 
     // A session made on A works on B.
-    let (status, _, cookie) = call(
+    let (signed_in, cookie) = call(
         &client,
         &a.base,
         "",
@@ -160,14 +167,14 @@ async fn two_instances_share_sessions_invalidation_and_survive_a_crash() {
         ],
     )
     .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(signed_in.status, StatusCode::OK);
     let cookie = cookie.expect("session cookie");
-    let (status, list, _) = call(&client, &b.base, &cookie, "sandbox-tokens/list", &[]).await;
-    assert_eq!(status, StatusCode::OK, "{list}");
-    assert_eq!(list["tokens"].as_array().unwrap().len(), 2);
+    let (list, _) = call(&client, &b.base, &cookie, "sandbox-tokens/list", &[]).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    assert_eq!(list.parse::<SandboxPage>().tokens.len(), 2);
 
     // Sandbox token: regenerated on A, the old one fails on B at once.
-    let (_, added, _) = call(
+    let (added, _) = call(
         &client,
         &a.base,
         &cookie,
@@ -175,15 +182,15 @@ async fn two_instances_share_sessions_invalidation_and_survive_a_crash() {
         &[("name", "Shared")],
     )
     .await;
-    let old = added["secret"].as_str().unwrap().to_owned();
-    let id = added["token"]["id"].as_i64().unwrap().to_string();
+    let IssuedToken { token, secret: old } = added.parse();
+    let id = token.id.to_string();
     assert_eq!(
         submit(&client, &b.base, &old, b"MZ one".to_vec())
             .await
             .unwrap(),
         StatusCode::OK
     );
-    let (status, regenerated, _) = call(
+    let (regenerated, _) = call(
         &client,
         &a.base,
         &cookie,
@@ -191,7 +198,7 @@ async fn two_instances_share_sessions_invalidation_and_survive_a_crash() {
         &[("id", &id)],
     )
     .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(regenerated.status, StatusCode::OK);
     assert_eq!(
         submit(&client, &b.base, &old, b"MZ two".to_vec())
             .await
@@ -199,7 +206,7 @@ async fn two_instances_share_sessions_invalidation_and_survive_a_crash() {
         StatusCode::UNAUTHORIZED,
         "first request with the old token on B"
     );
-    let token = regenerated["secret"].as_str().unwrap().to_owned();
+    let token = regenerated.parse::<IssuedToken>().secret;
     assert_eq!(
         submit(&client, &b.base, &token, b"MZ three".to_vec())
             .await
@@ -208,7 +215,7 @@ async fn two_instances_share_sessions_invalidation_and_survive_a_crash() {
     );
 
     // Cloud Service key: the same, and B's session made with the old key ends.
-    let (_, key, _) = call(
+    let (key, _) = call(
         &client,
         &a.base,
         &cookie,
@@ -216,7 +223,7 @@ async fn two_instances_share_sessions_invalidation_and_survive_a_crash() {
         &[("kind", "cloud_service")],
     )
     .await;
-    let key = key.as_str().unwrap().to_owned();
+    let key: String = key.parse();
     let (status, api_session) = api_login(&client, &b.base, &key).await;
     assert_eq!(status, StatusCode::OK);
     let api_session = api_session.unwrap();
@@ -234,7 +241,7 @@ async fn two_instances_share_sessions_invalidation_and_survive_a_crash() {
         }
     };
     assert_eq!(status_on_b(api_session.clone()).await, StatusCode::OK);
-    let (status, _, _) = call(
+    let (regenerated, _) = call(
         &client,
         &a.base,
         &cookie,
@@ -242,7 +249,7 @@ async fn two_instances_share_sessions_invalidation_and_survive_a_crash() {
         &[("kind", "cloud_service")],
     )
     .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(regenerated.status, StatusCode::OK);
     assert_eq!(
         api_login(&client, &b.base, &key).await.0,
         StatusCode::BAD_REQUEST,

@@ -1,16 +1,19 @@
 //! Saved table layouts: per admin, per table, applied in the server-rendered HTML.
 
-mod common;
-
+use crate::common::{HOST, TestApp};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{HOST, TestApp};
+use keyport::model::TableLayout;
 use serde_json::json;
 
 const PAGE: &str =
     "/administration/api-configuration/legacy-api/internet-saas-api/sandbox-api-token";
 
-async fn save(app: &TestApp, cookie: Option<&str>, body: serde_json::Value) -> common::Reply {
+async fn save(
+    app: &TestApp,
+    cookie: Option<&str>,
+    body: serde_json::Value,
+) -> crate::common::Reply {
     let mut req = Request::post("/api/tables/save-layout")
         .header(header::HOST, HOST)
         .header(header::CONTENT_TYPE, "application/json")
@@ -39,12 +42,12 @@ async fn a_saved_layout_is_per_admin_and_in_the_first_html() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(save(&app, Some(&api), layout).await.status, StatusCode::OK);
 
-    let got = app
+    let got: TableLayout = app
         .call(Some(&api), "tables/layout", &[("table", "sandbox_tokens")])
         .await
-        .json();
-    assert_eq!(got["columns"][0], json!(["calls_24h", true]));
-    assert_eq!(got["sort"], json!(["name", false]));
+        .parse();
+    assert_eq!(got.columns[0], ("calls_24h".to_owned(), true));
+    assert_eq!(got.sort, Some(("name".to_owned(), false)));
 
     let html = table_html(&app.get(Some(&api), PAGE).await.text);
     let calls = html

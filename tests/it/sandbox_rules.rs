@@ -1,9 +1,7 @@
-//! The Sandbox API Token rules without HTTP: limits, §3 states, roles and
+//! The Sandbox API Token rules without HTTP: limits, the states of docs/STATES.md, roles and
 //! invalidation, against a fresh database per test.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use keyport::error::AppError;
 use keyport::model::{CredentialRef, DisableReason, Subscription, TokenStatus};
 use keyport::server::provider::Target;
@@ -280,7 +278,7 @@ async fn changes_are_audited_without_secrets() {
     let actions: Vec<_> = log
         .iter()
         .filter(|r| r.admin.ends_with(".example") && r.sub_category == "Sandbox API Token")
-        .map(|r| (r.action.as_str(), r.result.as_str(), r.org.as_str()))
+        .map(|r| (r.action.label(), r.result.code(), r.org.as_str()))
         .collect();
     assert_eq!(
         actions,

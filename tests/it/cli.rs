@@ -1,8 +1,6 @@
 //! The provider's command-line operations change what the pages and the API allow.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use keyport::model::{DisableReason, Subscription, TokenStatus};
 use keyport::server::cli;
 use keyport::server::config::Command;
@@ -100,12 +98,12 @@ async fn provider_operations_take_effect_and_are_audited() {
     let log = app.state.store.recent_audit("acme", 10).await.unwrap();
     assert!(
         log.iter()
-            .any(|r| r.interface == "CLI" && r.action == "Disable")
+            .any(|r| r.interface == keyport::model::Interface::Cli
+                && r.action == keyport::model::AuditAction::Disable)
     );
-    assert!(
-        log.iter()
-            .any(|r| r.interface == "CLI" && r.resource.contains("token limit"))
-    );
+    assert!(log.iter().any(
+        |r| r.interface == keyport::model::Interface::Cli && r.resource.contains("token limit")
+    ));
 }
 
 #[tokio::test]
@@ -123,9 +121,9 @@ async fn the_demo_reset_wipes_and_reseeds() {
         "sessions go with the reset"
     );
     let fresh = app.sign_in("api@acme.example").await;
-    let list = app
+    let list: keyport::model::SandboxPage = app
         .call(Some(&fresh), "sandbox-tokens/list", &[])
         .await
-        .json();
-    assert_eq!(list["tokens"].as_array().unwrap().len(), 2);
+        .parse();
+    assert_eq!(list.tokens.len(), 2);
 }

@@ -4,6 +4,7 @@
 
 use crate::common::{Reply, TestApp};
 use axum::http::StatusCode;
+use keyport::error::AppError;
 use std::io::{Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -47,8 +48,9 @@ fn field_message(reply: &Reply, what: &str) -> String {
         "{what}: {}",
         reply.text
     );
-    reply.json()["fields"]["jwks_url"]
-        .as_str()
+    reply
+        .parse::<AppError>()
+        .field("jwks_url")
         .unwrap_or_else(|| panic!("{what}: no jwks_url message in {}", reply.text))
         .to_owned()
 }

@@ -1,10 +1,8 @@
 //! The Sandbox Submission API: what the tokens unlock, and proof that a
 //! replaced or deleted token stops working on the very next request.
 
-mod common;
-
+use crate::common::TestApp;
 use axum::http::StatusCode;
-use common::TestApp;
 use keyport::model::{CredentialRef, DisableReason};
 use keyport::server::provider::Target;
 use keyport::server::sandbox;
@@ -140,7 +138,7 @@ async fn unknown_wrong_org_disabled_and_expired_tokens_are_refused() {
         )
         .await;
     assert_eq!(expired.status, StatusCode::FORBIDDEN);
-    assert_eq!(expired.code(), "API_KEY_DISABLED", "kept but disabled (§3)");
+    assert_eq!(expired.code(), "API_KEY_DISABLED", "kept but disabled (docs/STATES.md)");
 }
 
 #[tokio::test]

@@ -1,11 +1,11 @@
 //! Usage you can see, the consumer API's rate limits, "Use this key in
-//! other organisations" and "Test authentication" (PRODUCT.md §6, §10).
+//! other organisations" and "Test authentication" (docs/CONSUMER-API.md, docs/PAGES.md#beyond-the-reference-portal).
 
-mod common;
-
+use crate::common::{TestApp, assert_status};
 use axum::http::StatusCode;
 use clap::Parser;
-use common::{TestApp, assert_status};
+use keyport::api::sandbox::IssuedToken;
+use keyport::model::{ApiKeyPage, KeyShareOutcome, Quota, SandboxPage, TestAuthReport, Usage};
 use keyport::server::config::{Cli, Command, Settings};
 use keyport::server::consumer::obfuscate_api_key;
 use serde_json::json;
@@ -21,7 +21,7 @@ async fn reveal_key(app: &TestApp, cookie: &str) -> String {
         )
         .await;
     assert_status(&reply, StatusCode::OK, "reveal");
-    reply.json().as_str().unwrap().to_owned()
+    reply.parse()
 }
 
 #[test]
@@ -46,10 +46,8 @@ async fn submissions_are_limited_per_second_and_per_hour() {
     let secret = app
         .call(Some(&api), "sandbox-tokens/add", &[("name", "Fast")])
         .await
-        .json()["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .parse::<IssuedToken>()
+        .secret;
     let mut statuses = Vec::new();
     for _ in 0..4 {
         let r = app.submit("acme", &secret, FILE).await;
@@ -82,10 +80,8 @@ async fn submissions_are_limited_per_second_and_per_hour() {
     let secret = app
         .call(Some(&api), "sandbox-tokens/add", &[("name", "Hourly")])
         .await
-        .json()["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .parse::<IssuedToken>()
+        .secret;
     for _ in 0..3 {
         assert_status(
             &app.submit("acme", &secret, FILE).await,
@@ -153,14 +149,12 @@ async fn last_use_and_call_counts_show_and_reset_with_the_secret() {
     let app = TestApp::with_settings(|s| s.api_rate_per_second = 10_000).await;
     let api = app.sign_in("api@acme.example").await;
     let key = reveal_key(&app, &api).await;
-    let before = app
+    let usage = |page: ApiKeyPage| page.key.expect("a Cloud Service key").usage;
+    let before: ApiKeyPage = app
         .call(Some(&api), "api-keys/get", &[("kind", "cloud_service")])
         .await
-        .json();
-    assert_eq!(
-        before["key"]["usage"]["last_used_on"],
-        serde_json::Value::Null
-    );
+        .parse();
+    assert_eq!(usage(before).last_used_on, None);
 
     let (login, cookie) = app
         .api_login(
@@ -178,15 +172,15 @@ async fn last_use_and_call_counts_show_and_reset_with_the_secret() {
             "status",
         );
     }
-    let page = app
-        .call(Some(&api), "api-keys/get", &[("kind", "cloud_service")])
-        .await
-        .json();
-    let usage = &page["key"]["usage"];
-    assert_eq!(usage["calls_1h"], 3, "sign-in and two calls: {usage}");
-    assert_eq!(usage["calls_24h"], 3);
-    assert!(usage["last_used_on"].is_i64());
-    assert!(usage["last_used_from"].is_string());
+    let used = usage(
+        app.call(Some(&api), "api-keys/get", &[("kind", "cloud_service")])
+            .await
+            .parse(),
+    );
+    assert_eq!(used.calls_1h, 3, "sign-in and two calls: {used:?}");
+    assert_eq!(used.calls_24h, 3);
+    assert!(used.last_used_on.is_some());
+    assert!(used.last_used_from.is_some());
 
     // A failed sign-in is not a call the key served.
     let (_, _) = app
@@ -196,11 +190,12 @@ async fn last_use_and_call_counts_show_and_reset_with_the_secret() {
             "api@acme.example",
         )
         .await;
-    let page = app
-        .call(Some(&api), "api-keys/get", &[("kind", "cloud_service")])
-        .await
-        .json();
-    assert_eq!(page["key"]["usage"]["calls_1h"], 3);
+    let used = usage(
+        app.call(Some(&api), "api-keys/get", &[("kind", "cloud_service")])
+            .await
+            .parse(),
+    );
+    assert_eq!(used.calls_1h, 3);
 
     // A new secret has served nothing yet.
     assert_status(
@@ -213,15 +208,12 @@ async fn last_use_and_call_counts_show_and_reset_with_the_secret() {
         StatusCode::OK,
         "regenerate",
     );
-    let page = app
-        .call(Some(&api), "api-keys/get", &[("kind", "cloud_service")])
-        .await
-        .json();
-    assert_eq!(page["key"]["usage"]["calls_1h"], 0);
-    assert_eq!(
-        page["key"]["usage"]["last_used_on"],
-        serde_json::Value::Null
+    let fresh = usage(
+        app.call(Some(&api), "api-keys/get", &[("kind", "cloud_service")])
+            .await
+            .parse(),
     );
+    assert_eq!(fresh, Usage::default(), "no calls, never used");
 }
 
 #[tokio::test]
@@ -237,10 +229,8 @@ async fn the_quota_meter_counts_todays_submissions() {
     let secret = app
         .call(Some(&api), "sandbox-tokens/add", &[("name", "Meter")])
         .await
-        .json()["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .parse::<IssuedToken>()
+        .secret;
     for _ in 0..4 {
         assert_status(
             &app.submit("acme", &secret, FILE).await,
@@ -248,30 +238,34 @@ async fn the_quota_meter_counts_todays_submissions() {
             "submit",
         );
     }
-    let page = app
+    let page: SandboxPage = app
         .call(Some(&api), "sandbox-tokens/list", &[])
         .await
-        .json();
-    assert_eq!(page["quota"], json!({"used": 4, "allowed": 5}));
-    let row = page["tokens"]
-        .as_array()
-        .unwrap()
+        .parse();
+    assert_eq!(
+        page.quota,
+        Quota {
+            used: 4,
+            allowed: 5
+        }
+    );
+    let row = page
+        .tokens
         .iter()
-        .find(|t| t["name"] == "Meter")
-        .unwrap()
-        .clone();
-    assert_eq!(row["usage"]["calls_24h"], 4);
+        .find(|t| t.name == "Meter")
+        .expect("the Meter token");
+    assert_eq!(row.usage.calls_24h, 4);
 }
 
 #[tokio::test]
 async fn one_key_is_set_in_the_organisations_chosen_with_a_result_each() {
     let app = TestApp::with_settings(|s| s.api_rate_per_second = 10_000).await;
     let multi = app.sign_in("multi@example.com").await;
-    let page = app
+    let page: ApiKeyPage = app
         .call(Some(&multi), "api-keys/get", &[("kind", "cloud_service")])
         .await
-        .json();
-    assert_eq!(page["other_orgs"][0]["short_name"], "globex");
+        .parse();
+    assert_eq!(page.other_orgs[0].short_name, "globex");
     let acme_key = reveal_key(&app, &multi).await;
 
     // globex had no key: it gets acme's. "initech" is not theirs (nor does it exist).
@@ -283,12 +277,12 @@ async fn one_key_is_set_in_the_organisations_chosen_with_a_result_each() {
         )
         .await;
     assert_status(&reply, StatusCode::OK, "share");
-    let results = reply.json();
-    assert_eq!(results[0]["org"]["short_name"], "globex");
-    assert_eq!(results[0]["ok"], true, "{results}");
-    assert_eq!(results[1]["ok"], false);
+    let results: Vec<KeyShareOutcome> = reply.parse();
+    assert_eq!(results[0].org.short_name, "globex");
+    assert!(results[0].ok, "{results:?}");
+    assert!(!results[1].ok);
     assert_eq!(
-        results[1]["message"],
+        results[1].message,
         "You are not an admin of this organisation."
     );
     let (login, _) = app
@@ -321,15 +315,12 @@ async fn one_key_is_set_in_the_organisations_chosen_with_a_result_each() {
         StatusCode::OK,
         "new acme key",
     );
-    let results = app
+    let results: Vec<KeyShareOutcome> = app
         .call_json(Some(&multi), "api-keys/share", json!({"orgs": ["globex"]}))
         .await
-        .json();
-    assert_eq!(results[0]["ok"], false);
-    assert!(
-        results[0]["message"].as_str().unwrap().contains("expired"),
-        "{results}"
-    );
+        .parse();
+    assert!(!results[0].ok);
+    assert!(results[0].message.contains("expired"), "{results:?}");
 
     // A role that may not manage the key is refused the whole call.
     let readonly = app.sign_in("readonly@acme.example").await;
@@ -357,9 +348,9 @@ async fn test_authentication_runs_the_real_round_trip() {
         )
         .await;
     assert_status(&report, StatusCode::OK, "test auth");
-    let steps = report.json()["steps"].as_array().unwrap().clone();
-    assert!(steps.iter().all(|s| s["ok"] == true), "{steps:?}");
-    let labels: Vec<&str> = steps.iter().map(|s| s["label"].as_str().unwrap()).collect();
+    let steps = report.parse::<TestAuthReport>().steps;
+    assert!(steps.iter().all(|s| s.ok), "{steps:?}");
+    let labels: Vec<&str> = steps.iter().map(|s| s.label.as_str()).collect();
     assert_eq!(labels[0], "Timestamp");
     assert_eq!(labels[1], "Obfuscate the key");
     assert!(
@@ -370,69 +361,39 @@ async fn test_authentication_runs_the_real_round_trip() {
     assert!(labels[4].starts_with("GET ") && labels[5].starts_with("DELETE "));
     // The obfuscation shown is the real one for the timestamp shown.
     let key = reveal_key(&app, &api).await;
-    let timestamp = steps[0]["detail"]
-        .as_str()
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap();
-    assert_eq!(
-        steps[1]["detail"],
-        obfuscate_api_key(&key, timestamp).unwrap()
-    );
+    let timestamp = steps[0].detail.split(' ').next().unwrap();
+    assert_eq!(steps[1].detail, obfuscate_api_key(&key, timestamp).unwrap());
 
     // A role that may not reveal sees the steps, not the obfuscated key.
     let readonly = app.sign_in("readonly@acme.example").await;
-    let report = app
+    let reply = app
         .call(
             Some(&readonly),
             "api-keys/test-auth",
             &[("password", "Keyport-demo-1")],
         )
-        .await
-        .json();
-    let shown = report["steps"][1]["detail"].as_str().unwrap();
+        .await;
+    let report: TestAuthReport = reply.parse();
+    let shown = &report.steps[1].detail;
+    let timestamp = report.steps[0].detail.split(' ').next().unwrap();
     assert!(
-        shown.contains("hidden")
-            && !shown.contains(
-                &obfuscate_api_key(
-                    &key,
-                    report["steps"][0]["detail"]
-                        .as_str()
-                        .unwrap()
-                        .split(' ')
-                        .next()
-                        .unwrap()
-                )
-                .unwrap()
-            )
+        shown.contains("hidden") && !shown.contains(&obfuscate_api_key(&key, timestamp).unwrap())
     );
     // Read-Only Admins have no API access (docs/SECURITY.md): the round
     // trip stops at the sign-in, which says why.
-    let post = &report["steps"][2];
-    assert_eq!(post["ok"], false, "{report}");
-    assert!(
-        post["detail"]
-            .as_str()
-            .unwrap()
-            .contains("API_ACCESS_NOT_GRANTED"),
-        "{report}"
-    );
-    assert!(!report.to_string().contains(&key));
+    let post = &report.steps[2];
+    assert!(!post.ok, "{report:?}");
+    assert!(post.detail.contains("API_ACCESS_NOT_GRANTED"), "{report:?}");
+    assert!(!reply.text.contains(&key));
 
     // A wrong password fails at the sign-in step, which says so.
-    let report = app
+    let report: TestAuthReport = app
         .call(Some(&api), "api-keys/test-auth", &[("password", "wrong")])
         .await
-        .json();
-    let post = &report["steps"][2];
-    assert_eq!(post["ok"], false);
-    assert!(
-        post["detail"]
-            .as_str()
-            .unwrap()
-            .contains("INVALID_USERNAME_OR_PASSWORD")
-    );
+        .parse();
+    let post = &report.steps[2];
+    assert!(!post.ok);
+    assert!(post.detail.contains("INVALID_USERNAME_OR_PASSWORD"));
 }
 
 #[tokio::test]

@@ -1,10 +1,10 @@
 //! OAuth 2.0 Authorization Servers: roles, the two limits, and JWKS
 //! validation against a JWKS served by a local test server.
 
-mod common;
-
+use crate::common::TestApp;
 use axum::http::StatusCode;
-use common::TestApp;
+use keyport::error::AppError;
+use keyport::model::{JwksKey, OAuthPage};
 
 const JWKS: &str = r#"{"keys":[{"kty":"RSA","kid":"test-key-1","alg":"RS256","use":"sig","n":"sXch","e":"AQAB"}]}"#;
 
@@ -38,7 +38,11 @@ fn form<'a>(name: &'a str, url: &'a str, enabled: bool) -> Vec<(&'static str, St
     ]
 }
 
-async fn save(app: &TestApp, cookie: &str, fields: Vec<(&'static str, String)>) -> common::Reply {
+async fn save(
+    app: &TestApp,
+    cookie: &str,
+    fields: Vec<(&'static str, String)>,
+) -> crate::common::Reply {
     let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     app.call(Some(cookie), "oauth-servers/save", &pairs).await
 }
@@ -59,8 +63,9 @@ async fn validate_parses_the_jwks_and_refuses_what_is_not_one() {
         )
         .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
-    assert_eq!(ok.json()[0]["kid"], "test-key-1");
-    assert_eq!(ok.json()[0]["alg"], "RS256");
+    let keys: Vec<JwksKey> = ok.parse();
+    assert_eq!(keys[0].kid.as_deref(), Some("test-key-1"));
+    assert_eq!(keys[0].alg.as_deref(), Some("RS256"));
     for url in [
         format!("{base}/broken"),
         format!("{base}/missing"),
@@ -75,7 +80,7 @@ async fn validate_parses_the_jwks_and_refuses_what_is_not_one() {
             )
             .await;
         assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{url}: {}", bad.text);
-        assert!(bad.json()["fields"]["jwks_url"].is_string());
+        assert!(bad.parse::<AppError>().field("jwks_url").is_some());
     }
 }
 
@@ -96,8 +101,8 @@ async fn plain_http_needs_the_development_setting() {
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(
-        bad.json()["fields"]["jwks_url"],
-        "The JWKS location must be an https URL."
+        bad.parse::<AppError>().field("jwks_url"),
+        Some("The JWKS location must be an https URL.")
     );
 }
 
@@ -119,23 +124,21 @@ async fn two_servers_at_most_and_one_enabled() {
     assert_eq!(second.status, StatusCode::OK);
     let third = save(&app, &api, form("Third", &url, false)).await;
     assert_eq!(third.status, StatusCode::CONFLICT, "third server refused");
-    assert!(
-        third.json()["message"]
-            .as_str()
-            .unwrap()
-            .contains("at most 2")
-    );
+    assert!(third.parse::<AppError>().to_string().contains("at most 2"));
 
-    let list = app.call(Some(&api), "oauth-servers/list", &[]).await.json();
-    let servers = list["servers"].as_array().unwrap();
+    let list: OAuthPage = app
+        .call(Some(&api), "oauth-servers/list", &[])
+        .await
+        .parse();
+    let servers = &list.servers;
     assert_eq!(servers.len(), 2);
-    assert!(servers[0]["last_fetch_at"].is_i64());
-    assert_eq!(servers[0]["keys"][0]["kid"], "test-key-1");
+    assert!(servers[0].last_fetch_at.is_some());
+    assert_eq!(servers[0].keys[0].kid.as_deref(), Some("test-key-1"));
 
     // Enabling the second while the first is enabled is refused; after
     // disabling the first it is allowed.
-    let second_id = servers[1]["id"].as_i64().unwrap().to_string();
-    let first_id = servers[0]["id"].as_i64().unwrap().to_string();
+    let second_id = servers[1].id.to_string();
+    let first_id = servers[0].id.to_string();
     let mut enable_second = form("AzureAD", &url, true);
     enable_second.push(("id", second_id.clone()));
     assert_eq!(
@@ -150,7 +153,7 @@ async fn two_servers_at_most_and_one_enabled() {
     // Bad fields are refused with a message per field and change nothing.
     let bad = save(&app, &api, form("has space", &url, false)).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    assert!(bad.json()["fields"]["name"].is_string());
+    assert!(bad.parse::<AppError>().field("name").is_some());
 
     assert_eq!(
         app.call(Some(&api), "oauth-servers/delete", &[("id", &first_id)])
@@ -158,8 +161,11 @@ async fn two_servers_at_most_and_one_enabled() {
             .status,
         StatusCode::OK
     );
-    let left = app.call(Some(&api), "oauth-servers/list", &[]).await.json();
-    assert_eq!(left["servers"].as_array().unwrap().len(), 1);
+    let left: OAuthPage = app
+        .call(Some(&api), "oauth-servers/list", &[])
+        .await
+        .parse();
+    assert_eq!(left.servers.len(), 1);
 }
 
 #[tokio::test]
@@ -170,9 +176,7 @@ async fn view_only_roles_and_strangers_are_refused() {
     let api = app.sign_in("api@acme.example").await;
     let id = save(&app, &api, form("Okta", &url, true))
         .await
-        .json()
-        .as_i64()
-        .unwrap()
+        .parse::<i64>()
         .to_string();
     assert_eq!(
         app.call(None, "oauth-servers/list", &[]).await.status,
@@ -240,9 +244,9 @@ async fn view_only_roles_and_strangers_are_refused() {
             .status,
         StatusCode::NOT_FOUND
     );
-    let theirs = app
+    let theirs: OAuthPage = app
         .call(Some(&globex), "oauth-servers/list", &[])
         .await
-        .json();
-    assert!(theirs["servers"].as_array().unwrap().is_empty());
+        .parse();
+    assert!(theirs.servers.is_empty());
 }

@@ -1,0 +1,22 @@
+//! Keyport's integration tests, one binary: each module is one area
+//! (`common` starts a Keyport over a fresh database; see its docs). One
+//! binary links once, where fifteen linked fifteen times (and filled
+//! `target/` with tens of gigabytes).
+
+mod common;
+
+mod adversarial;
+mod api_keys;
+mod audit_log;
+mod cli;
+mod consumer_api;
+mod http_api;
+mod instances;
+mod oauth_servers;
+mod provider;
+mod races;
+mod sandbox_rules;
+mod security;
+mod states;
+mod tables;
+mod usage;
