@@ -15,6 +15,7 @@ type MainResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
 #[tokio::main]
 async fn main() -> MainResult {
+    return_large_allocations_to_the_system();
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env()
@@ -102,4 +103,16 @@ fn leptos_options() -> LeptosOptions {
                 .site_root("target/site")
                 .build()
         })
+}
+
+/// argon2 allocates ~19 MiB per hash on whichever blocking thread runs it;
+/// glibc keeps freed chunks in per-thread arenas, so a burst of sign-ins
+/// left hundreds of megabytes resident. Allocations of 1 MiB and more are
+/// mapped and unmapped instead.
+fn return_large_allocations_to_the_system() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt only tunes the allocator; called before any thread starts allocating.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1024 * 1024);
+    }
 }

@@ -138,7 +138,11 @@ async fn unknown_wrong_org_disabled_and_expired_tokens_are_refused() {
         )
         .await;
     assert_eq!(expired.status, StatusCode::FORBIDDEN);
-    assert_eq!(expired.code(), "API_KEY_DISABLED", "kept but disabled (docs/STATES.md)");
+    assert_eq!(
+        expired.code(),
+        "API_KEY_DISABLED",
+        "kept but disabled (docs/STATES.md)"
+    );
 }
 
 #[tokio::test]
