@@ -88,6 +88,7 @@ impl Store {
                 let taken = Refusal::Invalid {
                     field: "name",
                     message: "Another authorization server has this name.".into(),
+                    hint: "Another authorization server has this name.".into(),
                 };
                 return tx.refuse(taken).await;
             }

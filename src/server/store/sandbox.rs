@@ -58,6 +58,7 @@ fn duplicate(name: &str) -> Refusal {
     Refusal::Invalid {
         field: "name",
         message: format!("A token named “{name}” already exists."),
+        hint: "This name is already used by another token.".into(),
     }
 }
 

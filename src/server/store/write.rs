@@ -31,6 +31,7 @@ pub enum Refusal {
     Invalid {
         field: &'static str,
         message: String,
+        hint: String,
     },
     /// 404 `not_found`: what was not there ("The token").
     NotFound(&'static str),
@@ -233,7 +234,10 @@ impl From<Refusal> for crate::error::AppError {
             Refusal::NoSubscription => AppError::NoSubscription { message },
             Refusal::TokensDisabled | Refusal::KeyDisabled => AppError::TokenDisabled { message },
             Refusal::Conflict(_) => AppError::Conflict { message },
-            Refusal::Invalid { field, .. } => AppError::invalid(field, message),
+            Refusal::Invalid { field, hint, .. } => AppError::Validation {
+                message,
+                fields: [(field.to_owned(), hint)].into(),
+            },
             Refusal::NotFound(_) => AppError::NotFound { message },
         }
     }
