@@ -22,8 +22,7 @@ const CONNECTIONS: usize = 64;
 const WARMUP: Duration = Duration::from_secs(1);
 const MEASURE: Duration = Duration::from_secs(5);
 const MASTER_KEY: &str = "6b6579706f72742d62656e63686d61726b2d6d61737465722d6b65792d313233";
-const SANDBOX_PAGE: &str =
-    "/administration/api-configuration/legacy-api/internet-saas-api/sandbox-api-token";
+const SANDBOX_PAGE: &str = keyport::paths::SANDBOX_API_TOKEN;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

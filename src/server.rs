@@ -30,7 +30,11 @@ pub fn now_ms() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
 }
 
+/// An hour and a day in milliseconds, the unit of every stored time.
+pub const HOUR_MS: i64 = 3_600_000;
+pub const DAY_MS: i64 = 24 * HOUR_MS;
+
 /// Midnight UTC of the day `now_ms` falls in (the daily allowance resets then).
 pub fn day_start(now_ms: i64) -> i64 {
-    now_ms - now_ms.rem_euclid(86_400_000)
+    now_ms - now_ms.rem_euclid(DAY_MS)
 }

@@ -264,28 +264,21 @@ impl Settings {
         }
     }
 
-    /// Defaults for tests.
+    /// Defaults for tests: the production ones, with the demo and local
+    /// JWKS servers allowed.
     pub fn for_tests() -> Self {
         Settings {
-            public_url: "http://127.0.0.1:3000".into(),
             demo: true,
-            secure_cookies: false,
-            session_idle: Duration::from_secs(30 * 60),
-            session_absolute: Duration::from_secs(12 * 3600),
-            api_session_idle: Duration::from_secs(30 * 60),
-            api_rate_per_second: 2,
-            api_rate_per_hour: 1000,
             // Generous, so tests that submit several files need not wait;
             // the rate-limit tests set the spec's 1/s and 400/h.
             submit_rate_per_second: 1000,
             submit_rate_per_hour: 100_000,
             allow_insecure_jwks: true,
-            trusted_proxies: Vec::new(),
             // Tests send many bad requests from one (unknown) address on
             // purpose; the throttle's own tests set it low.
             anonymous_failures_per_minute: 1_000_000,
-            hash_slots: cores(),
             hash_queue_timeout: Duration::from_secs(30),
+            ..Self::for_cli()
         }
     }
 

@@ -12,9 +12,10 @@ mod session;
 pub use login::obfuscate_api_key;
 pub use session::LiveSession;
 
-use super::now_ms;
 use super::state::AppState;
 use super::store::OrgRow;
+use super::store::Window;
+use super::{HOUR_MS, now_ms};
 use crate::model::KeyKind;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -61,17 +62,17 @@ pub(crate) enum RateClass {
     Submit,
 }
 
-/// The organisation's windows for `class`: (name, length in ms, maximum).
-pub(crate) fn limits(state: &AppState, class: RateClass) -> [(&'static str, i64, i64); 2] {
+/// The organisation's windows for `class`.
+pub(crate) fn limits(state: &AppState, class: RateClass) -> [Window; 2] {
     let s = &state.settings;
     match class {
         RateClass::Session => [
-            ("second", 1_000, s.api_rate_per_second),
-            ("hour", 3_600_000, s.api_rate_per_hour),
+            Window::new("second", 1_000, s.api_rate_per_second),
+            Window::new("hour", HOUR_MS, s.api_rate_per_hour),
         ],
         RateClass::Submit => [
-            ("submit_second", 1_000, s.submit_rate_per_second),
-            ("submit_hour", 3_600_000, s.submit_rate_per_hour),
+            Window::new("submit_second", 1_000, s.submit_rate_per_second),
+            Window::new("submit_hour", HOUR_MS, s.submit_rate_per_hour),
         ],
     }
 }

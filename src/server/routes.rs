@@ -150,12 +150,16 @@ pub fn spawn_housekeeping(state: AppState) {
             if let Err(e) = deleted {
                 tracing::warn!(error = %e, "deleting expired sessions failed");
             }
-            let day_ago = super::now_ms() - 86_400_000;
+            let day_ago = super::now_ms() - super::DAY_MS;
             if let Err(e) = state.store.prune_sign_in_failures(day_ago).await {
                 tracing::warn!(error = %e, "pruning failed sign-ins failed");
             }
             // Keep a little over a day of usage buckets (API Calls (24h)).
-            if let Err(e) = state.store.prune_call_counts(day_ago - 3_600_000).await {
+            if let Err(e) = state
+                .store
+                .prune_call_counts(day_ago - super::HOUR_MS)
+                .await
+            {
                 tracing::warn!(error = %e, "pruning usage counts failed");
             }
         }

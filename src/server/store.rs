@@ -20,7 +20,7 @@ mod usage;
 mod write;
 
 pub use admins::{AdminRow, Admission, MemberRow, MembershipRow, SignInPolicy};
-pub use api_keys::{ApiCall, ApiCallRequest};
+pub use api_keys::{ApiCall, ApiCallRequest, Window};
 pub use api_keys::{ApiKeyRow, ApiSessionRow, EXISTS_MESSAGE};
 pub use audit::{AuditColumn, AuditQuery, AuditRecord, AuditRow};
 pub use oauth::{OAUTH_LIMIT_MESSAGE, OAUTH_ONE_ENABLED_MESSAGE, OAuthRow};

@@ -198,7 +198,7 @@ fn answer(
             "RATE_LIMIT_EXCEEDED",
             "The organisation's daily submission allowance is used up; its tokens are now disabled.",
         )
-        .retry_after(((day_start(now) + 86_400_000 - now) / 1000).max(1) as u64)),
+        .retry_after(((day_start(now) + crate::server::DAY_MS - now) / 1000).max(1) as u64)),
     }
 }
 

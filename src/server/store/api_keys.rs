@@ -217,7 +217,7 @@ impl Store {
         &self,
         org_id: i64,
         now: i64,
-        limits: &[(&str, i64, i64)],
+        limits: &[Window],
     ) -> Result<Option<u64>, sqlx::Error> {
         let mut tx = self.begin_write(Lock::Org(org_id)).await?;
         if let Some(wait) = count_request(&mut tx, org_id, now, limits).await? {
@@ -288,8 +288,27 @@ pub struct ApiCallRequest<'a> {
     /// …and this long after it was opened, whatever happens.
     pub max_age_ms: i64,
     /// The organisation's windows: (name, length in ms, maximum).
-    pub limits: &'a [(&'a str, i64, i64)],
+    pub limits: &'a [Window],
     pub client_ip: &'a str,
+}
+
+/// One fixed window of a rate limit: at most `max` requests per
+/// `length_ms`, counted under `name` (a row of `api_rate_counters`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub name: &'static str,
+    pub length_ms: i64,
+    pub max: i64,
+}
+
+impl Window {
+    pub const fn new(name: &'static str, length_ms: i64, max: i64) -> Self {
+        Window {
+            name,
+            length_ms,
+            max,
+        }
+    }
 }
 
 /// What [`Store::api_call`] found.
@@ -306,9 +325,14 @@ pub(super) async fn count_request(
     conn: &mut sqlx::AnyConnection,
     org_id: i64,
     now: i64,
-    limits: &[(&str, i64, i64)],
+    limits: &[Window],
 ) -> Result<Option<u64>, sqlx::Error> {
-    for &(name, window_ms, max) in limits {
+    for &Window {
+        name,
+        length_ms: window_ms,
+        max,
+    } in limits
+    {
         let start = now - now.rem_euclid(window_ms);
         let (count,): (i64,) = sqlx::query_as(
             "SELECT COALESCE((SELECT count FROM api_rate_counters WHERE org_id = $1 AND window_kind = $2 AND window_start = $3), 0)",
@@ -323,7 +347,12 @@ pub(super) async fn count_request(
             return Ok(Some(((wait_ms + 999) / 1000).max(1) as u64));
         }
     }
-    for &(name, window_ms, _) in limits {
+    for &Window {
+        name,
+        length_ms: window_ms,
+        ..
+    } in limits
+    {
         let start = now - now.rem_euclid(window_ms);
         sqlx::query(
             "INSERT INTO api_rate_counters (org_id, window_kind, window_start, count) VALUES ($1, $2, $3, 1)

@@ -89,17 +89,8 @@ impl Store {
         kind: SubscriptionKind,
         now: i64,
     ) -> Result<Subscription, sqlx::Error> {
-        let row: Option<(String, Option<i64>)> = sqlx::query_as(
-            "SELECT status, expires_at FROM subscriptions WHERE org_id = $1 AND kind = $2",
-        )
-        .bind(org_id)
-        .bind(kind.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(match row {
-            None => Subscription::None,
-            Some((status, expires_at)) => effective(&status, expires_at, now),
-        })
+        let mut conn = self.pool.acquire().await?;
+        subscription_in(&mut conn, org_id, kind, now).await
     }
 
     /// Sets a subscription; `Subscription::None` removes it (demo seed, tests).
@@ -224,8 +215,29 @@ impl Store {
     }
 }
 
+/// A subscription's effective state, read on `conn` (a write's transaction
+/// reads it there, see `write.rs`).
+pub(super) async fn subscription_in(
+    conn: &mut sqlx::AnyConnection,
+    org_id: i64,
+    kind: SubscriptionKind,
+    now: i64,
+) -> Result<Subscription, sqlx::Error> {
+    let row: Option<(String, Option<i64>)> = sqlx::query_as(
+        "SELECT status, expires_at FROM subscriptions WHERE org_id = $1 AND kind = $2",
+    )
+    .bind(org_id)
+    .bind(kind.as_str())
+    .fetch_optional(conn)
+    .await?;
+    Ok(match row {
+        None => Subscription::None,
+        Some((status, expires_at)) => effective(&status, expires_at, now),
+    })
+}
+
 /// Active, unless marked expired or past its end date at `now`.
-pub(super) fn effective(status: &str, expires_at: Option<i64>, now: i64) -> Subscription {
+fn effective(status: &str, expires_at: Option<i64>, now: i64) -> Subscription {
     if status == "expired" || expires_at.is_some_and(|t| t <= now) {
         Subscription::Expired
     } else {

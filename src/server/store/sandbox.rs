@@ -48,8 +48,7 @@ const TOKEN_COLUMNS: &str = "t.id, t.org_id, t.name, t.secret_sealed, t.secret_d
      (SELECT CAST(COALESCE(SUM(c.count), 0) AS BIGINT) FROM credential_calls c WHERE c.org_id = t.org_id AND c.credential = 'sandbox' AND c.credential_id = t.id AND c.minute > $1) AS calls_1h,
      (SELECT CAST(COALESCE(SUM(c.count), 0) AS BIGINT) FROM credential_calls c WHERE c.org_id = t.org_id AND c.credential = 'sandbox' AND c.credential_id = t.id AND c.minute > $2) AS calls_24h";
 
-const HOUR_MS: i64 = 3_600_000;
-const DAY_MS: i64 = 86_400_000;
+use crate::server::{DAY_MS, HOUR_MS};
 
 /// What the Add button's refusal says at the limit (docs/STATES.md).
 pub const LIMIT_MESSAGE: &str = "Delete an existing token before adding a new one.";

@@ -7,8 +7,7 @@ use crate::model::KeyKind;
 use sqlx::AnyConnection;
 
 const MINUTE_MS: i64 = 60_000;
-const HOUR_MS: i64 = 3_600_000;
-const DAY_MS: i64 = 86_400_000;
+use crate::server::{DAY_MS, HOUR_MS};
 
 /// A credential whose calls are counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

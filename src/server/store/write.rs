@@ -125,7 +125,7 @@ impl AuditedTx {
         now: i64,
     ) -> Result<Ruled<()>, sqlx::Error> {
         Ok(
-            match subscription_in(&mut self.tx, org_id, kind, now).await? {
+            match super::orgs::subscription_in(&mut self.tx, org_id, kind, now).await? {
                 Subscription::Active => Ok(()),
                 Subscription::Expired => Err(Refusal::SubscriptionExpired(kind)),
                 Subscription::None => Err(Refusal::NoSubscription),
@@ -203,26 +203,6 @@ impl std::ops::DerefMut for AuditedTx {
     fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.tx
     }
-}
-
-/// A subscription's effective state read on `conn` (inside a write).
-async fn subscription_in(
-    conn: &mut sqlx::AnyConnection,
-    org_id: i64,
-    kind: SubscriptionKind,
-    now: i64,
-) -> Result<Subscription, sqlx::Error> {
-    let row: Option<(String, Option<i64>)> = sqlx::query_as(
-        "SELECT status, expires_at FROM subscriptions WHERE org_id = $1 AND kind = $2",
-    )
-    .bind(org_id)
-    .bind(kind.as_str())
-    .fetch_optional(conn)
-    .await?;
-    Ok(match row {
-        None => Subscription::None,
-        Some((status, expires_at)) => super::orgs::effective(&status, expires_at, now),
-    })
 }
 
 impl From<Refusal> for crate::error::AppError {

@@ -4,7 +4,7 @@
 use crate::model::DisableReason;
 use crate::server::store::api_keys::count_request;
 use crate::server::store::usage::{Credential, note_use};
-use crate::server::store::{AuditRecord, Lock, Store};
+use crate::server::store::{AuditRecord, Lock, Store, Window};
 
 /// A submission to record.
 pub struct NewSubmission<'a> {
@@ -22,7 +22,7 @@ pub struct NewSubmission<'a> {
     /// Submissions since this time count toward the daily allowance.
     pub day_start: i64,
     /// The organisation's submission rate limits (see `count_request`).
-    pub limits: &'a [(&'a str, i64, i64)],
+    pub limits: &'a [Window],
 }
 
 #[derive(Debug, PartialEq, Eq)]
