@@ -124,6 +124,23 @@ impl Store {
     }
 }
 
+type IdQuery<'q> = sqlx::query::QueryAs<'q, sqlx::Any, (i64,), sqlx::any::AnyArguments<'q>>;
+
+/// Binds the form's columns as `$1`–`$9`: name, enabled, description,
+/// jwks_url, validate_cert, audience, issuer, client_id, jwks_keys.
+fn bind_form<'q>(query: IdQuery<'q>, form: &'q OAuthServerForm, jwks_keys: &'q str) -> IdQuery<'q> {
+    query
+        .bind(form.name.trim())
+        .bind(i64::from(form.enabled))
+        .bind(&form.description)
+        .bind(form.jwks_url.trim())
+        .bind(i64::from(form.validate_cert))
+        .bind(&form.audience)
+        .bind(&form.issuer)
+        .bind(&form.client_id)
+        .bind(jwks_keys)
+}
+
 /// Adds a server; its id.
 async fn insert_server(
     conn: &mut sqlx::AnyConnection,
@@ -132,26 +149,18 @@ async fn insert_server(
     jwks_keys: &str,
     audit: &AuditRecord,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let row = sqlx::query_as::<_, (i64,)>(
-        "INSERT INTO oauth_servers (org_id, name, enabled, description, jwks_url, validate_cert, audience, issuer, client_id, jwks_keys, last_fetch_at, created_at, modified_at, modified_by)
+    let query = sqlx::query_as(
+        "INSERT INTO oauth_servers (name, enabled, description, jwks_url, validate_cert, audience, issuer, client_id, jwks_keys, org_id, last_fetch_at, created_at, modified_at, modified_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-    )
-    .bind(org_id)
-    .bind(form.name.trim())
-    .bind(i64::from(form.enabled))
-    .bind(&form.description)
-    .bind(form.jwks_url.trim())
-    .bind(i64::from(form.validate_cert))
-    .bind(&form.audience)
-    .bind(&form.issuer)
-    .bind(&form.client_id)
-    .bind(jwks_keys)
-    .bind(audit.at)
-    .bind(audit.at)
-    .bind(audit.at)
-    .bind(&audit.admin)
-    .fetch_optional(conn)
-    .await?;
+    );
+    let row = bind_form(query, form, jwks_keys)
+        .bind(org_id)
+        .bind(audit.at)
+        .bind(audit.at)
+        .bind(audit.at)
+        .bind(&audit.admin)
+        .fetch_optional(conn)
+        .await?;
     Ok(row.map(|(id,)| id))
 }
 
@@ -164,25 +173,17 @@ async fn update_server(
     jwks_keys: &str,
     audit: &AuditRecord,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let row = sqlx::query_as::<_, (i64,)>(
+    let query = sqlx::query_as(
         "UPDATE oauth_servers SET name = $1, enabled = $2, description = $3, jwks_url = $4, validate_cert = $5, audience = $6, issuer = $7, client_id = $8,
          jwks_keys = $9, last_fetch_at = $10, modified_at = $11, modified_by = $12 WHERE org_id = $13 AND id = $14 RETURNING id",
-    )
-    .bind(form.name.trim())
-    .bind(i64::from(form.enabled))
-    .bind(&form.description)
-    .bind(form.jwks_url.trim())
-    .bind(i64::from(form.validate_cert))
-    .bind(&form.audience)
-    .bind(&form.issuer)
-    .bind(&form.client_id)
-    .bind(jwks_keys)
-    .bind(audit.at)
-    .bind(audit.at)
-    .bind(&audit.admin)
-    .bind(org_id)
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
+    );
+    let row = bind_form(query, form, jwks_keys)
+        .bind(audit.at)
+        .bind(audit.at)
+        .bind(&audit.admin)
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
     Ok(row.map(|(id,)| id))
 }
