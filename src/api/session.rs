@@ -44,8 +44,11 @@ pub async fn sign_in_info() -> Result<SignInDetails, AppError> {
 }
 
 /// Public: signs in and starts a session (new session id). Five failures to
-/// one account within a minute lock it for five minutes.
-/// Errors: `unauthorized` (wrong credentials), `too_many_requests` (locked).
+/// one account within a minute lock it for five minutes (docs/SECURITY.md).
+/// Errors: `unauthorized` (wrong credentials or a locked account: one
+/// answer), `validation` (username or password too long, hidden
+/// characters), `too_many_requests` (the address is throttled), `busy`
+/// (every hashing slot taken: retry after `Retry-After`).
 #[server(prefix = "/api", endpoint = "session/sign-in")]
 pub async fn sign_in(
     username: String,

@@ -207,13 +207,8 @@ impl Store {
                 .bind(now - policy.lock_window_ms)
                 .fetch_one(&mut *tx)
                 .await?;
-        let admission = if from_address >= policy.address_after {
-            Admission::AddressThrottled
-        } else if locked.is_some() || recent >= policy.lock_after {
-            Admission::Locked
-        } else {
-            Admission::Admitted(0)
-        };
+        // Every attempt is stored, checked or not, so the address throttle
+        // counts locked and throttled attempts too.
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO sign_in_failures (username, client_ip, at) VALUES ($1, $2, $3) RETURNING id",
         )
@@ -223,9 +218,12 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(match admission {
-            Admission::Admitted(_) => Admission::Admitted(id),
-            other => other,
+        Ok(if from_address >= policy.address_after {
+            Admission::AddressThrottled
+        } else if locked.is_some() || recent >= policy.lock_after {
+            Admission::Locked
+        } else {
+            Admission::Admitted(id)
         })
     }
 
