@@ -99,7 +99,7 @@ mod tests {
     // The route list renders the app, whose executor is tokio's.
     #[tokio::test]
     async fn routes_are_the_declared_pages() {
-        let mut routes: Vec<String> = leptos_axum::generate_route_list(super::App)
+        let mut routes: Vec<String> = crate::server::routes::route_list()
             .iter()
             .map(|r| r.path().to_owned())
             .collect();

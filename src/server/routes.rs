@@ -15,8 +15,8 @@ use axum::Router;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use leptos::prelude::LeptosOptions;
-use leptos_axum::{LeptosRoutes, generate_route_list};
-use std::sync::Arc;
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
+use std::sync::{Arc, OnceLock};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
@@ -49,12 +49,23 @@ pub async fn state(
     })
 }
 
+/// The pages' routes, generated once per process. Generating them renders
+/// the app with resource loading suppressed by a process-global flag
+/// (leptos_server's `SuppressResourceLoad`): a resource first polled on
+/// another thread meanwhile waits forever (leptos issue #4773). Tests build
+/// a router per test while others render pages, so the list is made once,
+/// before any router serves.
+pub fn route_list() -> &'static [AxumRouteListing] {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App))
+}
+
 /// The application, ready to serve.
 pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
     let state_sessions = state.store.session_pool().clone();
     let settings = state.settings.clone();
-    let routes = generate_route_list(App);
+    let routes = route_list().to_vec();
     let app = Router::new()
         .route(paths::ROOT, get(root))
         .route(

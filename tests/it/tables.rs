@@ -5,6 +5,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use keyport::model::TableLayout;
 use serde_json::json;
+use std::time::Duration;
 
 const PAGE: &str =
     "/administration/api-configuration/legacy-api/internet-saas-api/sandbox-api-token";
@@ -90,4 +91,28 @@ fn table_html(page: &str) -> String {
         .map(|e| start + e)
         .unwrap_or(page.len());
     page[start..end].to_owned()
+}
+
+/// Pages keep rendering while other routers are built (tests build one per
+/// test): route-list generation once suppressed every resource first polled
+/// meanwhile, process-wide, and such a render never finished.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_render_while_other_routers_are_built() {
+    let app = std::sync::Arc::new(TestApp::new().await);
+    let api = app.sign_in("api@acme.example").await;
+    let builder = tokio::spawn(async {
+        for _ in 0..16 {
+            TestApp::new().await;
+        }
+    });
+    let mut renders = 0;
+    while !builder.is_finished() {
+        let page = tokio::time::timeout(Duration::from_secs(15), app.get(Some(&api), PAGE))
+            .await
+            .unwrap_or_else(|_| panic!("render {renders} never finished"));
+        assert_eq!(page.status, StatusCode::OK);
+        renders += 1;
+    }
+    builder.await.expect("routers built");
+    assert!(renders > 0);
 }
