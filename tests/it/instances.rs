@@ -267,18 +267,25 @@ async fn two_instances_share_sessions_invalidation_and_survive_a_crash() {
         .execute(&pool)
         .await
         .unwrap();
+    // Killed once the writers are well under way (counted, not timed: a
+    // loaded machine acknowledges slower).
+    let under_way = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let writers: Vec<_> = (0..8)
         .map(|w| {
             let client = client.clone();
             let base = a.base.clone();
             let token = token.clone();
+            let under_way = under_way.clone();
             tokio::spawn(async move {
                 let mut acknowledged = Vec::new();
                 for i in 0..10_000 {
                     let body = format!("MZ writer {w} file {i}").into_bytes();
                     let md5 = hex::encode(Md5::digest(&body));
                     match submit(&client, &base, &token, body).await {
-                        Ok(StatusCode::OK) => acknowledged.push(md5),
+                        Ok(StatusCode::OK) => {
+                            acknowledged.push(md5);
+                            under_way.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
                         Ok(other) => panic!("unexpected {other}"),
                         Err(_) => break, // the instance is gone
                     }
@@ -287,7 +294,12 @@ async fn two_instances_share_sessions_invalidation_and_survive_a_crash() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while under_way.load(std::sync::atomic::Ordering::Relaxed) < 40
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     a.child.kill().expect("kill -9"); // SIGKILL on Unix
     let mut acknowledged = Vec::new();
     for w in writers {
