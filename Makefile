@@ -13,11 +13,11 @@ export PATH := $(HOME)/.cargo/bin:$(CURDIR)/$(E2E)/node_modules/.bin:$(PATH)
 # too keeps the two builds from invalidating each other.
 export LEPTOS_OUTPUT_NAME := keyport
 
-.PHONY: help run test bench setup setup-rust setup-node setup-browser build build-release test-rust test-e2e lint clean
+.PHONY: help run test bench setup setup-rust setup-node setup-browser build build-release test-rust test-sdk test-e2e lint clean
 
 help:
 	@echo "make run    start the portal with demo data on http://127.0.0.1:3000"
-	@echo "make test   run every test (Rust and Playwright)"
+	@echo "make test   run every test (Rust, the public Python SDK, Playwright)"
 	@echo "make bench  measure throughput, latency, first-load bytes, hydration and RSS (target/bench.json)"
 	@echo "make lint   cargo fmt --check and clippy on both feature sets"
 
@@ -64,7 +64,7 @@ run: build-release
 
 ## --- tests --------------------------------------------------------------------
 
-test: setup setup-browser test-rust test-e2e
+test: setup setup-browser test-rust test-sdk test-e2e
 
 # The Rust suite runs once on SQLite and once on PostgreSQL (a fresh
 # database, keyport_test, each test in its own schema). Without a reachable
@@ -84,6 +84,28 @@ test-rust:
 	else \
 		echo "!! SKIPPED the PostgreSQL run: PostgreSQL is not reachable at $(PG_ADMIN_URL) (psql needed)."; \
 	fi
+
+# The public Python SDK (zscaler-sdk-python, pinned with its dependencies in
+# tests/sdk/requirements.txt) against the real server: the script starts the
+# debug binary on a free port over a fresh demo database. `cargo build
+# --features ssr` is cargo-leptos's own server build, so test-e2e's `cargo
+# leptos build` finds the binary built.
+SDK_VENV := target/sdk-venv
+
+test-sdk: $(SDK_VENV)/.installed
+	cargo build --features ssr --bin keyport
+	$(SDK_VENV)/bin/python tests/sdk/test_zia_legacy.py target/debug/keyport
+
+# A fresh virtualenv whenever the pins change, so nothing unpinned lingers.
+$(SDK_VENV)/.installed: tests/sdk/requirements.txt
+	@python3 -c 'import ensurepip' 2>/dev/null || { \
+		echo "Installing Debian's python3-venv"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; \
+	}
+	rm -rf $(SDK_VENV)
+	python3 -m venv $(SDK_VENV)
+	$(SDK_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/sdk/requirements.txt
+	touch $@
 
 # Playwright starts its own server (debug build, fresh database, port 3100).
 test-e2e: build

@@ -4,6 +4,7 @@ pub mod clipboard;
 pub mod data_table;
 pub mod dialog;
 pub mod layout;
+pub mod local_time;
 pub mod masked_secret;
 pub mod tabs;
 pub mod toast;

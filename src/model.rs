@@ -3,6 +3,7 @@
 mod api_key;
 mod audit;
 mod audit_log;
+mod credential_policy;
 mod oauth;
 mod provider;
 mod role;
@@ -19,13 +20,17 @@ pub use api_key::{
 };
 pub use audit::{AuditAction, AuditResult, Interface, category};
 pub use audit_log::{AuditEntry, AuditFilter, AuditPage, CSV_HEADER};
+pub use credential_policy::{
+    ALLOWLIST_MAX_ENTRIES, CredentialPolicy, EXPIRY_MAX_DAYS, EXPIRY_WARN_DAYS, Expiry, PolicyView,
+    REVEALS_LISTED, RevealEntry, date_of_expiry, expiry_from_date,
+};
 pub use oauth::{
     JwksKey, OAUTH_MAX_SERVERS, OAuthPage, OAuthServerForm, OAuthServerView, validate_oauth_form,
 };
 pub use provider::{
     ALLOWANCE_MAX, CredentialRef, Member, ORG_NAME_MAX, OrgSettings, ProviderConsole,
-    ProviderCredential, ProviderOrg, SubscriptionInfo, SubscriptionKind, TOKEN_LIMIT_RANGE,
-    validate_org_name, validate_short_name,
+    ProviderCredential, ProviderOrg, ProvisionedCredential, SubscriptionInfo, SubscriptionKind,
+    TOKEN_LIMIT_RANGE, validate_org_name, validate_short_name,
 };
 pub use role::{Permission, Role};
 pub use sandbox::{
@@ -37,5 +42,5 @@ pub use text::{
     AUDIT_FIELD_MAX, PASSWORD_MAX, USERNAME_MAX, check_name, for_audit, has_hidden_characters,
     is_invisible, normalise_username,
 };
-pub use time_fmt::format_timestamp;
+pub use time_fmt::{format_iso, format_local, format_timestamp};
 pub use usage::{QUOTA_WARN_PERCENT, Quota, Usage};

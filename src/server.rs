@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod consumer;
+pub mod credential_policy;
 pub mod crypto;
 pub mod demo;
 pub mod http;

@@ -6,8 +6,8 @@
 
 use crate::error::AppError;
 use crate::model::{
-    CredentialRef, DisableReason, OrgSettings, ProviderConsole, Role, Subscription,
-    SubscriptionKind,
+    CredentialRef, DisableReason, OrgSettings, ProviderConsole, ProvisionedCredential, Role,
+    Subscription, SubscriptionKind,
 };
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -43,17 +43,29 @@ pub async fn create_org(short_name: String, name: String) -> Result<(), AppError
 }
 
 /// `OperateProvider`: sets a subscription; `expires_on` (`YYYY-MM-DD`, may
-/// be empty) ends an active one after that day, UTC.
+/// be empty) ends an active one after that day, UTC. Activating it creates
+/// the sandbox token or the keys the organisation lacks; their secrets are
+/// in this answer only (shown once).
 #[server(prefix = "/api", endpoint = "provider/set-subscription", input = Json)]
 pub async fn set_subscription(
     org: String,
     kind: SubscriptionKind,
     state: Subscription,
     #[server(default)] expires_on: String,
-) -> Result<(), AppError> {
+) -> Result<Vec<ProvisionedCredential>, AppError> {
+    use secrecy::ExposeSecret;
     let op = operator().await?;
     let expires_at = provider::parse_expiry(&expires_on)?;
-    provider::set_subscription(&app_state()?, &op, &org, kind, state, expires_at).await
+    let created =
+        provider::set_subscription(&app_state()?, &op, &org, kind, state, expires_at).await?;
+    Ok(created
+        .into_iter()
+        .map(|p| ProvisionedCredential {
+            credential: p.credential,
+            label: p.label,
+            secret: p.secret.expose_secret().to_owned(),
+        })
+        .collect())
 }
 
 /// `OperateProvider`: token limit (1–5), daily Sandbox API-call allowance,
@@ -78,17 +90,40 @@ pub async fn set_credential_state(
 }
 
 /// `OperateProvider`: gives `username` a role in the organisation; a new
-/// account needs `password` (at least 12 characters).
+/// account needs `password` (at least 12 characters). `api_access` absent:
+/// the role's default API access.
 #[server(prefix = "/api", endpoint = "provider/add-admin", input = Json)]
 pub async fn add_org_admin(
     org: String,
     username: String,
     role: Role,
     #[server(default)] password: String,
+    #[server(default)] api_access: Option<bool>,
 ) -> Result<(), AppError> {
     let op = operator().await?;
     let password = Some(secrecy::SecretString::from(password));
-    provider::add_admin(&app_state()?, &op, &org, &username, role, password).await
+    provider::add_admin(
+        &app_state()?,
+        &op,
+        &org,
+        &username,
+        role,
+        password,
+        api_access,
+    )
+    .await
+}
+
+/// `OperateProvider`: grants (`granted`) or revokes `username`'s API access
+/// in the organisation; a revoke ends their API sessions at once.
+#[server(prefix = "/api", endpoint = "provider/set-api-access", input = Json)]
+pub async fn set_org_admin_api_access(
+    org: String,
+    username: String,
+    granted: bool,
+) -> Result<(), AppError> {
+    let op = operator().await?;
+    provider::set_api_access(&app_state()?, &op, &org, &username, granted).await
 }
 
 /// `OperateProvider`: removes `username` from the organisation.

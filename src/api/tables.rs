@@ -11,10 +11,9 @@ use crate::{model::Permission, paths::TableKey, server::auth::require};
 /// The key travels as text (not as a [`TableKey`]) so that an unknown one is
 /// refused after authorization, as a validation error.
 #[cfg(feature = "ssr")]
-fn check_table(table: &str) -> Result<(), AppError> {
+fn check_table(table: &str) -> Result<TableKey, AppError> {
     table
         .parse::<TableKey>()
-        .map(|_| ())
         .map_err(|()| AppError::invalid("table", "Unknown table."))
 }
 
@@ -31,15 +30,16 @@ pub async fn get_table_layout(table: String) -> Result<TableLayout, AppError> {
 }
 
 /// `ViewApiConfiguration`: saves this admin's layout of `table`; no `layout`
-/// resets it. JSON body: `{"table": "...", "layout": {"columns": [["key", true], …], "sort": ["key", true]}}`.
+/// resets it; a layout that hides the column naming the rows is refused.
+/// JSON body: `{"table": "...", "layout": {"columns": [["key", true], …], "sort": ["key", true]}}`.
 #[server(prefix = "/api", endpoint = "tables/save-layout", input = Json)]
 pub async fn save_table_layout(
     table: String,
     #[server(default)] layout: Option<TableLayout>,
 ) -> Result<(), AppError> {
     let who = require(Permission::ViewApiConfiguration).await?;
-    check_table(&table)?;
-    if let Some(Err(problem)) = layout.as_ref().map(TableLayout::check) {
+    let key = check_table(&table)?;
+    if let Some(Err(problem)) = layout.as_ref().map(|l| l.check(key.columns())) {
         return Err(AppError::invalid("layout", problem));
     }
     let json = layout

@@ -103,10 +103,10 @@ impl LayoutState {
 
 #[component]
 pub fn DataTable<T>(
-    /// The saved layout, which also names the table.
+    /// The saved layout, which also names the table (and so its columns,
+    /// [`TableKey::columns`]).
     layout: LoadedLayout,
     caption: String,
-    specs: &'static [ColumnSpec],
     rows: Vec<T>,
     cell: CellFn<T>,
     sort_key: fn(&'static str, &T) -> SortKey,
@@ -118,6 +118,7 @@ pub fn DataTable<T>(
 where
     T: Clone + Send + Sync + 'static,
 {
+    let specs = layout.saved.table.columns();
     let state = LayoutState::new(layout, specs);
     let rows = Rows {
         rows: StoredValue::new(rows),

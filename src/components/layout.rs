@@ -161,6 +161,17 @@ pub fn internet_saas_trail(tab: &'static str) -> Vec<(&'static str, Option<&'sta
     ]
 }
 
+/// The banner of an expired subscription: what still works and what does
+/// not (`text`), then whom to contact to renew it (`--support-contact`).
+#[component]
+pub fn ExpiredBanner(text: &'static str, contact: String) -> impl IntoView {
+    view! {
+        <p class="banner banner-warning" role="status">
+            {text} " " {format!("Contact {contact} to renew it.")}
+        </p>
+    }
+}
+
 /// The Base URL with a copy button.
 #[component]
 pub fn BaseUrl(url: String) -> impl IntoView {

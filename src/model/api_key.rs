@@ -1,6 +1,6 @@
 //! The 12-character API keys (docs/PAGES.md#cloud-service-api-key, #api-key-management).
 
-use super::{DisableReason, OrgSummary, Permission, Subscription, Usage};
+use super::{DisableReason, OrgSummary, Permission, PolicyView, Subscription, Usage};
 use serde::{Deserialize, Serialize};
 
 /// Which key. Stored as TEXT.
@@ -63,6 +63,8 @@ pub struct ApiKeyView {
     pub last_modified_by: String,
     pub last_modified_on: i64,
     pub usage: Usage,
+    /// Expiry and IP allowlist (docs/PAGES.md#credential-restrictions).
+    pub policy: PolicyView,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +79,9 @@ pub struct ApiKeyPage {
     pub kind: KeyKind,
     pub base_url: String,
     pub subscription: Subscription,
+    /// Whom the expired-subscription banner says to contact
+    /// (`--support-contact`).
+    pub support_contact: String,
     pub key: Option<ApiKeyView>,
     /// Whether this admin may add, edit, regenerate and delete right now.
     pub can_manage: bool,

@@ -40,6 +40,9 @@ pub struct OAuthServerView {
 pub struct OAuthPage {
     pub base_url: String,
     pub subscription: Subscription,
+    /// Whom the expired-subscription banner says to contact
+    /// (`--support-contact`).
+    pub support_contact: String,
     pub servers: Vec<OAuthServerView>,
     pub can_manage: bool,
 }

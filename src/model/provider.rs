@@ -64,6 +64,8 @@ pub struct ProviderCredential {
 pub struct Member {
     pub username: String,
     pub role: Role,
+    /// Whether they hold API access (the grant, on a role that may hold it).
+    pub api_access: bool,
 }
 
 /// One organisation as its provider sees it.
@@ -88,6 +90,28 @@ impl ProviderOrg {
             SubscriptionKind::Sandbox => self.sandbox,
             SubscriptionKind::Api => self.api,
         }
+    }
+}
+
+/// A credential that activating a subscription created because the
+/// organisation had none, with its secret: the answer to the provider who
+/// made the change, shown once (the console shows it masked afterwards).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvisionedCredential {
+    pub credential: CredentialRef,
+    /// The token's name, or the key's kind.
+    pub label: String,
+    pub secret: String,
+}
+
+/// The secret stays out of debug output (and so out of any log line).
+impl std::fmt::Debug for ProvisionedCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProvisionedCredential")
+            .field("credential", &self.credential)
+            .field("label", &self.label)
+            .field("secret", &"[redacted]")
+            .finish()
     }
 }
 

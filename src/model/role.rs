@@ -41,7 +41,9 @@ pub enum Permission {
     /// Disable and enable tokens, set subscriptions, limits and thresholds.
     OperateProvider,
     /// Open and use consumer-API sessions with the organisation's key ("API
-    /// access"). Checked at sign-in and again on every call.
+    /// access"). The role says whether an admin *may hold* it; whether they
+    /// do is their stored, per-membership grant (`memberships.api_access`,
+    /// see [`Role::has_api_access`]). Checked at sign-in and on every call.
     UseApi,
 }
 
@@ -67,8 +69,24 @@ impl Role {
             ManageConnectorKey => matches!(self, SuperAdmin | Provider),
             ViewAuditLog => matches!(self, SuperAdmin | ApiAdmin | ReadOnlyAdmin | Provider),
             OperateProvider => matches!(self, Provider),
-            UseApi => matches!(self, SuperAdmin | ApiAdmin),
+            // Read-Only Admins may not even reveal the key a sign-in needs;
+            // a Provider operates the console, not the organisation's API.
+            UseApi => matches!(self, SuperAdmin | ApiAdmin | CloudConnectorAdmin),
         }
+    }
+
+    /// The API access grant a new membership of this role starts with (and
+    /// a changed role is reset to): on for the roles that manage the
+    /// organisation's credentials, off for the others.
+    pub fn api_access_by_default(self) -> bool {
+        matches!(self, Role::SuperAdmin | Role::ApiAdmin)
+    }
+
+    /// Whether an admin of this role holding the stored grant `granted` has
+    /// API access: both must say yes, so a grant left on a role that may not
+    /// hold it (e.g. by a direct database edit) opens nothing.
+    pub fn has_api_access(self, granted: bool) -> bool {
+        granted && self.allows(Permission::UseApi)
     }
 
     /// The name the portal shows.
@@ -132,6 +150,22 @@ mod tests {
         assert!(Role::Provider.allows(Permission::OperateProvider));
         assert!(!Role::Provider.allows(Permission::ManageSandboxTokens));
         assert!(Role::Provider.allows(Permission::ManageConnectorKey));
+    }
+
+    #[test]
+    fn api_access_is_a_grant_within_what_the_role_may_hold() {
+        for role in Role::ALL {
+            // Nobody has it without the grant.
+            assert!(!role.has_api_access(false), "{role}");
+            // The default is always something the role may hold.
+            assert!(!role.api_access_by_default() || role.allows(Permission::UseApi));
+        }
+        assert!(Role::SuperAdmin.api_access_by_default());
+        assert!(Role::ApiAdmin.api_access_by_default());
+        assert!(!Role::CloudConnectorAdmin.api_access_by_default());
+        assert!(Role::CloudConnectorAdmin.has_api_access(true));
+        assert!(!Role::ReadOnlyAdmin.has_api_access(true));
+        assert!(!Role::Provider.has_api_access(true));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The Sandbox API Token page's data (docs/PAGES.md#sandbox-api-token, docs/STATES.md).
 
-use super::{Quota, Usage};
+use super::{PolicyView, Quota, Usage};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
@@ -96,6 +96,8 @@ pub struct SandboxTokenView {
     /// Epoch milliseconds.
     pub last_modified_on: i64,
     pub usage: Usage,
+    /// Expiry, IP allowlist and daily cap (docs/PAGES.md#credential-restrictions).
+    pub policy: PolicyView,
 }
 
 /// Everything the Sandbox API Token page shows.
@@ -103,6 +105,9 @@ pub struct SandboxTokenView {
 pub struct SandboxPage {
     pub base_url: String,
     pub subscription: Subscription,
+    /// Whom the expired-subscription banner says to contact
+    /// (`--support-contact`).
+    pub support_contact: String,
     /// The organisation's token limit (1 to 5).
     pub limit: i64,
     /// Today's submissions against the daily allowance (the quota meter).

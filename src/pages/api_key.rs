@@ -11,14 +11,15 @@ use crate::components::data_table::{
     ActionsFn, CellFn, DataTable, LoadedLayout, SavedLayout, SortKey,
 };
 use crate::components::dialog::{ConfirmDialog, FormDialog};
-use crate::components::layout::{BaseUrl, Breadcrumbs, internet_saas_trail};
+use crate::components::layout::{BaseUrl, Breadcrumbs, ExpiredBanner, internet_saas_trail};
+use crate::components::local_time::{LastUsed, LocalTime};
 use crate::components::masked_secret::MaskedSecret;
 use crate::components::tabs::InternetSaasTabs;
 use crate::components::toast::report_outcome;
 use crate::error::AppError;
 use crate::model::{
-    API_KEY_LEN, ApiKeyPage, ApiKeyView, ColumnSpec, KeyDisabled, KeyKind, OrgSummary,
-    Subscription, Usage, format_timestamp, validate_api_key,
+    API_KEY_LEN, ApiKeyPage, ApiKeyView, KeyDisabled, KeyKind, OrgSummary,
+    Subscription, Usage, validate_api_key,
 };
 use crate::paths::{OVERVIEW, TableKey};
 use leptos::prelude::*;
@@ -170,9 +171,10 @@ fn KeyBody(page: ApiKeyPage, layout: LoadedLayout, c: Controls) -> impl IntoView
     view! {
         <BaseUrl url=page.base_url.clone() />
         {(page.subscription == Subscription::Expired).then(|| view! {
-            <p class="banner banner-warning" role="status">
-                "Your API subscription has expired. The key is kept but disabled, and nothing can be changed until the subscription is renewed."
-            </p>
+            <ExpiredBanner
+                text="Your API subscription has expired. The key is kept and read-only API calls still answer, but nothing can be changed until the subscription is renewed."
+                contact=page.support_contact.clone()
+            />
         })}
         {by_provider.then(|| view! {
             <div class="banner banner-error" role="status">
@@ -184,7 +186,6 @@ fn KeyBody(page: ApiKeyPage, layout: LoadedLayout, c: Controls) -> impl IntoView
         <DataTable
             layout
             caption=kind.label().to_owned()
-            specs=&KEY_COLUMNS
             rows
             cell=key_cell(reveal)
             sort_key=key_sort
@@ -221,16 +222,6 @@ fn KeyToolbar(
     }
 }
 
-/// The table's columns (docs/PAGES.md#cloud-service-api-key); Last Used and API Calls are optional.
-static KEY_COLUMNS: [ColumnSpec; 6] = [
-    ColumnSpec::fixed("key", "Key"),
-    ColumnSpec::fixed("status", "Status"),
-    ColumnSpec::fixed("modified_by", "Last Modified By"),
-    ColumnSpec::fixed("modified_on", "Last Modified On"),
-    ColumnSpec::optional("last_used", "Last Used", false),
-    ColumnSpec::optional("calls_24h", "API Calls (24h)", false),
-];
-
 fn key_cell(reveal: Option<Action<(), Result<String, AppError>>>) -> CellFn<ApiKeyView> {
     Arc::new(move |column, key| {
         let key = key.clone();
@@ -250,8 +241,8 @@ fn key_cell(reveal: Option<Action<(), Result<String, AppError>>>) -> CellFn<ApiK
                 .into_any(),
             },
             "modified_by" => key.last_modified_by.into_any(),
-            "modified_on" => format_timestamp(key.last_modified_on).into_any(),
-            "last_used" => key.usage.last_used_label().into_any(),
+            "modified_on" => view! { <LocalTime at=key.last_modified_on /> }.into_any(),
+            "last_used" => view! { <LastUsed usage=key.usage /> }.into_any(),
             "calls_24h" => key.usage.calls_24h.to_string().into_any(),
             _ => ().into_any(),
         }

@@ -4,8 +4,10 @@
 
 use crate::api::audit_log::list_audit_log;
 use crate::components::data_table::{CellFn, DataTable, LoadedLayout, SavedLayout, SortKey};
-use crate::components::layout::Breadcrumbs;
-use crate::model::{AuditEntry, AuditFilter, AuditPage, ColumnSpec, format_timestamp};
+use crate::components::layout::{Breadcrumbs, ViewerResource};
+use crate::components::local_time::LocalTime;
+use crate::model::{AuditEntry, AuditFilter, AuditPage, Permission};
+use crate::pages::not_permitted::NotPermitted;
 use crate::paths::{AUDIT_CSV_EXPORT, AUDIT_LOGS, TableKey};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -31,20 +33,38 @@ pub fn AuditLogsPage() -> impl IntoView {
     });
     let data = Resource::new(move || filter.get(), list_audit_log);
     let layout = SavedLayout::new(TableKey::AuditLog);
+    let viewer = expect_context::<ViewerResource>();
+    let log = move || {
+        view! {
+            <Title text="Audit Logs" />
+            <Breadcrumbs trail=vec![("Administration", None), ("Audit Logs", None)] />
+            <h1>"Audit Logs"</h1>
+            // Transition: a new filter or page keeps the current entries (and the
+            // table's state) on screen until the next ones arrive.
+            <Transition fallback=|| view! { <p class="loading">"Loading the audit log…"</p> }>
+                {move || Suspend::new(async move {
+                    let filter = filter.get_untracked();
+                    let layout = layout.load().await;
+                    match data.await {
+                        Ok(page) => view! { <AuditView page layout filter /> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        }
+    };
+    // A role without the log (Cloud Connector Admin) gets the
+    // not-permitted page (403); the server function refuses it all the same.
     view! {
-        <Title text="Audit Logs" />
-        <Breadcrumbs trail=vec![("Administration", None), ("Audit Logs", None)] />
-        <h1>"Audit Logs"</h1>
-        // Transition: a new filter or page keeps the current entries (and the
-        // table's state) on screen until the next ones arrive.
-        <Transition fallback=|| view! { <p class="loading">"Loading the audit log…"</p> }>
+        <Transition>
             {move || Suspend::new(async move {
-                let filter = filter.get_untracked();
-                let layout = layout.load().await;
-                match data.await {
-                    Ok(page) => view! { <AuditView page layout filter /> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                }
+                let viewer = viewer.await.ok().flatten()?;
+                Some(if viewer.can(Permission::ViewAuditLog) {
+                    log().into_any()
+                } else {
+                    view! { <NotPermitted what="The audit log" who="Super Admins, API Admins, Read-Only Admins and the service provider" /> }
+                        .into_any()
+                })
             })}
         </Transition>
     }
@@ -69,7 +89,6 @@ fn AuditView(page: AuditPage, layout: LoadedLayout, filter: AuditFilter) -> impl
         <DataTable
             layout
             caption="Audit log entries".to_owned()
-            specs=&AUDIT_COLUMNS
             rows=page.entries
             cell=audit_cell()
             sort_key=audit_sort
@@ -84,26 +103,11 @@ fn AuditView(page: AuditPage, layout: LoadedLayout, filter: AuditFilter) -> impl
     }
 }
 
-/// docs/AUDIT.md's columns; all but Timestamp, Action and Result can be hidden.
-static AUDIT_COLUMNS: [ColumnSpec; 11] = [
-    ColumnSpec::fixed("at", "Timestamp"),
-    ColumnSpec::fixed("action", "Action"),
-    ColumnSpec::optional("category", "Category", true),
-    ColumnSpec::optional("sub_category", "Sub-Category", true),
-    ColumnSpec::optional("resource", "Resource", true),
-    ColumnSpec::optional("admin", "Admin", true),
-    ColumnSpec::optional("org", "Organisation", true),
-    ColumnSpec::optional("client_ip", "Client IP", true),
-    ColumnSpec::optional("interface", "Interface", true),
-    ColumnSpec::optional("trace_id", "Trace ID", true),
-    ColumnSpec::fixed("result", "Result"),
-];
-
 fn audit_cell() -> CellFn<AuditEntry> {
     Arc::new(|column, e| {
         let e = e.clone();
         match column {
-            "at" => format_timestamp(e.at).into_any(),
+            "at" => view! { <LocalTime at=e.at /> }.into_any(),
             "action" => e.action_label().to_owned().into_any(),
             "category" => e.category.into_any(),
             "sub_category" => e.sub_category.into_any(),

@@ -5,12 +5,13 @@ use crate::components::data_table::{
     ActionsFn, CellFn, DataTable, LoadedLayout, SavedLayout, SortKey,
 };
 use crate::components::dialog::{ConfirmDialog, FormDialog};
-use crate::components::layout::{BaseUrl, Breadcrumbs, internet_saas_trail};
+use crate::components::layout::{BaseUrl, Breadcrumbs, ExpiredBanner, internet_saas_trail};
+use crate::components::local_time::LocalTime;
 use crate::components::tabs::InternetSaasTabs;
 use crate::components::toast::report_outcome;
 use crate::model::{
-    ColumnSpec, OAUTH_MAX_SERVERS, OAuthPage, OAuthServerForm, OAuthServerView, Subscription,
-    format_timestamp, validate_oauth_form,
+    OAUTH_MAX_SERVERS, OAuthPage, OAuthServerForm, OAuthServerView, Subscription,
+    validate_oauth_form,
 };
 use crate::paths::TableKey;
 use leptos::prelude::*;
@@ -93,7 +94,10 @@ fn ServerTable(page: OAuthPage, layout: LoadedLayout, c: Controls) -> impl IntoV
     view! {
         <BaseUrl url=page.base_url.clone() />
         {(page.subscription == Subscription::Expired).then(|| view! {
-            <p class="banner banner-warning" role="status">"Your API subscription has expired. Authorization servers can be viewed but not changed."</p>
+            <ExpiredBanner
+                text="Your API subscription has expired. Authorization servers can be viewed but not changed until the subscription is renewed."
+                contact=page.support_contact.clone()
+            />
         })}
         <div class="toolbar">
             {can_add.then(|| view! {
@@ -107,7 +111,6 @@ fn ServerTable(page: OAuthPage, layout: LoadedLayout, c: Controls) -> impl IntoV
         <DataTable
             layout
             caption="OAuth 2.0 Authorization Servers".to_owned()
-            specs=&OAUTH_COLUMNS
             rows=page.servers
             cell=oauth_cell()
             sort_key=oauth_sort
@@ -119,19 +122,6 @@ fn ServerTable(page: OAuthPage, layout: LoadedLayout, c: Controls) -> impl IntoV
     .into_any()
 }
 
-/// The table's columns (docs/PAGES.md#oauth-20-authorization-servers); the last five are optional.
-static OAUTH_COLUMNS: [ColumnSpec; 9] = [
-    ColumnSpec::fixed("name", "Authorization Server Name"),
-    ColumnSpec::fixed("status", "Status"),
-    ColumnSpec::fixed("description", "Description"),
-    ColumnSpec::fixed("last_fetch", "Last Successful Fetch Time"),
-    ColumnSpec::optional("issuer", "Issuer URI", false),
-    ColumnSpec::optional("audience", "Audience URI", false),
-    ColumnSpec::optional("client_id", "Client ID", false),
-    ColumnSpec::optional("modified_by", "Last Modified By", false),
-    ColumnSpec::optional("modified_on", "Last Modified On", false),
-];
-
 fn oauth_cell() -> CellFn<OAuthServerView> {
     Arc::new(|column, s| {
         let s = s.clone();
@@ -142,12 +132,12 @@ fn oauth_cell() -> CellFn<OAuthServerView> {
             }
             .into_any(),
             "description" => s.form.description.into_any(),
-            "last_fetch" => s.last_fetch_at.map(format_timestamp).unwrap_or_default().into_any(),
+            "last_fetch" => s.last_fetch_at.map(|at| view! { <LocalTime at /> }).into_any(),
             "issuer" => s.form.issuer.into_any(),
             "audience" => s.form.audience.into_any(),
             "client_id" => s.form.client_id.into_any(),
             "modified_by" => s.last_modified_by.into_any(),
-            "modified_on" => format_timestamp(s.last_modified_on).into_any(),
+            "modified_on" => view! { <LocalTime at=s.last_modified_on /> }.into_any(),
             _ => ().into_any(),
         }
     })

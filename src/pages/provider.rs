@@ -3,17 +3,21 @@
 //! subscriptions, limits, tokens and keys, and admins. Every control calls a
 //! `provider/*` server function, which the server authorizes and audits.
 
+mod confirm;
 mod org_panel;
 
 use crate::api::provider::{
-    AddOrgAdmin, CreateOrg, RemoveOrgAdmin, SaveOrgSettings, SetCredentialState, SetSubscription,
-    get_provider_console,
+    AddOrgAdmin, CreateOrg, RemoveOrgAdmin, SaveOrgSettings, SetCredentialState,
+    SetOrgAdminApiAccess, SetSubscription, get_provider_console,
 };
-use crate::components::layout::Breadcrumbs;
-use crate::components::toast::report_outcome;
+use crate::components::clipboard::copy_to_clipboard;
+use crate::components::layout::{Breadcrumbs, ViewerResource};
+use crate::components::toast::{report_outcome, use_toaster};
 use crate::model::{
-    ORG_NAME_MAX, ProviderConsole, ProviderOrg, Subscription, SubscriptionInfo, format_timestamp,
+    ORG_NAME_MAX, Permission, ProviderConsole, ProviderOrg, Subscription, SubscriptionInfo,
+    format_timestamp,
 };
+use crate::pages::not_permitted::NotPermitted;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -26,10 +30,11 @@ struct Actions {
     credential: ServerAction<SetCredentialState>,
     add_admin: ServerAction<AddOrgAdmin>,
     remove_admin: ServerAction<RemoveOrgAdmin>,
+    api_access: ServerAction<SetOrgAdminApiAccess>,
 }
 
 impl Actions {
-    fn versions(self) -> [usize; 6] {
+    fn versions(self) -> [usize; 7] {
         [
             self.create.version().get(),
             self.subscription.version().get(),
@@ -37,6 +42,7 @@ impl Actions {
             self.credential.version().get(),
             self.add_admin.version().get(),
             self.remove_admin.version().get(),
+            self.api_access.version().get(),
         ]
     }
 }
@@ -50,23 +56,43 @@ pub fn ProviderConsolePage() -> impl IntoView {
         credential: ServerAction::new(),
         add_admin: ServerAction::new(),
         remove_admin: ServerAction::new(),
+        api_access: ServerAction::new(),
     };
+    let viewer = expect_context::<ViewerResource>();
     let console = Resource::new(move || actions.versions(), |_| get_provider_console());
     let selected = RwSignal::new(None::<String>);
     report_outcomes(actions);
+    // Other roles get the not-permitted page (403) and none of the
+    // console's controls; the server functions refuse them all the same.
+    let console_view = move || {
+        view! {
+            <Title text="Provider Console" />
+            <Breadcrumbs trail=vec![("Provider Console", None)] />
+            <h1>"Provider Console"</h1>
+            <ProvisionedPanel action=actions.subscription />
+            <Transition fallback=|| view! { <p class="loading">"Loading organisations…"</p> }>
+                {move || Suspend::new(async move {
+                    match console.await {
+                        Ok(console) => view! { <Console console selected actions /> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <CreateOrgForm action=actions.create />
+        }
+    };
     view! {
-        <Title text="Provider Console" />
-        <Breadcrumbs trail=vec![("Provider Console", None)] />
-        <h1>"Provider Console"</h1>
-        <Transition fallback=|| view! { <p class="loading">"Loading organisations…"</p> }>
+        <Transition>
             {move || Suspend::new(async move {
-                match console.await {
-                    Ok(console) => view! { <Console console selected actions /> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                }
+                let viewer = viewer.await.ok().flatten()?;
+                Some(if viewer.can(Permission::OperateProvider) {
+                    console_view().into_any()
+                } else {
+                    view! { <NotPermitted what="The Provider Console" who="the service provider's operators" /> }
+                        .into_any()
+                })
             })}
         </Transition>
-        <CreateOrgForm action=actions.create />
     }
 }
 
@@ -93,6 +119,7 @@ fn Console(
         credential: actions.credential,
         add_admin: actions.add_admin,
         remove_admin: actions.remove_admin,
+        api_access: actions.api_access,
     };
     view! {
         <OrgList orgs selected />
@@ -103,11 +130,61 @@ fn Console(
 /// A toast for each action's outcome.
 fn report_outcomes(a: Actions) {
     report_outcome(a.create, |_| "Organisation created.");
-    report_outcome(a.subscription, |_| "Subscription saved.");
+    report_outcome(a.subscription, |created: Vec<_>| match created.len() {
+        0 => "Subscription saved.",
+        _ => "Subscription saved. New credentials were created: copy them now.",
+    });
     report_outcome(a.settings, |_| "Settings saved.");
     report_outcome(a.credential, |_| "Status changed.");
     report_outcome(a.add_admin, |_| "Administrator saved.");
     report_outcome(a.remove_admin, |_| "Administrator removed.");
+    report_outcome(a.api_access, |_| "API access changed.");
+}
+
+/// The credentials the last subscription change created, in full, with
+/// Copy buttons: only in this answer, so they are gone once dismissed or
+/// the page is left (the console shows them masked).
+#[component]
+fn ProvisionedPanel(action: ServerAction<SetSubscription>) -> impl IntoView {
+    let toaster = use_toaster();
+    let created = move || {
+        action
+            .value()
+            .get()
+            .and_then(Result::ok)
+            .filter(|c| !c.is_empty())
+    };
+    move || {
+        created().map(|created| {
+            view! {
+                <div class="banner banner-success issued" role="status">
+                    <p><strong>"Created with the subscription. Copy them now: they are shown only once."</strong></p>
+                    <ul>
+                        {created
+                            .into_iter()
+                            .map(|c| {
+                                let secret = c.secret.clone();
+                                let label = c.label.clone();
+                                view! {
+                                    <li>
+                                        {format!("{}: ", c.label)}
+                                        <code class="issued-secret">{c.secret.clone()}</code>
+                                        " "
+                                        <button type="button" aria-label=format!("Copy {label}") on:click=move |_| {
+                                            if copy_to_clipboard(&secret) {
+                                                toaster.success("Copied to the clipboard.");
+                                            }
+                                        }>"Copy"</button>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                    <button type="button" class="link" on:click=move |_| action.value().set(None)>"Dismiss"</button>
+                </div>
+            }
+        })
+    }
 }
 
 /// "Active until 2026-12-31 23:59:59 UTC", "Expired", "None".

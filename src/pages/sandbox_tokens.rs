@@ -10,13 +10,14 @@ use crate::components::clipboard::copy_to_clipboard;
 use crate::components::data_table::{
     ActionsFn, CellFn, DataTable, LoadedLayout, SavedLayout, SortKey,
 };
-use crate::components::layout::{BaseUrl, Breadcrumbs, internet_saas_trail};
+use crate::components::layout::{BaseUrl, Breadcrumbs, ExpiredBanner, internet_saas_trail};
+use crate::components::local_time::{LastUsed, LocalTime};
 use crate::components::masked_secret::MaskedSecret;
 use crate::components::tabs::InternetSaasTabs;
 use crate::components::toast::{report_outcome, use_toaster};
 use crate::model::{
-    ColumnSpec, DisableReason, Quota, SandboxPage, SandboxTokenView, Subscription, TokenStatus,
-    Usage, format_timestamp,
+    DisableReason, Quota, SandboxPage, SandboxTokenView, Subscription, TokenStatus,
+    Usage,
 };
 use crate::paths::TableKey;
 use leptos::prelude::*;
@@ -156,9 +157,10 @@ fn PageBody(page: SandboxPage, layout: LoadedLayout, controls: Controls) -> impl
     view! {
         <BaseUrl url=page.base_url.clone() />
         {(page.subscription == Subscription::Expired).then(|| view! {
-            <p class="banner banner-warning" role="status">
-                "Your Sandbox subscription has expired. Tokens are kept but disabled, and nothing can be changed until the subscription is renewed."
-            </p>
+            <ExpiredBanner
+                text="Your Sandbox subscription has expired. Tokens are kept and quota calls still answer, but submissions are refused and nothing can be changed until the subscription is renewed."
+                contact=page.support_contact.clone()
+            />
         })}
         {page.disabled_reason.map(|reason| view! { <ProviderDisabledBanner reason /> })}
         <QuotaMeter quota=page.quota />
@@ -179,7 +181,6 @@ fn PageBody(page: SandboxPage, layout: LoadedLayout, controls: Controls) -> impl
         <DataTable
             layout
             caption="Sandbox API Tokens".to_owned()
-            specs=&SANDBOX_COLUMNS
             rows=page.tokens
             cell=token_cell(can_reveal)
             sort_key=token_sort_key
@@ -235,17 +236,6 @@ fn QuotaMeter(quota: Quota) -> impl IntoView {
     }
 }
 
-/// The table's columns (docs/PAGES.md#sandbox-api-token); the last two are optional.
-static SANDBOX_COLUMNS: [ColumnSpec; 7] = [
-    ColumnSpec::fixed("name", "Name"),
-    ColumnSpec::fixed("token", "Sandbox API Token"),
-    ColumnSpec::fixed("status", "Status"),
-    ColumnSpec::fixed("modified_by", "Last Modified By"),
-    ColumnSpec::fixed("modified_on", "Last Modified On"),
-    ColumnSpec::optional("last_used", "Last Used", false),
-    ColumnSpec::optional("calls_24h", "API Calls (24h)", false),
-];
-
 fn token_cell(can_reveal: bool) -> CellFn<SandboxTokenView> {
     Arc::new(move |key, token| {
         let token = token.clone();
@@ -259,8 +249,8 @@ fn token_cell(can_reveal: bool) -> CellFn<SandboxTokenView> {
             }
             "status" => view! { <StatusCell status=token.status /> }.into_any(),
             "modified_by" => token.last_modified_by.into_any(),
-            "modified_on" => format_timestamp(token.last_modified_on).into_any(),
-            "last_used" => token.usage.last_used_label().into_any(),
+            "modified_on" => view! { <LocalTime at=token.last_modified_on /> }.into_any(),
+            "last_used" => view! { <LastUsed usage=token.usage /> }.into_any(),
             "calls_24h" => token.usage.calls_24h.to_string().into_any(),
             _ => ().into_any(),
         }

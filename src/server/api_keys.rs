@@ -23,6 +23,24 @@ fn seal_context(kind: KeyKind) -> Vec<u8> {
     format!("api-key:{}", kind.as_str()).into_bytes()
 }
 
+/// A newly generated key of one kind in the forms the store keeps.
+pub struct FreshKey {
+    pub secret: SecretString,
+    pub sealed: Vec<u8>,
+    pub last4: String,
+}
+
+impl FreshKey {
+    pub fn generate(secrets: &crypto::Secrets, kind: KeyKind) -> Result<Self, crypto::SealError> {
+        let secret = crypto::generate_secret(API_KEY_LEN);
+        Ok(FreshKey {
+            sealed: secrets.seal(&secret, &seal_context(kind))?,
+            last4: crypto::last4(&secret),
+            secret,
+        })
+    }
+}
+
 /// The page as this admin may see it.
 pub async fn page(state: &AppState, actor: &Actor, kind: KeyKind) -> Result<ApiKeyPage, AppError> {
     actor.ensure(Permission::ViewApiConfiguration)?;
@@ -58,6 +76,7 @@ pub async fn page(state: &AppState, actor: &Actor, kind: KeyKind) -> Result<ApiK
         kind,
         base_url: state.settings.base_url(&actor.org.short_name),
         subscription,
+        support_contact: state.settings.support_contact.clone(),
         key: row.as_ref().map(|r| view(r, subscription, calls)),
         can_manage: may_manage && subscription == Subscription::Active,
         can_reveal: actor.role.allows(Permission::RevealSecrets)

@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::model::{
     CredentialRef, DisableReason, KeyKind, OrgSettings, Subscription, SubscriptionKind,
 };
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use std::io::BufRead;
 
 type CliError = Box<dyn std::error::Error + Send + Sync>;
@@ -66,6 +66,21 @@ pub async fn run(state: &AppState, command: Command) -> CliResult {
             let done = format!("daily Sandbox API-call allowance {allowance}");
             update_settings(state, &op, &org, &done, |s| s.daily_allowance = allowance).await
         }
+        Command::SetApiAccess {
+            org,
+            username,
+            granted,
+        } => {
+            provider::set_api_access(state, &op, &org, &username, granted)
+                .await
+                .map_err(explain)?;
+            let done = if granted { "granted" } else { "revoked" };
+            println!(
+                "{org}: API access {done} for {}",
+                username.trim().to_lowercase()
+            );
+            Ok(())
+        }
     }
 }
 
@@ -88,7 +103,7 @@ async fn create_admin(
             .map_err(explain)?;
     }
     let password = SecretString::from(read_password()?);
-    provider::add_admin(state, op, org, username, role, Some(password))
+    provider::add_admin(state, op, org, username, role, Some(password), None)
         .await
         .map_err(explain)?;
     println!(
@@ -116,10 +131,19 @@ async fn set_subscription(
         _ => return Err("--state must be active, expired or none".into()),
     };
     let expires_at = provider::parse_expiry(expires_on.unwrap_or("")).map_err(explain)?;
-    provider::set_subscription(state, op, org, kind, value, expires_at)
+    let created = provider::set_subscription(state, op, org, kind, value, expires_at)
         .await
         .map_err(explain)?;
     println!("{org}: {} subscription {value:?}", kind.label());
+    // The operator's only chance to see them in full (revealable later in
+    // the portal by roles that may reveal); stdout, never the log.
+    for p in created {
+        println!(
+            "{org}: created {}: {} (shown once)",
+            p.label,
+            p.secret.expose_secret()
+        );
+    }
     Ok(())
 }
 

@@ -129,6 +129,16 @@ pub enum Command {
         #[arg(long)]
         allowance: i64,
     },
+    /// Provider: grant (true) or revoke (false) an admin's API access in an
+    /// organisation; revoking ends their API sessions there.
+    SetApiAccess {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long, action = clap::ArgAction::Set)]
+        granted: bool,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -186,7 +196,17 @@ pub struct ServeArgs {
         default_value_t = 60
     )]
     pub anonymous_failures_per_minute: u32,
+    /// Who admins should contact to renew an expired subscription, as the
+    /// portal's banner names it ("Contact {this} to renew it.").
+    #[arg(long, env = "KEYPORT_SUPPORT_CONTACT", default_value = DEFAULT_SUPPORT_CONTACT)]
+    pub support_contact: String,
 }
+
+/// Whom the expired-subscription banner names when none is configured.
+pub const DEFAULT_SUPPORT_CONTACT: &str = "your service provider";
+
+/// The longest support contact the banner shows, in characters.
+const SUPPORT_CONTACT_MAX: usize = 200;
 
 /// Settings the request handlers need, fixed at start.
 #[derive(Clone, Debug)]
@@ -213,6 +233,8 @@ pub struct Settings {
     /// argon2 runs at most this many at once; sign-ins wait this long for a turn.
     pub hash_slots: usize,
     pub hash_queue_timeout: Duration,
+    /// Named in the expired-subscription banner (`--support-contact`).
+    pub support_contact: String,
 }
 
 impl Settings {
@@ -239,6 +261,7 @@ impl Settings {
             anonymous_failures_per_minute: args.anonymous_failures_per_minute,
             hash_slots: cores(),
             hash_queue_timeout: Duration::from_secs(5),
+            support_contact: support_contact(&args.support_contact),
         }
     }
 
@@ -261,6 +284,7 @@ impl Settings {
             anonymous_failures_per_minute: 60,
             hash_slots: cores(),
             hash_queue_timeout: Duration::from_secs(5),
+            support_contact: DEFAULT_SUPPORT_CONTACT.into(),
         }
     }
 
@@ -285,6 +309,21 @@ impl Settings {
     /// `{public_url}/o/{org}` (docs/CONSUMER-API.md#base-urls).
     pub fn base_url(&self, org_short_name: &str) -> String {
         format!("{}/o/{}", self.public_url, org_short_name)
+    }
+}
+
+/// The configured contact as the banner shows it: trimmed, control
+/// characters dropped, at most [`SUPPORT_CONTACT_MAX`] characters; the
+/// default when nothing is left.
+fn support_contact(configured: &str) -> String {
+    let cleaned: String = configured
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(SUPPORT_CONTACT_MAX)
+        .collect();
+    match cleaned.trim() {
+        "" => DEFAULT_SUPPORT_CONTACT.into(),
+        contact => contact.to_owned(),
     }
 }
 
@@ -339,6 +378,25 @@ mod tests {
         assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1_800)));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("1w").is_err());
+    }
+
+    #[test]
+    fn support_contact_is_cleaned_and_defaults() {
+        assert_eq!(support_contact(""), DEFAULT_SUPPORT_CONTACT);
+        assert_eq!(support_contact("  \n "), DEFAULT_SUPPORT_CONTACT);
+        assert_eq!(
+            support_contact(" support@provider.example\r\n"),
+            "support@provider.example"
+        );
+        assert_eq!(support_contact(&"x".repeat(500)).chars().count(), 200);
+        let cli = Cli::try_parse_from(["keyport", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("serve");
+        };
+        assert_eq!(
+            Settings::from_serve(&args).support_contact,
+            DEFAULT_SUPPORT_CONTACT
+        );
     }
 
     #[test]

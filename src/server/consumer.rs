@@ -1,14 +1,19 @@
 //! The consumer API the credentials unlock (docs/CONSUMER-API.md), under
 //! `/o/{org}/…`: the Sandbox Submission API (sandbox tokens) and the Cloud
-//! Service / Connector APIs (the 12-character keys, with sessions).
+//! Service / Connector APIs (the 12-character keys, with sessions; the
+//! Cloud Service API also takes bearer JWTs, `bearer.rs`).
 //!
 //! No answer is cached: every request reads the current credential from the
 //! database, so a replaced one fails at once on every instance.
 
+mod base_url;
+mod bearer;
 mod login;
 mod sandbox;
 mod session;
 
+pub use base_url::undo_doubled_base;
+pub use bearer::{ApiCaller, JwksCache, Via};
 pub use login::obfuscate_api_key;
 pub use session::LiveSession;
 
@@ -45,6 +50,13 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/o/{org}/api/v1/status",
             get(session::status).layer(Extension(KeyKind::CloudService)),
+        )
+        // The reference API's "activate pending changes" (the SDKs'
+        // `activate.activate()`): Keyport's changes take effect when made,
+        // so nothing is pending and it answers as `status`, changing nothing.
+        .route(
+            "/o/{org}/api/v1/status/activate",
+            post(session::status).layer(Extension(KeyKind::CloudService)),
         )
         .route(
             "/o/{org}/connector/api/v1/auth",
@@ -85,6 +97,32 @@ pub(crate) fn too_many_requests(wait: u64) -> ApiError {
         "Too many requests for this organisation.",
     )
     .retry_after(wait)
+}
+
+/// 403 for a credential its own restrictions refuse
+/// (docs/CONSUMER-API.md#credential-restrictions): `IP_NOT_ALLOWED` or
+/// `API_KEY_EXPIRED` (for tokens and keys alike, as `API_KEY_DISABLED` is).
+pub(crate) fn denied(
+    denied: super::credential_policy::Denied,
+    kind: super::credential_policy::CredentialKind,
+) -> ApiError {
+    use super::credential_policy::{CredentialKind, Denied};
+    let what = match kind {
+        CredentialKind::SandboxToken => "API token",
+        CredentialKind::ApiKey => "API key",
+    };
+    match denied {
+        Denied::IpNotAllowed => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "IP_NOT_ALLOWED",
+            format!("This {what} is not allowed from your address."),
+        ),
+        Denied::Expired => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "API_KEY_EXPIRED",
+            format!("The {what} has expired."),
+        ),
+    }
 }
 
 /// Counts the request against the organisation's limits, in the database

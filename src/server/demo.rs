@@ -138,7 +138,7 @@ async fn seed_token(
     );
     match state
         .store
-        .insert_sandbox_token(org_id, name, fresh.stored(), &audit)
+        .insert_sandbox_token(org_id, name, fresh.stored(), &Default::default(), &audit)
         .await?
     {
         Ok(_) => Ok(()),

@@ -40,6 +40,7 @@ pub async fn page(state: &AppState, actor: &Actor) -> Result<OAuthPage, AppError
     Ok(OAuthPage {
         base_url: state.settings.base_url(&actor.org.short_name),
         subscription,
+        support_contact: state.settings.support_contact.clone(),
         servers,
         can_manage: actor.role.allows(Permission::ManageOAuthServers)
             && subscription == Subscription::Active,
@@ -124,11 +125,7 @@ pub async fn fetch_jwks(
     validate_cert: bool,
 ) -> Result<Vec<JwksKey>, AppError> {
     let bad = |m: &str| AppError::invalid("jwks_url", m);
-    let policy = Outbound {
-        allow_loopback: state.settings.allow_insecure_jwks,
-    };
-    let fetched = policy
-        .get_limited(url, validate_cert, MAX_JWKS_BYTES, JWKS_TIMEOUT)
+    let body = get_jwks_document(state, url, validate_cert, JWKS_TIMEOUT)
         .await
         .map_err(|e| match e {
             FetchError::BadUrl => {
@@ -138,7 +135,25 @@ pub async fn fetch_jwks(
             FetchError::TooLarge => bad("The JWKS is larger than 1 MiB."),
             other => bad(&other.to_string()),
         })?;
-    parse_jwks(&fetched.body).map_err(|m| bad(&m))
+    parse_jwks(&body).map_err(|m| bad(&m))
+}
+
+/// The body of the JWKS document at `url`, fetched under the outbound
+/// policy of [`fetch_jwks`] (at most 1 MiB, all within `timeout`). The
+/// consumer API's bearer-token check fetches the keys through here too.
+pub(crate) async fn get_jwks_document(
+    state: &AppState,
+    url: &str,
+    validate_cert: bool,
+    timeout: Duration,
+) -> Result<Vec<u8>, FetchError> {
+    let policy = Outbound {
+        allow_loopback: state.settings.allow_insecure_jwks,
+    };
+    let fetched = policy
+        .get_limited(url, validate_cert, MAX_JWKS_BYTES, timeout)
+        .await?;
+    Ok(fetched.body)
 }
 
 /// The keys of a JWKS document (`{"keys": [{"kty": …, "kid": …, "alg": …}]}`).

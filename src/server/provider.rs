@@ -21,8 +21,10 @@ use crate::model::{
 };
 
 mod admins;
+mod provision;
 
-pub use admins::{PASSWORD_MIN, add_admin, remove_admin};
+pub use admins::{API_ACCESS, PASSWORD_MIN, add_admin, remove_admin, set_api_access};
+pub use provision::{INITIAL_TOKEN_NAME, Provisioned};
 
 /// Who is operating: a provider in the console, or the command line.
 #[derive(Clone, Debug)]
@@ -149,6 +151,7 @@ async fn org_view(state: &AppState, org: &OrgRow, now: i64) -> Result<ProviderOr
         .map(|m| Member {
             username: m.username,
             role: m.role.0,
+            api_access: m.role.0.has_api_access(m.api_access.0),
         })
         .collect();
     Ok(ProviderOrg {
@@ -201,7 +204,9 @@ pub async fn create_org(
         .ok_or_else(AppError::internal)
 }
 
-/// Sets a subscription: active (until `expires_at`, if given), expired, or none.
+/// Sets a subscription: active (until `expires_at`, if given), expired, or
+/// none. Activating it provisions the credentials the organisation lacks
+/// (see `provision`); they come back, with their secrets, only here.
 pub async fn set_subscription(
     state: &AppState,
     op: &Operator,
@@ -209,7 +214,7 @@ pub async fn set_subscription(
     kind: SubscriptionKind,
     value: Subscription,
     expires_at: Option<i64>,
-) -> Result<(), AppError> {
+) -> Result<Vec<Provisioned>, AppError> {
     let org = org(state, op, short_name).await?;
     let expires_at = expires_at.filter(|_| value == Subscription::Active);
     let resource = match (value, expires_at) {
@@ -235,7 +240,7 @@ pub async fn set_subscription(
         state: value,
         expires_at,
     };
-    Ok(state.store.change_org(org.id, change, &audit).await?)
+    provision::change_subscription(state, op, &org, change, &audit).await
 }
 
 /// Saves the token limit, the daily allowance and the connector setting;

@@ -2,6 +2,7 @@
 //! the consumer API, redirects, and the layers every request passes.
 
 use super::config::Settings;
+use super::consumer::JwksCache;
 use super::crypto::Secrets;
 use super::password::Hasher;
 use super::session_store::HashedIds;
@@ -17,6 +18,7 @@ use axum::routing::get;
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use std::sync::{Arc, OnceLock};
+use tower::ServiceExt;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
@@ -46,6 +48,7 @@ pub async fn state(
             settings.anonymous_failures_per_minute,
         )),
         settings: Arc::new(settings),
+        jwks: Arc::new(JwksCache::default()),
     })
 }
 
@@ -102,13 +105,17 @@ pub fn router(state: AppState) -> Router {
             }
         },
     };
-    app.layer(axum::middleware::from_fn_with_state(
-        settings.clone(),
-        http::request_meta,
-    ))
-    .layer(axum::middleware::from_fn(http::security_headers))
-    // The wasm bundle is most of a first load: brotli shrinks it about 3.5×.
-    .layer(tower_http::compression::CompressionLayer::new())
+    let app = app
+        .layer(axum::middleware::from_fn_with_state(
+            settings.clone(),
+            http::request_meta,
+        ))
+        .layer(axum::middleware::from_fn(http::security_headers))
+        // The wasm bundle is most of a first load: brotli shrinks it about 3.5×.
+        .layer(tower_http::compression::CompressionLayer::new());
+    // The Python SDK's doubled Base URL path, undone before routing (a
+    // `Router::layer` runs after it): see `consumer::undo_doubled_base`.
+    Router::new().fallback_service(app.map_request(consumer::undo_doubled_base))
 }
 
 /// The portal's sessions (tower-sessions), kept in the same database so any

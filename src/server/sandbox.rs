@@ -5,14 +5,15 @@
 //! permission is checked again here so no caller can skip it.
 
 use super::auth::{Actor, refuse};
+use super::credential_policy::{self, CredentialKind, StoredPolicy};
 use super::crypto::{self, Secrets, TOKEN_LEN};
 use super::now_ms;
 use super::state::AppState;
 use super::store::{OrgRow, SandboxTokenRow, SealedSecret, SubscriptionKind};
 use crate::error::AppError;
 use crate::model::{
-    AuditAction, Permission, Quota, SandboxPage, SandboxTokenView, Subscription, TokenStatus,
-    Usage, category, mask,
+    AuditAction, CredentialPolicy, Permission, Quota, REVEALS_LISTED, RevealEntry, SandboxPage,
+    SandboxTokenView, Subscription, TokenStatus, Usage, category, mask,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -78,6 +79,7 @@ pub async fn page(state: &AppState, actor: &Actor) -> Result<SandboxPage, AppErr
     Ok(SandboxPage {
         base_url: state.settings.base_url(&org.short_name),
         subscription,
+        support_contact: state.settings.support_contact.clone(),
         limit: org.sandbox_token_limit,
         quota,
         tokens: rows.iter().map(|r| view(r, subscription)).collect(),
@@ -89,34 +91,114 @@ pub async fn page(state: &AppState, actor: &Actor) -> Result<SandboxPage, AppErr
     })
 }
 
-/// Adds a token named `name`, under the rules the store checks with it
-/// (docs/STATES.md: subscription, provider disable, limit, unique name).
+/// Adds a token named `name` without restrictions (see [`add_with_policy`]).
 pub async fn add(state: &AppState, actor: &Actor, name: &str) -> Result<IssuedToken, AppError> {
+    add_with_policy(state, actor, name, &CredentialPolicy::default()).await
+}
+
+/// Adds a token named `name` with the restrictions of `policy`
+/// (docs/PAGES.md#credential-restrictions), under the rules the store checks with it
+/// (docs/STATES.md: subscription, provider disable, limit, unique name).
+/// A wrong name or restriction adds nothing.
+pub async fn add_with_policy(
+    state: &AppState,
+    actor: &Actor,
+    name: &str,
+    policy: &CredentialPolicy,
+) -> Result<IssuedToken, AppError> {
     actor.ensure(Permission::ManageSandboxTokens)?;
     let name = validate_name(name)?;
-    let audit = actor.audit(AuditAction::Create, category::SANDBOX_API_TOKEN, &name);
+    let policy = credential_policy::validate(policy, CredentialKind::SandboxToken, now_ms())?;
+    let audit = actor.audit(
+        AuditAction::Create,
+        category::SANDBOX_API_TOKEN,
+        &with_restrictions(&name, Some(&policy)),
+    );
     let fresh = FreshSecret::generate(&state.secrets)?;
     let id = state
         .store
-        .insert_sandbox_token(actor.org_id, &name, fresh.stored(), &audit)
+        .insert_sandbox_token(actor.org_id, &name, fresh.stored(), &policy, &audit)
         .await??;
     issued(state, actor, id, fresh).await
 }
 
 /// Renames a token (only the name: the secret is not editable).
 pub async fn rename(state: &AppState, actor: &Actor, id: i64, name: &str) -> Result<(), AppError> {
+    edit(state, actor, id, name, None).await
+}
+
+/// Renames a token and, with `policy`, sets its restrictions in the same
+/// change (the secret is not editable). A wrong name or restriction changes
+/// nothing.
+pub async fn edit(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    name: &str,
+    policy: Option<&CredentialPolicy>,
+) -> Result<(), AppError> {
     actor.ensure(Permission::ManageSandboxTokens)?;
     let name = validate_name(name)?;
-    let current = existing(state, actor, id, now_ms()).await?;
+    let now = now_ms();
+    let policy = policy
+        .map(|p| credential_policy::validate(p, CredentialKind::SandboxToken, now))
+        .transpose()?;
+    let current = existing(state, actor, id, now).await?;
+    let renamed = if policy.is_some() && current.name == name {
+        name.clone()
+    } else {
+        format!("{} → {}", current.name, name)
+    };
     let audit = actor.audit(
         AuditAction::Update,
         category::SANDBOX_API_TOKEN,
-        &format!("{} → {}", current.name, name),
+        &with_restrictions(&renamed, policy.as_ref()),
     );
     Ok(state
         .store
-        .rename_sandbox_token(actor.org_id, id, &name, &audit)
+        .edit_sandbox_token(actor.org_id, id, &name, policy.as_ref(), &audit)
         .await??)
+}
+
+/// "Who looked" (docs/PAGES.md#credential-restrictions): the newest reveals of one of the
+/// organisation's tokens since it was added, from the audit log — who,
+/// when and from where; never the secret. A token of another organisation
+/// is not found.
+pub async fn reveals(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+) -> Result<Vec<RevealEntry>, AppError> {
+    actor.ensure(Permission::ViewApiConfiguration)?;
+    let row = existing(state, actor, id, now_ms()).await?;
+    let rows = state
+        .store
+        .reveals(
+            &actor.org.short_name,
+            category::SANDBOX_API_TOKEN,
+            &row.name,
+            row.created_at,
+            REVEALS_LISTED,
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(admin, at, client_ip)| RevealEntry {
+            admin,
+            at,
+            client_ip,
+        })
+        .collect())
+}
+
+/// The audit resource of a change: the token's name, and the restrictions
+/// it was given (none secret), so the log says what was set.
+fn with_restrictions(name: &str, policy: Option<&StoredPolicy>) -> String {
+    match policy {
+        None => name.to_owned(),
+        Some(p) if *p == StoredPolicy::default() => name.to_owned(),
+        Some(p) => format!("{name} ({})", credential_policy::summary(p)),
+    }
 }
 
 /// Replaces a token's secret; the old one stops working when this returns.
@@ -237,6 +319,12 @@ pub fn status(row: &SandboxTokenRow, subscription: Subscription) -> TokenStatus 
 
 fn view(row: &SandboxTokenRow, subscription: Subscription) -> SandboxTokenView {
     SandboxTokenView {
+        policy: credential_policy::view(
+            row.expires_at,
+            &row.ip_allowlist,
+            row.daily_cap,
+            now_ms(),
+        ),
         id: row.id,
         name: row.name.clone(),
         masked: mask(&row.last4),

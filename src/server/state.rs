@@ -1,6 +1,7 @@
 //! What every handler shares: the store, the keys and the settings.
 
 use super::config::Settings;
+use super::consumer::JwksCache;
 use super::crypto::Secrets;
 use super::password::Hasher;
 use super::store::Store;
@@ -20,6 +21,9 @@ pub struct AppState {
     pub hasher: Arc<Hasher>,
     /// Anonymous failures per client address.
     pub throttle: Arc<AnonymousThrottle>,
+    /// The OAuth servers' JWKS keys, for bearer tokens (never whether a
+    /// server is enabled: that is read on every call).
+    pub jwks: Arc<JwksCache>,
 }
 
 /// The state, from the Leptos context of a server function or page render.

@@ -15,16 +15,20 @@ mod audit;
 mod layouts;
 mod oauth;
 mod orgs;
+mod provision;
 mod sandbox;
 mod usage;
 mod write;
 
-pub use admins::{AdminRow, Admission, MemberRow, MembershipRow, SignInPolicy};
+pub use admins::{AdminRow, Admission, MemberRow, MembershipRow, SignInPolicy, api_access_not_for};
 pub use api_keys::{ApiCall, ApiCallRequest, Window};
 pub use api_keys::{ApiKeyRow, ApiSessionRow, EXISTS_MESSAGE};
 pub use audit::{AuditColumn, AuditQuery, AuditRecord, AuditRow};
-pub use oauth::{OAUTH_LIMIT_MESSAGE, OAUTH_ONE_ENABLED_MESSAGE, OAuthRow};
+pub use oauth::{
+    BearerCall, BearerCallRequest, OAUTH_LIMIT_MESSAGE, OAUTH_ONE_ENABLED_MESSAGE, OAuthRow,
+};
 pub use orgs::{OrgChange, OrgRow, SubscriptionKind};
+pub use provision::Provision;
 pub use sandbox::{LIMIT_MESSAGE, NewSubmission, SandboxTokenRow, SealedSecret, SubmitOutcome};
 pub use usage::{CallCounts, Credential};
 pub use write::{AuditedTx, Refusal, Ruled};

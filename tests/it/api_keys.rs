@@ -392,7 +392,7 @@ async fn consumer_sign_in_refusals() {
             None,
         )
         .await,
-        StatusCode::OK,
+        StatusCode::NO_CONTENT,
         "logout",
     );
     assert_status(

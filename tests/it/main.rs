@@ -6,14 +6,17 @@
 mod common;
 
 mod adversarial;
+mod api_access;
 mod api_keys;
 mod audit_log;
 mod cli;
 mod consumer_api;
 mod http_api;
 mod instances;
+mod oauth_bearer;
 mod oauth_servers;
 mod provider;
+mod provisioning;
 mod races;
 mod sandbox_rules;
 mod security;

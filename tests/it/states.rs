@@ -59,6 +59,14 @@ async fn reveal_key(app: &TestApp, cookie: &str, kind: &str) -> String {
     reply.parse()
 }
 
+/// The quota call of acme's token `secret`.
+fn quota_path(secret: &str) -> String {
+    format!(
+        "/o/acme/sandbox/report/quota?api_token={}",
+        crate::common::urlencode(secret)
+    )
+}
+
 const CLOUD_LOGIN: &str = "/o/acme/api/v1/authenticatedSession";
 const CONNECTOR_LOGIN: &str = "/o/acme/connector/api/v1/auth";
 
@@ -315,24 +323,57 @@ async fn an_expired_subscription_keeps_everything_visible_and_nothing_changeable
             endpoint,
         );
     }
-    // Consumer API: kept but rejected, live sessions included.
+    // Consumer API: reads still answer — the quota, signing in, and GETs
+    // with a session opened before or after —; a submission is a change
+    // and is refused with the portal's code.
     assert_refused(
         &app.submit("acme", &secret, FILE).await,
-        "API_KEY_DISABLED",
+        "SUBSCRIPTION_EXPIRED",
         "submit",
     );
-    assert_refused(
-        &app.api_login(CLOUD_LOGIN, &cloud, "api@acme.example")
-            .await
-            .0,
-        "API_KEY_DISABLED",
-        "login",
+    let quota = app.consumer("GET", &quota_path(&secret), None, None).await;
+    assert_status(&quota, StatusCode::OK, "quota");
+    assert_eq!(
+        quota.json()["used"],
+        0,
+        "the refused submission was not recorded"
     );
     assert_status(
         &app.consumer("GET", "/o/acme/api/v1/status", session.as_deref(), None)
             .await,
-        StatusCode::FORBIDDEN,
+        StatusCode::OK,
         "old session",
+    );
+    let (login, fresh) = app.api_login(CLOUD_LOGIN, &cloud, "api@acme.example").await;
+    assert_status(&login, StatusCode::OK, "sign-in");
+    for path in ["/o/acme/api/v1/status", CLOUD_LOGIN] {
+        assert_status(
+            &app.consumer("GET", path, fresh.as_deref(), None).await,
+            StatusCode::OK,
+            path,
+        );
+    }
+    let connector = reveal_key(&app, &api, "connector").await;
+    assert_status(
+        &app.api_login(CONNECTOR_LOGIN, &connector, "api@acme.example")
+            .await
+            .0,
+        StatusCode::OK,
+        "connector sign-in",
+    );
+    // A key the provider disabled stays refused, expired or not.
+    app.provider_set(
+        "acme",
+        Target::One(CredentialRef::ApiKey(KeyKind::Connector)),
+        Some(DisableReason::Other),
+    )
+    .await;
+    assert_refused(
+        &app.api_login(CONNECTOR_LOGIN, &connector, "api@acme.example")
+            .await
+            .0,
+        "API_KEY_DISABLED",
+        "disabled connector key while expired",
     );
 
     // Renewal re-enables them, except what the provider disabled.
@@ -417,8 +458,13 @@ async fn an_expiry_date_that_passes_takes_effect_without_a_restart() {
     );
     assert_refused(
         &app.submit("acme", &secret, FILE).await,
-        "API_KEY_DISABLED",
+        "SUBSCRIPTION_EXPIRED",
         "after the date",
+    );
+    assert_status(
+        &app.consumer("GET", &quota_path(&secret), None, None).await,
+        StatusCode::OK,
+        "quota after the date",
     );
     assert_refused(
         &app.call(Some(&api), "sandbox-tokens/add", &[("name", "Late")])
@@ -504,5 +550,57 @@ async fn without_a_subscription_there_is_no_table_and_everything_is_refused() {
             .0
             .status,
         StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn the_expired_banner_names_whom_to_contact() {
+    use keyport::paths::{CLOUD_SERVICE_API_KEY, OAUTH_SERVERS, SANDBOX_API_TOKEN};
+    let app =
+        TestApp::with_settings(|s| s.support_contact = "support@provider.example".into()).await;
+    // globex's Sandbox subscription is expired in the demo; its API one we expire.
+    set_subscription(
+        &app,
+        "globex",
+        SubscriptionKind::Api,
+        Subscription::Expired,
+        None,
+    )
+    .await;
+    let globex = app.sign_in("api@globex.example").await;
+    for (page, says) in [
+        (SANDBOX_API_TOKEN, "Your Sandbox subscription has expired."),
+        (CLOUD_SERVICE_API_KEY, "Your API subscription has expired."),
+        (OAUTH_SERVERS, "Your API subscription has expired."),
+    ] {
+        let html = app.get(Some(&globex), page).await;
+        assert_status(&html, StatusCode::OK, page);
+        assert!(html.text.contains(says), "{page}");
+        assert!(
+            html.text
+                .contains("Contact support@provider.example to renew it."),
+            "{page}: the configured contact"
+        );
+    }
+    // An active subscription has no banner.
+    let acme = app.sign_in("api@acme.example").await;
+    let html = app.get(Some(&acme), SANDBOX_API_TOKEN).await;
+    assert!(!html.text.contains("to renew it."), "acme is active");
+
+    // The default names the service provider; markup in the setting stays text.
+    let plain = TestApp::new().await;
+    let globex = plain.sign_in("api@globex.example").await;
+    let html = plain.get(Some(&globex), SANDBOX_API_TOKEN).await;
+    assert!(
+        html.text
+            .contains("Contact your service provider to renew it.")
+    );
+    let marked = TestApp::with_settings(|s| s.support_contact = "<b>Ops</b>".into()).await;
+    let globex = marked.sign_in("api@globex.example").await;
+    let html = marked.get(Some(&globex), SANDBOX_API_TOKEN).await;
+    assert!(
+        html.text
+            .contains("Contact &lt;b&gt;Ops&lt;/b&gt; to renew it."),
+        "escaped"
     );
 }

@@ -1,13 +1,16 @@
 //! One organisation in the provider console: subscriptions, settings, the
-//! tokens and keys (disable with a reason, enable), and its admins.
+//! tokens and keys (disable with a reason, enable), and its admins with
+//! their API access (grant, revoke).
 
+use super::confirm::{self, ConfirmHost, Confirmer};
 use super::subscription_label;
 use crate::api::provider::{
-    AddOrgAdmin, RemoveOrgAdmin, SaveOrgSettings, SetCredentialState, SetSubscription,
+    AddOrgAdmin, RemoveOrgAdmin, SaveOrgSettings, SetCredentialState, SetOrgAdminApiAccess,
+    SetSubscription,
 };
 use crate::model::{
-    CredentialRef, DisableReason, Member, OrgSettings, ProviderCredential, ProviderOrg, Role,
-    Subscription, SubscriptionKind,
+    CredentialRef, DisableReason, Member, OrgSettings, Permission, ProviderCredential, ProviderOrg,
+    Role, Subscription, SubscriptionKind,
 };
 use leptos::prelude::*;
 
@@ -18,12 +21,16 @@ pub struct PanelActions {
     pub credential: ServerAction<SetCredentialState>,
     pub add_admin: ServerAction<AddOrgAdmin>,
     pub remove_admin: ServerAction<RemoveOrgAdmin>,
+    pub api_access: ServerAction<SetOrgAdminApiAccess>,
 }
 
 #[component]
 pub fn OrgPanel(org: ProviderOrg, actions: PanelActions) -> impl IntoView {
     let title = format!("{} ({})", org.name, org.short_name);
+    // Disable, Remove and subscription changes ask first (`confirm`).
+    let confirmer = Confirmer::provide(org.name.clone());
     view! {
+        <ConfirmHost confirmer />
         <section class="provider-org" aria-labelledby="org-panel-title">
             <h2 id="org-panel-title">{title}</h2>
             <div class="provider-grid">
@@ -61,7 +68,8 @@ fn SubscriptionForm(
             .unwrap_or_default(),
     );
     let id = kind.as_str();
-    let short_name = org.short_name.clone();
+    let confirmer = Confirmer::get();
+    let current = org.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let state = match state.get_untracked().as_str() {
@@ -69,12 +77,19 @@ fn SubscriptionForm(
             "expired" => Subscription::Expired,
             _ => Subscription::None,
         };
-        action.dispatch(SetSubscription {
-            org: short_name.clone(),
+        let change = SetSubscription {
+            org: current.short_name.clone(),
             kind,
             state,
             expires_on: expires_on.get_untracked(),
-        });
+        };
+        let text = confirm::subscription(&current, kind, state, &change.expires_on);
+        confirmer.ask(
+            text,
+            Callback::new(move |_| {
+                action.dispatch(change.clone());
+            }),
+        );
     };
     view! {
         <form class="provider-card" on:submit=submit aria-labelledby=format!("sub-{id}-title")>
@@ -176,6 +191,8 @@ fn CredentialRow(
     action: ServerAction<SetCredentialState>,
 ) -> impl IntoView {
     let reason = RwSignal::new(DisableReason::Other.as_str().to_owned());
+    let confirmer = Confirmer::get();
+    let asked = credential.clone();
     let which = credential.credential;
     let label = credential.label.clone();
     let status = match credential.disabled {
@@ -207,7 +224,11 @@ fn CredentialRow(
                 </select>
                 <button type="button" class="danger" aria-label=format!("Disable {label}") on:click=move |_| {
                     let reason = reason.get_untracked().parse().ok();
-                    action.dispatch(SetCredentialState { org: org.clone(), credential: which, reason });
+                    let change = SetCredentialState { org: org.clone(), credential: which, reason };
+                    confirmer.ask(
+                        confirm::disable(&confirmer.org_name(), &asked, reason),
+                        Callback::new(move |_| { action.dispatch(change.clone()); }),
+                    );
                 }>"Disable"</button>
             }
             .into_any()
@@ -228,50 +249,99 @@ fn Admins(org: ProviderOrg, actions: PanelActions) -> impl IntoView {
     view! {
         <section aria-labelledby="admins-title">
             <h3 id="admins-title">"Administrators"</h3>
-            <MemberList org=org.short_name.clone() members=org.members action=actions.remove_admin />
+            <MemberList org=org.short_name.clone() members=org.members actions />
             <AddAdminForm org=org.short_name action=actions.add_admin />
         </section>
     }
 }
 
-/// The organisation's admins, each with a Remove button.
+/// The organisation's admins: role, API access with Grant / Revoke (for
+/// roles that may hold it), and Remove.
 #[component]
-fn MemberList(
-    org: String,
-    members: Vec<Member>,
-    action: ServerAction<RemoveOrgAdmin>,
-) -> impl IntoView {
+fn MemberList(org: String, members: Vec<Member>, actions: PanelActions) -> impl IntoView {
     view! {
-        <ul class="member-list">
-            {members
-                .into_iter()
-                .map(|m| {
-                    let org = org.clone();
-                    let who = m.username.clone();
-                    view! {
-                        <li>
-                            <span>{m.username.clone()}</span>
-                            <span class="role">{m.role.label()}</span>
-                            <button type="button" class="link" aria-label=format!("Remove {}", m.username) on:click=move |_| {
-                                action.dispatch(RemoveOrgAdmin { org: org.clone(), username: who.clone() });
-                            }>"Remove"</button>
-                        </li>
-                    }
-                })
-                .collect_view()}
-        </ul>
+        <div class="table-scroll" tabindex="0" role="region" aria-labelledby="admins-title">
+            <table class="data-table member-table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Username"</th>
+                        <th scope="col">"Role"</th>
+                        <th scope="col">"API access"</th>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {members
+                        .into_iter()
+                        .map(|m| view! { <MemberRow org=org.clone() member=m actions /> })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+fn MemberRow(org: String, member: Member, actions: PanelActions) -> impl IntoView {
+    let username = member.username.clone();
+    let grantable = member.role.allows(Permission::UseApi);
+    let access = match (member.api_access, grantable) {
+        (true, _) => "Granted",
+        (false, true) => "Not granted",
+        (false, false) => "Not available for this role",
+    };
+    let toggle = grantable.then(|| {
+        let (org, who) = (org.clone(), username.clone());
+        let granted = !member.api_access;
+        let label = if granted { "Grant" } else { "Revoke" };
+        view! {
+            <button type="button" class="link" aria-label=format!("{label} API access for {username}") on:click=move |_| {
+                actions.api_access.dispatch(SetOrgAdminApiAccess { org: org.clone(), username: who.clone(), granted });
+            }>{label}</button>
+        }
+    });
+    let who = username.clone();
+    let confirmer = Confirmer::get();
+    let removed = member.clone();
+    view! {
+        <tr>
+            <th scope="row">{username.clone()}</th>
+            <td class="role">{member.role.label()}</td>
+            <td class="api-access">
+                <span class="status" class:status-disabled=!member.api_access>{access}</span>
+                " "
+                {toggle}
+            </td>
+            <td>
+                <button type="button" class="link danger" aria-label=format!("Remove {username}") on:click=move |_| {
+                    let change = RemoveOrgAdmin { org: org.clone(), username: who.clone() };
+                    confirmer.ask(
+                        confirm::remove_admin(&confirmer.org_name(), &removed),
+                        Callback::new(move |_| { actions.remove_admin.dispatch(change.clone()); }),
+                    );
+                }>"Remove"</button>
+            </td>
+        </tr>
     }
 }
 
 /// Adds an admin by username and role; the password is for new accounts.
+/// API access starts at the role's default, and can only be ticked for
+/// roles that may hold it.
 #[component]
 fn AddAdminForm(org: String, action: ServerAction<AddOrgAdmin>) -> impl IntoView {
     let username = RwSignal::new(String::new());
     let role = RwSignal::new(Role::ApiAdmin.as_str().to_owned());
     let password = RwSignal::new(String::new());
+    let api_access = RwSignal::new(Role::ApiAdmin.api_access_by_default());
+    let grantable = move || {
+        role.get()
+            .parse::<Role>()
+            .is_ok_and(|r| r.allows(Permission::UseApi))
+    };
     let error = move || {
         action.value().get().and_then(Result::err).map(|e| {
-            ["username", "password", "role"]
+            ["username", "password", "role", "api_access"]
                 .iter()
                 .find_map(|f| e.field(f).map(str::to_owned))
                 .unwrap_or_else(|| e.to_string())
@@ -287,6 +357,7 @@ fn AddAdminForm(org: String, action: ServerAction<AddOrgAdmin>) -> impl IntoView
             username: username.get_untracked(),
             role,
             password: password.get_untracked(),
+            api_access: Some(api_access.get_untracked() && role.allows(Permission::UseApi)),
         });
         password.set(String::new());
     };
@@ -298,12 +369,20 @@ fn AddAdminForm(org: String, action: ServerAction<AddOrgAdmin>) -> impl IntoView
             </div>
             <div>
                 <label for="admin-role">"Role"</label>
-                <select id="admin-role" on:change=move |ev| role.set(event_target_value(&ev))>
+                <select id="admin-role" on:change=move |ev| {
+                    let value = event_target_value(&ev);
+                    api_access.set(value.parse::<Role>().is_ok_and(Role::api_access_by_default));
+                    role.set(value);
+                }>
                     {Role::ALL
                         .into_iter()
                         .map(|r| view! { <option value=r.as_str() selected=r == Role::ApiAdmin>{r.label()}</option> })
                         .collect_view()}
                 </select>
+            </div>
+            <div class="checkbox">
+                <input id="admin-api-access" type="checkbox" bind:checked=api_access disabled=move || !grantable() />
+                <label for="admin-api-access">"API access"</label>
             </div>
             <div>
                 <label for="admin-password">"Initial password (new accounts)"</label>

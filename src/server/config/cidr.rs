@@ -34,6 +34,26 @@ impl Cidr {
         })
     }
 
+    /// The block with its host bits cleared (`10.1.2.3/8` is `10.0.0.0/8`):
+    /// one spelling per block, for storing and comparing allowlists.
+    pub fn normalised(self) -> Cidr {
+        let network = match self.network {
+            IpAddr::V4(net) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                IpAddr::V4((u32::from(net) & mask).into())
+            }
+            IpAddr::V6(net) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                IpAddr::V6((u128::from(net) & mask).into())
+            }
+        };
+        Cidr { network, ..self }
+    }
+
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.network, ip.to_canonical()) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
@@ -50,6 +70,13 @@ impl Cidr {
             }
             _ => false,
         }
+    }
+}
+
+/// `10.0.0.0/8`, `2001:db8::/32`: what [`Cidr::parse`] reads back.
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
     }
 }
 
@@ -76,6 +103,18 @@ mod tests {
                 .unwrap()
                 .contains("8.8.8.8".parse().unwrap())
         );
+        for (typed, stored) in [
+            ("10.1.2.3/8", "10.0.0.0/8"),
+            ("127.0.0.1", "127.0.0.1/32"),
+            ("::ffff:10.1.2.3/104", "10.0.0.0/8"),
+            ("2001:DB8::1/32", "2001:db8::/32"),
+            ("::1", "::1/128"),
+            ("0.0.0.0/0", "0.0.0.0/0"),
+        ] {
+            let cidr = Cidr::parse(typed).unwrap().normalised();
+            assert_eq!(cidr.to_string(), stored, "{typed}");
+            assert_eq!(Cidr::parse(stored).unwrap(), cidr, "{typed}");
+        }
         for bad in ["10.0.0.0/33", "nope", "10.0.0.0/x", ""] {
             assert!(Cidr::parse(bad).is_err(), "{bad}");
         }

@@ -6,12 +6,16 @@
 //! learn, then [`open_session`]. See docs/CONSUMER-API.md and
 //! docs/SECURITY.md.
 
-use super::session::{COOKIE, anonymous_gate, find_org, session_digest, subscription_refusal};
+use super::session::{
+    Access, COOKIE, anonymous_gate, find_org, session_digest, subscription_refusal,
+};
 use super::{ApiError, RateClass, rate_limit, too_many_requests};
-use crate::model::{AuditAction, KeyKind, PASSWORD_MAX, Permission, Role, normalise_username};
+use crate::model::{AuditAction, KeyKind, PASSWORD_MAX, Role, normalise_username};
 use crate::server::http::RequestMeta;
 use crate::server::state::AppState;
-use crate::server::store::{AdminRow, ApiKeyRow, AuditRecord, Credential, OrgRow};
+use crate::server::store::{
+    AdminRow, ApiKeyRow, AuditRecord, Credential, OrgRow, SubscriptionKind,
+};
 use crate::server::{api_keys, auth, crypto, lockout, now_ms};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -35,7 +39,32 @@ pub struct SignIn {
     api_key: String,
     username: String,
     password: SecretString,
-    timestamp: String,
+    timestamp: WireTimestamp,
+}
+
+/// `timestamp` as the SDKs send it: the Python SDK (`zscaler-sdk-python`)
+/// a JSON number, the others a string of digits. Either is only a candidate
+/// until [`epoch_ms`] has checked it.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum WireTimestamp {
+    Number(serde_json::Number),
+    Text(String),
+}
+
+/// The timestamp as non-negative epoch milliseconds: an integer JSON number
+/// (not `1.5`, not `1e20`, not past `i64`), or a string of ASCII digits
+/// only (no sign, no spaces, no `1.5`; `i64::from_str` alone would take
+/// `+1`). `None` for anything else.
+fn epoch_ms(timestamp: &WireTimestamp) -> Option<i64> {
+    let value = match timestamp {
+        WireTimestamp::Number(n) => n.as_i64(),
+        WireTimestamp::Text(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse().ok()
+        }
+        WireTimestamp::Text(_) => None,
+    };
+    value.filter(|t| *t >= 0)
 }
 
 /// The key as sent on the wire: `n` = the timestamp's last six digits, `r` =
@@ -71,7 +100,7 @@ pub async fn login(
         e
     };
     let org = find_org(&state, &org).await.map_err(anonymous)?;
-    let (username, body) = parse(body, now).map_err(anonymous)?;
+    let (username, timestamp, body) = parse(body, now).map_err(anonymous)?;
     let signer = Signer {
         state: &state,
         meta: &meta,
@@ -80,9 +109,9 @@ pub async fn login(
         username: &username,
         now,
     };
-    let (admin, role, key) = signer.check_credentials(body).await?;
+    let (admin, role, key) = signer.check_credentials(body, &timestamp).await?;
     let audit = signer.audit(&admin.username);
-    if let Some(refusal) = gate(&state, &org, role, &key, now).await? {
+    if let Some(refusal) = gate(&state, &org, admin.id, role, &key, now).await? {
         state
             .store
             .append_audit(&audit.clone().failed(refusal.code))
@@ -94,11 +123,12 @@ pub async fn login(
 }
 
 /// Step 1: a body that can be someone's, or 400 `INVALID_INPUT` with
-/// nothing stored.
+/// nothing stored. Passes on the normalised username and the timestamp as
+/// the decimal digits the key is obfuscated with.
 fn parse(
     body: Result<Json<SignIn>, JsonRejection>,
     now: i64,
-) -> Result<(String, SignIn), ApiError> {
+) -> Result<(String, String, SignIn), ApiError> {
     let invalid = |message: &str| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_INPUT", message);
     let Ok(Json(body)) = body else {
         return Err(invalid(
@@ -113,16 +143,13 @@ fn parse(
     if body.password.expose_secret().len() > PASSWORD_MAX || body.api_key.len() > 64 {
         return Err(invalid("apiKey or password is too long."));
     }
-    let timestamp_ok = body
-        .timestamp
-        .parse::<i64>()
-        .is_ok_and(|t| (t - now).abs() <= CLOCK_WINDOW_MS);
-    if !timestamp_ok {
+    let Some(timestamp) = epoch_ms(&body.timestamp).filter(|t| (t - now).abs() <= CLOCK_WINDOW_MS)
+    else {
         return Err(invalid(
-            "timestamp must be epoch milliseconds within 2 hours of the server clock.",
+            "timestamp must be epoch milliseconds (an integer or a string of digits) within 2 hours of the server clock.",
         ));
-    }
-    Ok((username, body))
+    };
+    Ok((username, timestamp.to_string(), body))
 }
 
 /// One sign-in being checked.
@@ -162,6 +189,7 @@ impl Signer<'_> {
     async fn check_credentials(
         &self,
         body: SignIn,
+        timestamp: &str,
     ) -> Result<(AdminRow, Role, ApiKeyRow), ApiError> {
         let state = self.state;
         let checked = lockout::check(
@@ -204,7 +232,7 @@ impl Signer<'_> {
         let key = current
             .as_ref()
             .map_or(NO_KEY, |(_, key)| key.expose_secret());
-        let expected = obfuscate_api_key(key, &body.timestamp).unwrap_or_default();
+        let expected = obfuscate_api_key(key, timestamp).unwrap_or_default();
         let key_ok: bool = expected.as_bytes().ct_eq(body.api_key.as_bytes()).into();
         let role = match &admin {
             Some(a) => role_in(state, a.id, self.org.id).await?,
@@ -232,16 +260,20 @@ async fn role_in(state: &AppState, admin_id: i64, org_id: i64) -> Result<Option<
         .map(|m| m.role.0))
 }
 
-/// Step 3, for right credentials only: API access, the key's provider
-/// state, the subscription.
+/// Step 3, for right credentials only: API access (a role that may hold it,
+/// and the admin's stored grant, docs/ROLES.md), the key's provider state,
+/// the subscription — signing in reads, so an expired one lets it through
+/// (docs/STATES.md).
 async fn gate(
     state: &AppState,
     org: &OrgRow,
+    admin_id: i64,
     role: Role,
     key: &ApiKeyRow,
     now: i64,
 ) -> Result<Option<ApiError>, ApiError> {
-    Ok(if !role.allows(Permission::UseApi) {
+    let granted = state.store.api_access_granted(admin_id, org.id).await?;
+    Ok(if !role.has_api_access(granted) {
         Some(ApiError::new(
             StatusCode::FORBIDDEN,
             "API_ACCESS_NOT_GRANTED",
@@ -254,7 +286,11 @@ async fn gate(
             "The API key is disabled.",
         ))
     } else {
-        subscription_refusal(state, org, now).await?
+        let subscription = state
+            .store
+            .subscription(org.id, SubscriptionKind::Api, now)
+            .await?;
+        subscription_refusal(SubscriptionKind::Api, subscription, Access::Read)
     })
 }
 

@@ -2,14 +2,16 @@
 //! the database — there is no cache — so a replaced or deleted token fails on
 //! the very next request, on every instance.
 
+use super::session::{Access, subscription_refusal};
 use super::{ApiError, RateClass, limits, too_many_requests};
-use crate::model::{AuditAction, Subscription, category};
+use crate::model::{AuditAction, category};
 use crate::server::http::RequestMeta;
 use crate::server::state::AppState;
 use crate::server::store::{
     AuditRecord, Credential, NewSubmission, OrgRow, SandboxTokenRow, SubmitOutcome,
     SubscriptionKind,
 };
+use crate::server::credential_policy::{self, CredentialKind};
 use crate::server::{auth, day_start, now_ms};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
@@ -29,7 +31,9 @@ pub struct TokenQuery {
     force: Option<String>,
 }
 
-/// Finds the organisation and the usable token presented to it. Unknown
+/// Finds the organisation and the token presented to it, usable for
+/// `access`: not disabled by the provider, and a Sandbox subscription that
+/// allows it (an expired one answers quota calls, not submissions). Unknown
 /// tokens and organisations count against the caller's address (see
 /// `server::throttle`), never against the organisation.
 async fn authenticate(
@@ -37,6 +41,7 @@ async fn authenticate(
     meta: &RequestMeta,
     org: &str,
     token: Option<&str>,
+    access: Access,
 ) -> Result<(OrgRow, SandboxTokenRow), ApiError> {
     let now = now_ms();
     if let Some(wait) = state.throttle.blocked(&meta.client_ip, now) {
@@ -52,25 +57,20 @@ async fn authenticate(
         state.throttle.failed(&meta.client_ip, now);
     }
     let (org, row) = found.ok_or_else(invalid_token)?;
+    // The token's own restrictions first: from an address its allowlist
+    // does not name, nothing else about it is told.
+    credential_policy::check(row.expires_at, &row.ip_allowlist, &meta.client_ip, now)
+        .map_err(|denied| super::denied(denied, CredentialKind::SandboxToken))?;
     if row.disabled_reason.is_some() {
         return Err(token_disabled());
     }
-    match state
+    let subscription = state
         .store
         .subscription(org.id, SubscriptionKind::Sandbox, now)
-        .await?
-    {
-        Subscription::Active => Ok((org, row)),
-        Subscription::Expired => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "API_KEY_DISABLED",
-            "The API token is disabled: the Sandbox subscription has expired.",
-        )),
-        Subscription::None => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "NO_SUBSCRIPTION",
-            "A valid Sandbox subscription is required.",
-        )),
+        .await?;
+    match subscription_refusal(SubscriptionKind::Sandbox, subscription, access) {
+        Some(refusal) => Err(refusal),
+        None => Ok((org, row)),
     }
 }
 
@@ -109,7 +109,8 @@ pub async fn submit(
     Query(q): Query<TokenQuery>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (org, token) = authenticate(&state, &meta, &org, q.api_token.as_deref()).await?;
+    let token = q.api_token.as_deref();
+    let (org, token) = authenticate(&state, &meta, &org, token, Access::Change).await?;
     let body = read_file(body).await?;
     let md5 = hex::encode(Md5::digest(&body));
     let file_type = file_type(&body);
@@ -192,14 +193,26 @@ fn answer(
         .into_response()),
         SubmitOutcome::TokenGone => Err(invalid_token()),
         SubmitOutcome::TokenDisabled => Err(token_disabled()),
+        SubmitOutcome::Denied(denied) => Err(super::denied(denied, CredentialKind::SandboxToken)),
+        SubmitOutcome::OverTokenCap => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TOKEN_DAILY_CAP_EXCEEDED",
+            "This token has made its daily cap of submissions; other tokens of the organisation are not affected.",
+        )
+        .retry_after(until_midnight(now))),
         SubmitOutcome::RateLimited(wait) => Err(too_many_requests(wait)),
         SubmitOutcome::OverAllowance => Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "RATE_LIMIT_EXCEEDED",
             "The organisation's daily submission allowance is used up; its tokens are now disabled.",
         )
-        .retry_after(((day_start(now) + crate::server::DAY_MS - now) / 1000).max(1) as u64)),
+        .retry_after(until_midnight(now))),
     }
+}
+
+/// Seconds until the daily allowance and caps start again (midnight UTC).
+fn until_midnight(now: i64) -> u64 {
+    ((day_start(now) + crate::server::DAY_MS - now) / 1000).max(1) as u64
 }
 
 /// `GET /o/{org}/sandbox/report/quota?api_token=T`
@@ -209,7 +222,8 @@ pub async fn quota(
     Path(org): Path<String>,
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, ApiError> {
-    let (org, token) = authenticate(&state, &meta, &org, q.api_token.as_deref()).await?;
+    let token = q.api_token.as_deref();
+    let (org, token) = authenticate(&state, &meta, &org, token, Access::Read).await?;
     let now = now_ms();
     state
         .store

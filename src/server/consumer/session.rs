@@ -12,7 +12,7 @@ use crate::server::store::{ApiCall, ApiCallRequest, OrgRow, SubscriptionKind};
 use crate::server::{auth, now_ms};
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::json;
@@ -47,14 +47,16 @@ impl FromRequestParts<AppState> for LiveSession {
         let Path(org): Path<String> = Path::from_request_parts(parts, state)
             .await
             .map_err(|_| not_found())?;
-        let (org, admin_id) = live_session(state, &org, &parts.headers, kind, &meta).await?;
+        let access = Access::of(&parts.method);
+        let (org, admin_id) = live_session(state, &org, &parts.headers, kind, access, &meta).await?;
         Ok(LiveSession { org, admin_id })
     }
 }
 
-/// `GET /api/v1/status`: needs a live Cloud Service API session.
-pub async fn status(session: LiveSession) -> Response {
-    Json(json!({ "status": "ACTIVE", "organisation": session.org.short_name })).into_response()
+/// `GET /api/v1/status`: needs a live Cloud Service API session or a
+/// bearer token ([`super::ApiCaller`]).
+pub async fn status(caller: super::ApiCaller) -> Response {
+    Json(json!({ "status": "ACTIVE", "organisation": caller.org.short_name })).into_response()
 }
 
 /// `GET` on the sign-in path: whether the session is alive.
@@ -138,7 +140,8 @@ pub async fn logout(
     } else {
         state.throttle.failed(&meta.client_ip, now);
     }
-    let mut res = Json(json!({})).into_response();
+    // 204, as the reference API answers and the SDKs check for.
+    let mut res = StatusCode::NO_CONTENT.into_response();
     let expired = format!(
         "{COOKIE}=; Path=/o/{}; HttpOnly; SameSite=Strict; Max-Age=0",
         org.short_name
@@ -151,14 +154,15 @@ pub async fn logout(
 
 /// The organisation, if the request carries a live session made with its
 /// key of `kind` by an admin who is still a member with API access, and the
-/// API subscription is still active. Only such calls count toward the
-/// organisation's rate limit and the key's usage; the others count against
-/// the caller's address ([`anonymous_gate`]).
+/// API subscription allows `access` (an expired one still answers reads).
+/// Only such calls count toward the organisation's rate limit and the key's
+/// usage; the others count against the caller's address ([`anonymous_gate`]).
 async fn live_session(
     state: &AppState,
     org: &str,
     headers: &HeaderMap,
     kind: KeyKind,
+    access: Access,
     meta: &RequestMeta,
 ) -> Result<(OrgRow, i64), ApiError> {
     let now = now_ms();
@@ -185,39 +189,67 @@ async fn live_session(
         ApiCall::NoSession => return Err(anonymous(session_not_valid())),
         ApiCall::Live(session) => session.admin_id,
     };
-    // A session made before the subscription lapsed dies with it (docs/STATES.md).
-    if let Some(refusal) = subscription_refusal(state, &org, now).await? {
+    // Checked on every call: a session made before the subscription lapsed
+    // keeps reading, and changes nothing (docs/STATES.md).
+    let subscription = state
+        .store
+        .subscription(org.id, SubscriptionKind::Api, now)
+        .await?;
+    if let Some(refusal) = subscription_refusal(SubscriptionKind::Api, subscription, access) {
         return Err(refusal);
     }
     Ok((org, admin_id))
 }
 
-/// Why the organisation's API subscription refuses the consumer API, if it does.
-pub(super) async fn subscription_refusal(
-    state: &AppState,
-    org: &OrgRow,
-    now: i64,
-) -> Result<Option<ApiError>, ApiError> {
-    Ok(
-        match state
-            .store
-            .subscription(org.id, SubscriptionKind::Api, now)
-            .await?
-        {
-            Subscription::Active => None,
-            // "Kept but disabled" (docs/STATES.md): the key answers as a disabled one.
-            Subscription::Expired => Some(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "API_KEY_DISABLED",
-                "The API key is disabled: the API subscription has expired.",
-            )),
-            Subscription::None => Some(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "NO_SUBSCRIPTION",
-                "A valid API subscription is required.",
-            )),
-        },
-    )
+/// What a consumer-API call does, as the subscription rule sees it
+/// (docs/STATES.md): an expired subscription still answers reads and
+/// refuses changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Access {
+    /// `GET`, a quota call — and signing in, which changes no configuration
+    /// and is needed to read.
+    Read,
+    /// Anything that changes something: a submission, a `POST`, `PUT` or
+    /// `DELETE` of configuration.
+    Change,
+}
+
+impl Access {
+    /// `GET` and `HEAD` read; every other method changes something.
+    pub(super) fn of(method: &Method) -> Self {
+        if method == Method::GET || method == Method::HEAD {
+            Access::Read
+        } else {
+            Access::Change
+        }
+    }
+}
+
+/// Why a subscription of `kind` in state `subscription` refuses a call that
+/// does `access`, if it does: none refuses everything (403
+/// `NO_SUBSCRIPTION`); expired refuses changes only (403
+/// `SUBSCRIPTION_EXPIRED`, the portal's code for the same rule).
+pub(super) fn subscription_refusal(
+    kind: SubscriptionKind,
+    subscription: Subscription,
+    access: Access,
+) -> Option<ApiError> {
+    match (subscription, access) {
+        (Subscription::Active, _) | (Subscription::Expired, Access::Read) => None,
+        (Subscription::Expired, Access::Change) => Some(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "SUBSCRIPTION_EXPIRED",
+            match kind {
+                SubscriptionKind::Sandbox => "The Sandbox subscription has expired: submissions are refused until it is renewed; quota calls still answer.",
+                SubscriptionKind::Api => "The API subscription has expired: read-only calls still answer; changes are refused until it is renewed.",
+            },
+        )),
+        (Subscription::None, _) => Some(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "NO_SUBSCRIPTION",
+            format!("A valid {} subscription is required.", kind.label()),
+        )),
+    }
 }
 
 fn session_cookie(headers: &HeaderMap) -> Option<&str> {
@@ -233,4 +265,28 @@ fn session_cookie(headers: &HeaderMap) -> Option<&str> {
 /// Session ids are random; a plain SHA-256 keeps the stored form useless.
 pub(super) fn session_digest(id: &str) -> Vec<u8> {
     Sha256::digest(id.as_bytes()).to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Access, Method, Subscription, SubscriptionKind, subscription_refusal};
+
+    #[test]
+    fn an_expired_subscription_answers_reads_and_refuses_changes() {
+        assert_eq!(Access::of(&Method::GET), Access::Read);
+        assert_eq!(Access::of(&Method::HEAD), Access::Read);
+        for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            assert_eq!(Access::of(&method), Access::Change, "{method}");
+        }
+        for kind in SubscriptionKind::ALL {
+            for access in [Access::Read, Access::Change] {
+                assert!(subscription_refusal(kind, Subscription::Active, access).is_none());
+                let none = subscription_refusal(kind, Subscription::None, access);
+                assert_eq!(none.map(|e| e.code), Some("NO_SUBSCRIPTION"));
+            }
+            assert!(subscription_refusal(kind, Subscription::Expired, Access::Read).is_none());
+            let change = subscription_refusal(kind, Subscription::Expired, Access::Change);
+            assert_eq!(change.map(|e| e.code), Some("SUBSCRIPTION_EXPIRED"));
+        }
+    }
 }

@@ -1,17 +1,21 @@
 //! Who administers each organisation: the provider adds an admin (creating
-//! the account when the username is new) or removes one.
+//! the account when the username is new) or removes one, and grants or
+//! revokes their API access (docs/ROLES.md).
 
 use super::{Operator, org};
 use crate::error::AppError;
-use crate::model::{AuditAction, PASSWORD_MAX, Role, USERNAME_MAX, is_invisible};
+use crate::model::{AuditAction, PASSWORD_MAX, Permission, Role, USERNAME_MAX, is_invisible};
 use crate::server::now_ms;
 use crate::server::state::AppState;
+use crate::server::store::api_access_not_for;
 use secrecy::{ExposeSecret, SecretString};
 
 pub const PASSWORD_MIN: usize = 12;
 
 /// Gives `username` the role `role` in the organisation. An unknown
-/// username becomes a new account, for which `password` is required.
+/// username becomes a new account, for which `password` is required. API
+/// access is `api_access`, or the role's default when not given; a changed
+/// role starts again from that (its API sessions end either way).
 pub async fn add_admin(
     state: &AppState,
     op: &Operator,
@@ -19,7 +23,12 @@ pub async fn add_admin(
     username: &str,
     role: Role,
     password: Option<SecretString>,
+    api_access: Option<bool>,
 ) -> Result<(), AppError> {
+    if api_access == Some(true) && !role.allows(Permission::UseApi) {
+        return Err(api_access_not_for(role).into());
+    }
+    let api_access = api_access.unwrap_or(role.api_access_by_default());
     let username = username.trim().to_lowercase();
     if username.is_empty()
         || username.chars().count() > USERNAME_MAX
@@ -37,7 +46,8 @@ pub async fn add_admin(
         Some(admin) => admin.id,
         None => create_account(state, &username, password).await?,
     };
-    let resource = format!("{username} ({})", role.label());
+    let access = if api_access { ", API access" } else { "" };
+    let resource = format!("{username} ({}{access})", role.label());
     let audit = op.audit(
         &org.short_name,
         AuditAction::Create,
@@ -46,10 +56,44 @@ pub async fn add_admin(
     );
     state
         .store
-        .set_membership(admin_id, org.id, role, &audit)
+        .set_membership(admin_id, org.id, role, api_access, &audit)
         .await?;
     Ok(())
 }
+
+/// Grants (`granted`) or revokes the API access of `username` in the
+/// organisation: audited as Enable or Disable, category Provider,
+/// sub-category API access. A revoke ends their API sessions there at once;
+/// a grant to a role that may not hold it (Read-Only Admin, Provider) is
+/// refused with 400 `validation` and audited.
+pub async fn set_api_access(
+    state: &AppState,
+    op: &Operator,
+    short_name: &str,
+    username: &str,
+    granted: bool,
+) -> Result<(), AppError> {
+    let org = org(state, op, short_name).await?;
+    let username = username.trim().to_lowercase();
+    let admin = state
+        .store
+        .admin_by_username(&username)
+        .await?
+        .ok_or_else(|| AppError::not_found("The administrator"))?;
+    let action = if granted {
+        AuditAction::Enable
+    } else {
+        AuditAction::Disable
+    };
+    let audit = op.audit(&org.short_name, action, API_ACCESS, &username);
+    Ok(state
+        .store
+        .set_api_access(admin.id, org.id, granted, &audit)
+        .await??)
+}
+
+/// The audit log's sub-category of API access grants.
+pub const API_ACCESS: &str = "API access";
 
 /// Removes `username` from the organisation; their sessions there end on
 /// their next request. A provider cannot remove themselves.

@@ -1,7 +1,7 @@
 //! Admin accounts, their memberships, and failed sign-ins.
 
-use super::{AuditRecord, Backend, Lock, Store};
-use crate::model::Role;
+use super::{AuditRecord, Backend, Flag, Lock, Refusal, Ruled, Store};
+use crate::model::{Permission, Role};
 
 /// The numbers of the sign-in lockout (one policy for the portal and the
 /// consumer API; see `server::lockout`).
@@ -64,13 +64,16 @@ pub struct MemberRow {
     pub username: String,
     #[sqlx(try_from = "String")]
     pub role: RoleText,
+    /// The stored API access grant (see `Role::has_api_access`).
+    #[sqlx(try_from = "i64")]
+    pub api_access: Flag,
 }
 
 impl Store {
     /// An organisation's admins, by username.
     pub async fn org_members(&self, org_id: i64) -> Result<Vec<MemberRow>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT a.id AS admin_id, a.username, m.role FROM memberships m JOIN admins a ON a.id = m.admin_id
+            "SELECT a.id AS admin_id, a.username, m.role, m.api_access FROM memberships m JOIN admins a ON a.id = m.admin_id
              WHERE m.org_id = $1 ORDER BY a.username",
         )
         .bind(org_id)
@@ -78,16 +81,18 @@ impl Store {
         .await
     }
 
-    /// Gives `admin_id` the role `role` in `org_id` (added, or changed), with the audit entry.
+    /// Gives `admin_id` the role `role` in `org_id` (added, or changed) and
+    /// the API access grant `api_access`, with the audit entry.
     pub async fn set_membership(
         &self,
         admin_id: i64,
         org_id: i64,
         role: Role,
+        api_access: bool,
         audit: &AuditRecord,
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.write(Lock::Org(org_id), audit).await?;
-        upsert_membership(&mut tx, admin_id, org_id, role).await?;
+        upsert_membership(&mut tx, admin_id, org_id, role, api_access).await?;
         // A new role is a new grant: sessions opened under the old one end.
         end_api_sessions_of(&mut tx, admin_id, org_id).await?;
         tx.commit().await
@@ -114,6 +119,61 @@ impl Store {
         end_api_sessions_of(&mut tx, admin_id, org_id).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Whether `admin_id` holds the API access grant in `org_id` (false for
+    /// a non-member). The role decides too: `Role::has_api_access`.
+    pub async fn api_access_granted(
+        &self,
+        admin_id: i64,
+        org_id: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT api_access FROM memberships WHERE admin_id = $1 AND org_id = $2",
+        )
+        .bind(admin_id)
+        .bind(org_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some_and(|(granted,)| granted != 0))
+    }
+
+    /// Grants or revokes `admin_id`'s API access in `org_id`, with the audit
+    /// entry. The role is read inside the write, so a role changed a moment
+    /// ago is the one that decides: a grant to a role that may not hold it
+    /// is refused (audited). A revoke deletes the admin's API sessions in
+    /// the organisation in the same transaction, so the next call fails.
+    pub async fn set_api_access(
+        &self,
+        admin_id: i64,
+        org_id: i64,
+        granted: bool,
+        audit: &AuditRecord,
+    ) -> Result<Ruled<()>, sqlx::Error> {
+        let mut tx = self.write(Lock::Org(org_id), audit).await?;
+        let role: Option<(String,)> =
+            sqlx::query_as("SELECT role FROM memberships WHERE admin_id = $1 AND org_id = $2")
+                .bind(admin_id)
+                .bind(org_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(role) = role.and_then(|(r,)| r.parse::<Role>().ok()) else {
+            return tx.refuse(Refusal::NotFound("The administrator")).await;
+        };
+        if granted && !role.allows(Permission::UseApi) {
+            return tx.refuse(api_access_not_for(role)).await;
+        }
+        sqlx::query("UPDATE memberships SET api_access = $1 WHERE admin_id = $2 AND org_id = $3")
+            .bind(i64::from(granted))
+            .bind(admin_id)
+            .bind(org_id)
+            .execute(&mut *tx)
+            .await?;
+        if !granted {
+            end_api_sessions_of(&mut tx, admin_id, org_id).await?;
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
     }
 
     pub async fn admin_by_username(&self, username: &str) -> Result<Option<AdminRow>, sqlx::Error> {
@@ -145,13 +205,17 @@ impl Store {
         Ok(row.0)
     }
 
+    /// Adds or changes a membership without an audit entry (demo seed,
+    /// tests), with the role's default API access.
     pub async fn add_membership(
         &self,
         admin_id: i64,
         org_id: i64,
         role: Role,
     ) -> Result<(), sqlx::Error> {
-        upsert_membership(&mut *self.pool.acquire().await?, admin_id, org_id, role).await
+        let mut conn = self.pool.acquire().await?;
+        let api_access = role.api_access_by_default();
+        upsert_membership(&mut conn, admin_id, org_id, role, api_access).await
     }
 
     /// The admin's organisations, in a stable order (by short name).
@@ -291,14 +355,28 @@ async fn upsert_membership(
     admin_id: i64,
     org_id: i64,
     role: Role,
+    api_access: bool,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO memberships (admin_id, org_id, role) VALUES ($1, $2, $3) ON CONFLICT (admin_id, org_id) DO UPDATE SET role = excluded.role")
-        .bind(admin_id)
-        .bind(org_id)
-        .bind(role.as_str())
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO memberships (admin_id, org_id, role, api_access) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (admin_id, org_id) DO UPDATE SET role = excluded.role, api_access = excluded.api_access",
+    )
+    .bind(admin_id)
+    .bind(org_id)
+    .bind(role.as_str())
+    .bind(i64::from(api_access && role.allows(Permission::UseApi)))
+    .execute(conn)
+    .await?;
     Ok(())
+}
+
+/// The refusal of an API access grant to `role` (docs/ROLES.md).
+pub fn api_access_not_for(role: Role) -> Refusal {
+    Refusal::Invalid {
+        field: "api_access",
+        message: format!("A {} cannot be given API access.", role.label()),
+        hint: format!("{}s cannot be given API access.", role.label()),
+    }
 }
 
 /// Ends the admin's consumer-API sessions in the organisation.

@@ -3,7 +3,8 @@
 
 use super::usage::{Credential, forget_use, note_use};
 use super::{AuditRecord, AuditedTx, Lock, Refusal, Ruled, Store, SubscriptionKind};
-use crate::model::{DisableReason, KeyKind, Permission, Role};
+use crate::model::{DisableReason, KeyKind, Role};
+use crate::server::credential_policy::{self, Denied, StoredPolicy};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ApiKeyRow {
@@ -14,6 +15,11 @@ pub struct ApiKeyRow {
     pub modified_by: String,
     pub last_used_at: Option<i64>,
     pub last_used_ip: Option<String>,
+    pub created_at: i64,
+    /// The restrictions (`server::credential_policy`), checked at sign-in
+    /// and on every call made with the key's sessions.
+    pub expires_at: Option<i64>,
+    pub ip_allowlist: String,
 }
 
 impl ApiKeyRow {
@@ -38,7 +44,7 @@ impl Store {
         kind: KeyKind,
     ) -> Result<Option<ApiKeyRow>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT key_sealed, last4, disabled_reason, modified_at, modified_by, last_used_at, last_used_ip
+            "SELECT key_sealed, last4, disabled_reason, modified_at, modified_by, last_used_at, last_used_ip, created_at, expires_at, ip_allowlist
              FROM api_keys WHERE org_id = $1 AND kind = $2",
         )
         .bind(org_id)
@@ -47,14 +53,16 @@ impl Store {
         .await
     }
 
-    /// Adds the key under the rules (docs/STATES.md: an active API
-    /// subscription; refused with `EXISTS_MESSAGE` while there is a key).
+    /// Adds the key with its restrictions under the rules (docs/STATES.md:
+    /// an active API subscription; refused with `EXISTS_MESSAGE` while
+    /// there is a key).
     pub async fn insert_api_key(
         &self,
         org_id: i64,
         kind: KeyKind,
         sealed: &[u8],
         last4: &str,
+        policy: &StoredPolicy,
         audit: &AuditRecord,
     ) -> Result<Ruled<()>, sqlx::Error> {
         let mut tx = self.write(Lock::Org(org_id), audit).await?;
@@ -62,8 +70,8 @@ impl Store {
             return tx.refuse(r).await;
         }
         let inserted = sqlx::query(
-            "INSERT INTO api_keys (org_id, kind, key_sealed, last4, created_at, modified_at, modified_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (org_id, kind) DO NOTHING",
+            "INSERT INTO api_keys (org_id, kind, key_sealed, last4, created_at, modified_at, modified_by, expires_at, ip_allowlist)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (org_id, kind) DO NOTHING",
         )
         .bind(org_id)
         .bind(kind.as_str())
@@ -72,6 +80,8 @@ impl Store {
         .bind(audit.at)
         .bind(audit.at)
         .bind(&audit.admin)
+        .bind(policy.expires_at)
+        .bind(&policy.ip_allowlist)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -85,13 +95,15 @@ impl Store {
 
     /// Replaces the key under the rules (active subscription, key not
     /// disabled) and ends every API session made with the old one, in one
-    /// transaction.
+    /// transaction. With `policy` its restrictions are set too; without,
+    /// they stay.
     pub async fn replace_api_key(
         &self,
         org_id: i64,
         kind: KeyKind,
         sealed: &[u8],
         last4: &str,
+        policy: Option<&StoredPolicy>,
         audit: &AuditRecord,
     ) -> Result<Ruled<()>, sqlx::Error> {
         let mut tx = self.write(Lock::Org(org_id), audit).await?;
@@ -114,7 +126,43 @@ impl Store {
         if updated == 0 {
             return tx.refuse(Refusal::NotFound("The key")).await;
         }
+        if let Some(policy) = policy {
+            set_key_restrictions(&mut tx, org_id, kind, policy).await?;
+        }
         retire_key(&mut tx, org_id, kind).await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// Sets the key's restrictions, the key itself unchanged (an active
+    /// subscription needed; a provider disable does not block it, as it
+    /// does not block renaming a token). Its sessions stay: each of their
+    /// calls is checked against the new restrictions.
+    pub async fn set_api_key_policy(
+        &self,
+        org_id: i64,
+        kind: KeyKind,
+        policy: &StoredPolicy,
+        audit: &AuditRecord,
+    ) -> Result<Ruled<()>, sqlx::Error> {
+        let mut tx = self.write(Lock::Org(org_id), audit).await?;
+        if let Err(r) = tx.gate(org_id, SubscriptionKind::Api, audit.at).await? {
+            return tx.refuse(r).await;
+        }
+        let updated = sqlx::query(
+            "UPDATE api_keys SET modified_at = $1, modified_by = $2 WHERE org_id = $3 AND kind = $4",
+        )
+        .bind(audit.at)
+        .bind(&audit.admin)
+        .bind(org_id)
+        .bind(kind.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return tx.refuse(Refusal::NotFound("The key")).await;
+        }
+        set_key_restrictions(&mut tx, org_id, kind, policy).await?;
         tx.commit().await?;
         Ok(Ok(()))
     }
@@ -229,14 +277,15 @@ impl Store {
 
     /// One consumer-API call made with a session, in one write transaction:
     /// the session checked (alive within its idle and absolute limits, its
-    /// admin still a member whose role may use the API), then — only for a
+    /// admin still a member who holds API access — the grant, and a role
+    /// that may hold it, `Role::has_api_access`), then — only for a
     /// live session — counted against the organisation's rate limits, the
     /// session touched and the key's use noted. Calls without a live session
     /// cost the organisation nothing.
     pub async fn api_call(&self, call: &ApiCallRequest<'_>) -> Result<ApiCall, sqlx::Error> {
         let mut tx = self.begin_write(Lock::Org(call.org_id)).await?;
-        let session: Option<(String, i64, String)> = sqlx::query_as(
-            "SELECT s.kind, s.admin_id, m.role FROM api_sessions s
+        let session: Option<(String, i64, String, i64)> = sqlx::query_as(
+            "SELECT s.kind, s.admin_id, m.role, m.api_access FROM api_sessions s
              JOIN memberships m ON m.admin_id = s.admin_id AND m.org_id = s.org_id
              WHERE s.id_digest = $1 AND s.org_id = $2 AND s.last_seen_at > $3 AND s.created_at > $4",
         )
@@ -246,15 +295,27 @@ impl Store {
         .bind(call.now - call.max_age_ms)
         .fetch_optional(&mut *tx)
         .await?;
-        let usable = session.filter(|(kind, _, role)| {
+        let usable = session.filter(|(kind, _, role, granted)| {
             kind == call.kind.as_str()
                 && role
                     .parse::<Role>()
-                    .is_ok_and(|r| r.allows(Permission::UseApi))
+                    .is_ok_and(|r| r.has_api_access(*granted != 0))
         });
-        let Some((kind, admin_id, _)) = usable else {
+        let Some((kind, admin_id, _, _)) = usable else {
             return Ok(ApiCall::NoSession);
         };
+        // The key's own restrictions, read in this transaction: a key that
+        // has expired, or a client its allowlist does not name, is refused
+        // before anything is counted.
+        let Some((expires_at, allowlist)) = key_restrictions(&mut tx, call.org_id, call.kind).await?
+        else {
+            return Ok(ApiCall::NoSession);
+        };
+        if let Err(denied) =
+            credential_policy::check(expires_at, &allowlist, call.client_ip, call.now)
+        {
+            return Ok(ApiCall::Denied(denied));
+        }
         if let Some(wait) = count_request(&mut tx, call.org_id, call.now, call.limits).await? {
             return Ok(ApiCall::RateLimited(wait));
         }
@@ -316,7 +377,22 @@ impl Window {
 pub enum ApiCall {
     RateLimited(u64),
     NoSession,
+    /// A live session whose key's restrictions refuse this call.
+    Denied(Denied),
     Live(ApiSessionRow),
+}
+
+/// The expiry and allowlist of the organisation's key of `kind`, if it has one.
+async fn key_restrictions(
+    conn: &mut sqlx::AnyConnection,
+    org_id: i64,
+    kind: KeyKind,
+) -> Result<Option<(Option<i64>, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT expires_at, ip_allowlist FROM api_keys WHERE org_id = $1 AND kind = $2")
+        .bind(org_id)
+        .bind(kind.as_str())
+        .fetch_optional(conn)
+        .await
 }
 
 /// Counts a request in the caller's write transaction; `Some(seconds)` to
@@ -388,6 +464,22 @@ async fn changeable(
         return Ok(Err(r));
     }
     tx.gate_key_enabled(org_id, kind).await
+}
+
+async fn set_key_restrictions(
+    conn: &mut sqlx::AnyConnection,
+    org_id: i64,
+    kind: KeyKind,
+    policy: &StoredPolicy,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE api_keys SET expires_at = $1, ip_allowlist = $2 WHERE org_id = $3 AND kind = $4")
+        .bind(policy.expires_at)
+        .bind(&policy.ip_allowlist)
+        .bind(org_id)
+        .bind(kind.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Ends the API sessions made with an organisation's key of `kind`.

@@ -119,6 +119,34 @@ impl Store {
         .await
     }
 
+    /// "Who looked": the newest successful reveals of one credential —
+    /// entries of `org` with action Reveal, `sub_category` and `resource`
+    /// as the reveal recorded them, from `since` on — newest first, as
+    /// (admin, time, client address).
+    pub async fn reveals(
+        &self,
+        org: &str,
+        sub_category: &str,
+        resource: &str,
+        since: i64,
+        limit: i64,
+    ) -> Result<Vec<(String, i64, String)>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT admin, at, client_ip FROM audit_log
+             WHERE org = $1 AND sub_category = $2 AND resource = $3 AND action = $4 AND result = $5 AND at >= $6
+             ORDER BY id DESC LIMIT $7",
+        )
+        .bind(for_audit(org))
+        .bind(for_audit(sub_category))
+        .bind(for_audit(resource))
+        .bind(AuditAction::Reveal.code())
+        .bind(AuditResult::Success.code())
+        .bind(since)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
     /// Every entry (tests: nothing secret may appear in any of them).
     pub async fn all_audit(&self) -> Result<Vec<AuditRecord>, sqlx::Error> {
         sqlx::query_as(

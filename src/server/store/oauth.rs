@@ -2,7 +2,8 @@
 //! enabled) are checked and written under one write lock.
 
 use super::Flag;
-use super::{AuditRecord, Lock, Refusal, Ruled, Store, SubscriptionKind};
+use super::api_keys::count_request;
+use super::{AuditRecord, Lock, Refusal, Ruled, Store, SubscriptionKind, Window};
 use crate::model::{OAUTH_MAX_SERVERS, OAuthServerForm};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -38,6 +39,47 @@ impl Store {
         .bind(org_id)
         .fetch_all(&self.pool)
         .await
+    }
+
+    /// The organisation's enabled server (at most one: `save_oauth_server`
+    /// keeps it so), read on every bearer-token call and never cached, so
+    /// that disabling or deleting it stops its tokens on the next request.
+    pub async fn enabled_oauth_server(&self, org_id: i64) -> Result<Option<OAuthRow>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT id, name, enabled, description, jwks_url, validate_cert, audience, issuer, client_id, jwks_keys, last_fetch_at, modified_at, modified_by
+             FROM oauth_servers WHERE org_id = $1 AND enabled <> 0 ORDER BY id LIMIT 1",
+        )
+        .bind(org_id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// One consumer-API call made with a verified bearer token, in one write
+    /// transaction: the server that verified it must still be enabled and
+    /// unchanged (an edit, disable or delete since it was read refuses the
+    /// call), then the call is counted against the organisation's rate
+    /// limits, exactly as a call with a session ([`Store::api_call`]).
+    pub async fn bearer_call(
+        &self,
+        call: &BearerCallRequest<'_>,
+    ) -> Result<BearerCall, sqlx::Error> {
+        let mut tx = self.begin_write(Lock::Org(call.org_id)).await?;
+        let unchanged: Option<(i64,)> = sqlx::query_as(
+            "SELECT id FROM oauth_servers WHERE id = $1 AND org_id = $2 AND enabled <> 0 AND modified_at = $3",
+        )
+        .bind(call.server_id)
+        .bind(call.org_id)
+        .bind(call.server_modified_at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if unchanged.is_none() {
+            return Ok(BearerCall::ServerChanged);
+        }
+        if let Some(wait) = count_request(&mut tx, call.org_id, call.now, call.limits).await? {
+            return Ok(BearerCall::RateLimited(wait));
+        }
+        tx.commit().await?;
+        Ok(BearerCall::Served)
     }
 
     /// Adds (`id = None`) or replaces a server, with the JWKS just fetched.
@@ -122,6 +164,28 @@ impl Store {
         tx.commit().await?;
         Ok(Ok(()))
     }
+}
+
+/// One bearer-token call as [`Store::bearer_call`] checks it.
+#[derive(Debug)]
+pub struct BearerCallRequest<'a> {
+    pub org_id: i64,
+    /// The server whose key, issuer, audience and client id the token
+    /// matched, and its `modified_at` when it was read.
+    pub server_id: i64,
+    pub server_modified_at: i64,
+    pub now: i64,
+    /// The organisation's windows, the same as for session calls.
+    pub limits: &'a [Window],
+}
+
+/// What [`Store::bearer_call`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BearerCall {
+    Served,
+    RateLimited(u64),
+    /// Disabled, edited or deleted after the token was checked against it.
+    ServerChanged,
 }
 
 type IdQuery<'q> = sqlx::query::QueryAs<'q, sqlx::Any, (i64,), sqlx::any::AnyArguments<'q>>;

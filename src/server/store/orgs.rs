@@ -245,7 +245,8 @@ fn effective(status: &str, expires_at: Option<i64>, now: i64) -> Subscription {
     }
 }
 
-async fn apply(
+/// Applies a provider change on `conn` (the caller's transaction).
+pub(super) async fn apply(
     conn: &mut AnyConnection,
     org_id: i64,
     change: OrgChange,

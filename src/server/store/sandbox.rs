@@ -1,6 +1,7 @@
 //! Sandbox API tokens and the submissions made with them.
 
 use super::usage::{Credential, forget_use};
+use crate::server::credential_policy::StoredPolicy;
 use super::{AuditRecord, AuditedTx, Lock, Refusal, Ruled, Store, SubscriptionKind};
 use crate::model::DisableReason;
 
@@ -22,6 +23,12 @@ pub struct SandboxTokenRow {
     pub modified_by: String,
     pub last_used_at: Option<i64>,
     pub last_used_ip: Option<String>,
+    pub created_at: i64,
+    /// The restrictions (`server::credential_policy`): checked by the
+    /// consumer API on every request from these columns.
+    pub expires_at: Option<i64>,
+    pub ip_allowlist: String,
+    pub daily_cap: Option<i64>,
     /// Calls the token served in the hour and the day before the query.
     pub calls_1h: i64,
     pub calls_24h: i64,
@@ -45,6 +52,7 @@ pub struct SealedSecret<'a> {
 
 /// The row, with its call counts; binds the hour's and the day's start first.
 const TOKEN_COLUMNS: &str = "t.id, t.org_id, t.name, t.secret_sealed, t.secret_digest, t.last4, t.disabled_reason, t.modified_at, t.modified_by, t.last_used_at, t.last_used_ip,
+     t.created_at, t.expires_at, t.ip_allowlist, t.daily_cap,
      (SELECT CAST(COALESCE(SUM(c.count), 0) AS BIGINT) FROM credential_calls c WHERE c.org_id = t.org_id AND c.credential = 'sandbox' AND c.credential_id = t.id AND c.minute > $1) AS calls_1h,
      (SELECT CAST(COALESCE(SUM(c.count), 0) AS BIGINT) FROM credential_calls c WHERE c.org_id = t.org_id AND c.credential = 'sandbox' AND c.credential_id = t.id AND c.minute > $2) AS calls_24h";
 
@@ -125,14 +133,16 @@ impl Store {
             .await
     }
 
-    /// Adds a token under the rules: an active Sandbox subscription, no
-    /// token disabled by the provider, fewer than the organisation's limit,
-    /// a unique name — checked and inserted in one transaction.
+    /// Adds a token with its restrictions under the rules: an active
+    /// Sandbox subscription, no token disabled by the provider, fewer than
+    /// the organisation's limit, a unique name — checked and inserted in
+    /// one transaction.
     pub async fn insert_sandbox_token(
         &self,
         org_id: i64,
         name: &str,
         secret: SealedSecret<'_>,
+        policy: &StoredPolicy,
         audit: &AuditRecord,
     ) -> Result<Ruled<i64>, sqlx::Error> {
         let mut tx = self.write(Lock::Org(org_id), audit).await?;
@@ -152,8 +162,8 @@ impl Store {
             return tx.refuse(Refusal::Conflict(LIMIT_MESSAGE.into())).await;
         }
         let inserted: Result<(i64,), _> = sqlx::query_as(
-            "INSERT INTO sandbox_tokens (org_id, name, secret_sealed, secret_digest, last4, created_at, modified_at, modified_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            "INSERT INTO sandbox_tokens (org_id, name, secret_sealed, secret_digest, last4, created_at, modified_at, modified_by, expires_at, ip_allowlist, daily_cap)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(org_id)
         .bind(name)
@@ -163,6 +173,9 @@ impl Store {
         .bind(audit.at)
         .bind(audit.at)
         .bind(&audit.admin)
+        .bind(policy.expires_at)
+        .bind(&policy.ip_allowlist)
+        .bind(policy.daily_cap)
         .fetch_one(&mut *tx)
         .await;
         let id = match inserted {
@@ -174,13 +187,15 @@ impl Store {
         Ok(Ok(id))
     }
 
-    /// Renames a token (an active subscription and a unique name needed;
-    /// a provider disable does not block renaming).
-    pub async fn rename_sandbox_token(
+    /// Renames a token and, with `policy`, sets its restrictions, in one
+    /// transaction (an active subscription and a unique name needed; a
+    /// provider disable does not block editing).
+    pub async fn edit_sandbox_token(
         &self,
         org_id: i64,
         id: i64,
         name: &str,
+        policy: Option<&StoredPolicy>,
         audit: &AuditRecord,
     ) -> Result<Ruled<()>, sqlx::Error> {
         let mut tx = self.write(Lock::Org(org_id), audit).await?;
@@ -203,12 +218,22 @@ impl Store {
             Err(e) if is_unique_violation(&e) => return tx.refuse(duplicate(name)).await,
             Err(e) => return Err(e),
         }
+        if let Some(policy) = policy {
+            sqlx::query("UPDATE sandbox_tokens SET expires_at = $1, ip_allowlist = $2, daily_cap = $3 WHERE org_id = $4 AND id = $5")
+                .bind(policy.expires_at)
+                .bind(&policy.ip_allowlist)
+                .bind(policy.daily_cap)
+                .bind(org_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(Ok(()))
     }
 
     /// Replaces a token's secret under the rules (active subscription, no
-    /// token disabled). The old digest is gone when this commits, so the old
+    /// token disabled); its restrictions stay. The old digest is gone when this commits, so the old
     /// string stops matching at once.
     pub async fn replace_sandbox_secret(
         &self,

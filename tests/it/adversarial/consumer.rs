@@ -164,6 +164,7 @@ async fn a_role_change_ends_the_session_and_view_only_roles_get_no_api_access() 
         "api@acme.example",
         keyport::model::Role::ReadOnlyAdmin,
         None,
+        None,
     )
     .await
     .unwrap();

@@ -2,6 +2,7 @@
 //! organisation's rate limits and daily allowance.
 
 use crate::model::DisableReason;
+use crate::server::credential_policy::{self, Denied};
 use crate::server::store::api_keys::count_request;
 use crate::server::store::usage::{Credential, note_use};
 use crate::server::store::{AuditRecord, Lock, Store, Window};
@@ -35,13 +36,23 @@ pub enum SubmitOutcome {
     TokenGone,
     /// The token was disabled since it was checked.
     TokenDisabled,
+    /// The token's restrictions refuse it (its allowlist or its expiry,
+    /// read again here). Nothing recorded or counted.
+    Denied(Denied),
+    /// The token made its daily cap of submissions today: not recorded,
+    /// and nothing counted against the organisation's allowance or limits.
+    OverTokenCap,
     /// Over a rate limit: wait this many seconds. Nothing recorded.
     RateLimited(u64),
 }
 
 impl Store {
-    /// Records a submission against the daily allowance. The submission that
-    /// would go past it is not recorded; it disables the organisation's tokens.
+    /// Records a submission against the token's restrictions and daily cap,
+    /// then the organisation's rate limits and daily allowance, all in one
+    /// write transaction (so parallel submissions cannot both take the last
+    /// place under the cap or the allowance). A submission over the token's
+    /// cap changes nothing; the one that would go past the allowance is not
+    /// recorded and disables the organisation's tokens.
     pub async fn record_submission(
         &self,
         sub: &NewSubmission<'_>,
@@ -49,17 +60,39 @@ impl Store {
         on_exceeded: &AuditRecord,
     ) -> Result<SubmitOutcome, sqlx::Error> {
         let mut tx = self.begin_write(Lock::Org(sub.org_id)).await?;
-        let current: Option<(Option<String>,)> = sqlx::query_as(
-            "SELECT disabled_reason FROM sandbox_tokens WHERE id = $1 AND secret_digest = $2",
+        type Current = (Option<String>, Option<i64>, String, Option<i64>);
+        let current: Option<Current> = sqlx::query_as(
+            "SELECT disabled_reason, expires_at, ip_allowlist, daily_cap FROM sandbox_tokens WHERE id = $1 AND secret_digest = $2",
         )
         .bind(sub.token_id)
         .bind(sub.token_digest)
         .fetch_optional(&mut *tx)
         .await?;
-        match current {
+        let daily_cap = match current {
             None => return Ok(SubmitOutcome::TokenGone),
-            Some((Some(_),)) => return Ok(SubmitOutcome::TokenDisabled),
-            Some((None,)) => {}
+            Some((Some(_), ..)) => return Ok(SubmitOutcome::TokenDisabled),
+            Some((None, expires_at, allowlist, daily_cap)) => {
+                if let Err(denied) =
+                    credential_policy::check(expires_at, &allowlist, sub.client_ip, sub.at)
+                {
+                    return Ok(SubmitOutcome::Denied(denied));
+                }
+                daily_cap
+            }
+        };
+        // The token's own cap comes before the organisation's limits, so a
+        // busy token is stopped before it uses up what the others share.
+        if let Some(cap) = daily_cap {
+            let (made,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM sandbox_submissions WHERE token_id = $1 AND at >= $2",
+            )
+            .bind(sub.token_id)
+            .bind(sub.day_start)
+            .fetch_one(&mut *tx)
+            .await?;
+            if made >= cap {
+                return Ok(SubmitOutcome::OverTokenCap);
+            }
         }
         // Counted only for a valid token: strangers cannot use up the limit.
         if let Some(wait) = count_request(&mut tx, sub.org_id, sub.at, sub.limits).await? {

@@ -1,0 +1,138 @@
+//! A provider's subscription change, with the credentials its activation
+//! provisions: "the token/key is initially provisioned when the
+//! subscription is applied". The change, each credential created and each
+//! audit entry commit in one transaction, so an activation never leaves an
+//! organisation half provisioned, and a credential the organisation added
+//! meanwhile is seen (and not doubled).
+
+use super::orgs::{OrgChange, apply, subscription_in};
+use super::{AuditRecord, Lock, SealedSecret, Store};
+use crate::model::{CredentialRef, KeyKind, Subscription};
+
+/// A credential to create when the change activates the subscription and
+/// the organisation has none of its kind. `audit` is its own entry (Create,
+/// by the provider), recorded only if it is created.
+pub enum Provision<'a> {
+    /// The first Sandbox API token, when the organisation has no token.
+    SandboxToken {
+        name: &'a str,
+        secret: SealedSecret<'a>,
+        audit: AuditRecord,
+    },
+    /// The key of `kind`, when the organisation has none.
+    ApiKey {
+        kind: KeyKind,
+        sealed: &'a [u8],
+        last4: &'a str,
+        audit: AuditRecord,
+    },
+}
+
+impl Store {
+    /// Sets a subscription (as [`Store::change_org`] does) and, when this
+    /// makes it active — it was none or expired at `audit.at` — creates
+    /// each of `provisions` the organisation has none of. Re-saving an
+    /// active subscription (a new end date) creates nothing: an
+    /// organisation that deleted its token meant it. Returns what was
+    /// created.
+    pub async fn change_subscription(
+        &self,
+        org_id: i64,
+        change: OrgChange,
+        provisions: &[Provision<'_>],
+        audit: &AuditRecord,
+    ) -> Result<Vec<CredentialRef>, sqlx::Error> {
+        let mut tx = self.write(Lock::Org(org_id), audit).await?;
+        let activates = match change {
+            OrgChange::Subscription {
+                kind,
+                state: Subscription::Active,
+                expires_at,
+            } => {
+                let before = subscription_in(&mut tx, org_id, kind, audit.at).await?;
+                // An end date already past activates nothing.
+                before != Subscription::Active && expires_at.is_none_or(|t| t > audit.at)
+            }
+            _ => false,
+        };
+        apply(&mut tx, org_id, change).await?;
+        let mut created = Vec::new();
+        if activates {
+            for provision in provisions {
+                if let Some(credential) = provide(&mut tx, org_id, provision).await? {
+                    created.push(credential);
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(created)
+    }
+}
+
+/// Creates `provision` if the organisation has none of its kind, with its
+/// audit entry, on the caller's transaction.
+async fn provide(
+    conn: &mut sqlx::AnyConnection,
+    org_id: i64,
+    provision: &Provision<'_>,
+) -> Result<Option<CredentialRef>, sqlx::Error> {
+    let credential = match provision {
+        Provision::SandboxToken {
+            name,
+            secret,
+            audit,
+        } => {
+            let (existing,): (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM sandbox_tokens WHERE org_id = $1")
+                    .bind(org_id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            if existing > 0 {
+                return Ok(None);
+            }
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO sandbox_tokens (org_id, name, secret_sealed, secret_digest, last4, created_at, modified_at, modified_by)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            )
+            .bind(org_id)
+            .bind(*name)
+            .bind(secret.sealed)
+            .bind(secret.digest)
+            .bind(secret.last4)
+            .bind(audit.at)
+            .bind(audit.at)
+            .bind(&audit.admin)
+            .fetch_one(&mut *conn)
+            .await?;
+            audit.insert(conn).await?;
+            CredentialRef::SandboxToken(id)
+        }
+        Provision::ApiKey {
+            kind,
+            sealed,
+            last4,
+            audit,
+        } => {
+            let inserted = sqlx::query(
+                "INSERT INTO api_keys (org_id, kind, key_sealed, last4, created_at, modified_at, modified_by)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (org_id, kind) DO NOTHING",
+            )
+            .bind(org_id)
+            .bind(kind.as_str())
+            .bind(*sealed)
+            .bind(*last4)
+            .bind(audit.at)
+            .bind(audit.at)
+            .bind(&audit.admin)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                return Ok(None);
+            }
+            audit.insert(conn).await?;
+            CredentialRef::ApiKey(*kind)
+        }
+    };
+    Ok(Some(credential))
+}
