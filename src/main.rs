@@ -52,8 +52,8 @@ async fn main() -> MainResult {
     leptos_options.site_addr = serve.addr;
     let settings = Settings::from_serve(&serve);
     let state = routes::state(store, secrets, settings, leptos_options).await?;
-    if serve.demo {
-        start_demo(&state, serve.demo_reset_every).await?;
+    if let Some(schedule) = state.settings.demo_reset {
+        start_demo(&state, schedule).await?;
     }
 
     routes::spawn_housekeeping(state.clone());
@@ -71,24 +71,23 @@ async fn main() -> MainResult {
     Ok(())
 }
 
-/// With `--demo`: seeds an empty database and, with `--demo-reset-every`,
-/// wipes and re-seeds it on that timer.
-async fn start_demo(state: &AppState, reset_every: Option<Duration>) -> MainResult {
+/// With `--demo`: seeds an empty database, then wipes and re-seeds it on
+/// its schedule (`--demo-reset`, nightly at 03:00 UTC by default).
+async fn start_demo(state: &AppState, schedule: demo::ResetSchedule) -> MainResult {
     demo::seed_if_empty(state).await?;
-    if let Some(every) = reset_every {
-        let state = state.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                match demo::reset(&state).await {
-                    Ok(()) => tracing::info!("demo reset"),
-                    Err(e) => tracing::error!(error = %e, "demo reset failed"),
-                }
+    let state = state.clone();
+    tokio::spawn(async move {
+        // Computed afresh each time, so a slow reset or a suspended machine
+        // never makes the next one drift from the documented time.
+        while let Some(next) = schedule.next_after(keyport::server::now_ms()) {
+            let wait = next.saturating_sub(keyport::server::now_ms()).max(0);
+            tokio::time::sleep(Duration::from_millis(wait.unsigned_abs())).await;
+            match demo::reset(&state).await {
+                Ok(()) => tracing::info!("demo reset"),
+                Err(e) => tracing::error!(error = %e, "demo reset failed"),
             }
-        });
-    }
+        }
+    });
     Ok(())
 }
 

@@ -18,7 +18,7 @@ pub use api_key::{
     API_KEY_LEN, ApiKeyPage, ApiKeyView, KeyDisabled, KeyKind, KeyShareOutcome, TestAuthReport,
     TestAuthStep, validate_api_key,
 };
-pub use audit::{AuditAction, AuditResult, Interface, category};
+pub use audit::{AuditAction, AuditResult, Interface, category, sub_category_label};
 pub use audit_log::{AuditEntry, AuditFilter, AuditPage, CSV_HEADER};
 pub use credential_policy::{
     ALLOWLIST_MAX_ENTRIES, CredentialPolicy, EXPIRY_MAX_DAYS, EXPIRY_WARN_DAYS, Expiry, PolicyView,

@@ -11,7 +11,7 @@ export async function signIn(page: Page, username: string) {
   await waitForHydration(page);
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign In' }).click();
+  await page.getByRole('button', { name: 'Sign In', exact: true }).click();
   await expect(page).toHaveURL(/\/administration\/api-configuration$/);
 }
 

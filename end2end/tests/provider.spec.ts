@@ -28,6 +28,7 @@ test('the provider disables a token, the API admin sees it Disabled without acti
 
   await page.getByLabel('Reason for disabling Primary').selectOption('terms_violation');
   await page.getByRole('button', { name: 'Disable Primary' }).click();
+  await page.getByRole('alertdialog', { name: 'Disable Sandbox API Token' }).getByRole('button', { name: 'Ok' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Status changed.' })).toBeVisible();
   const credential = page.locator('li.credential').filter({ hasText: 'Primary' });
   await expect(credential).toContainText('Disabled: Terms violation');

@@ -137,7 +137,7 @@ test('a wrong password is refused with a clear message', async ({ page }) => {
   await waitForHydration(page);
   await page.getByLabel('Username').fill('nobody@example.com');
   await page.getByLabel('Password').fill('wrong-password');
-  await page.getByRole('button', { name: 'Sign In' }).click();
+  await page.getByRole('button', { name: 'Sign In', exact: true }).click();
   await expect(page.getByRole('alert')).toContainText('Invalid username or password.');
 });
 
@@ -148,7 +148,7 @@ test.describe('without JavaScript', () => {
     await page.goto('/login');
     await page.getByLabel('Username').fill('nobody@example.com');
     await page.getByLabel('Password').fill('wrong-password');
-    await page.getByRole('button', { name: 'Sign In' }).click();
+    await page.getByRole('button', { name: 'Sign In', exact: true }).click();
     await expect(page).toHaveURL(/\/login\?__path=/);
     await expect(page.getByRole('alert')).toContainText('Invalid username or password.');
   });
@@ -158,7 +158,7 @@ test.describe('without JavaScript', () => {
     await expect(page.getByText('Demo environment')).toBeVisible();
     await page.getByLabel('Username').fill('readonly@acme.example');
     await page.getByLabel('Password').fill('Keyport-demo-1');
-    await page.getByRole('button', { name: 'Sign In' }).click();
+    await page.getByRole('button', { name: 'Sign In', exact: true }).click();
     await page.goto(SANDBOX);
     await expect(page.getByRole('row', { name: /Primary/ })).toBeVisible();
     await expect(page.getByRole('row', { name: /CI pipeline/ })).toBeVisible();
@@ -226,12 +226,12 @@ test('the column choice and sort survive a reload, and Reset restores the defaul
   await signIn(page, 'api@acme.example');
   await openSandbox(page);
   const headers = page.getByRole('table', { name: 'Sandbox API Tokens' }).getByRole('columnheader');
-  await expect(headers.filter({ hasText: 'Last Used' })).toHaveCount(0);
+  await expect(headers.filter({ hasText: 'API Calls (24h)' })).toHaveCount(0);
 
   await page.getByText('Columns', { exact: true }).click();
-  await page.getByRole('checkbox', { name: 'Last Used' }).check();
-  await page.getByRole('button', { name: 'Move Last Used up' }).click();
-  await expect(headers.filter({ hasText: 'Last Used' })).toHaveCount(1);
+  await page.getByRole('checkbox', { name: 'API Calls (24h)' }).check();
+  await page.getByRole('button', { name: 'Move API Calls (24h) up' }).click();
+  await expect(headers.filter({ hasText: 'API Calls (24h)' })).toHaveCount(1);
   await page.getByRole('button', { name: 'Name', exact: true }).click(); // ascending
   await page.getByRole('button', { name: 'Name', exact: true }).click(); // descending
   await expect(page.getByRole('columnheader', { name: 'Name' })).toHaveAttribute('aria-sort', 'descending');
@@ -240,7 +240,7 @@ test('the column choice and sort survive a reload, and Reset restores the defaul
   await page.waitForTimeout(500);
   await page.reload();
   await waitForHydration(page);
-  await expect(headers.filter({ hasText: 'Last Used' })).toHaveCount(1);
+  await expect(headers.filter({ hasText: 'API Calls (24h)' })).toHaveCount(1);
   await expect(page.getByRole('columnheader', { name: 'Name' })).toHaveAttribute('aria-sort', 'descending');
   const names = await page.getByRole('table', { name: 'Sandbox API Tokens' }).getByRole('rowheader').allTextContents();
   expect(names).toEqual([...names].sort().reverse());
@@ -248,8 +248,8 @@ test('the column choice and sort survive a reload, and Reset restores the defaul
 
   await page.getByText('Columns', { exact: true }).click();
   await page.getByRole('button', { name: 'Reset' }).click();
-  await expect(headers.filter({ hasText: 'Last Used' })).toHaveCount(0);
+  await expect(headers.filter({ hasText: 'API Calls (24h)' })).toHaveCount(0);
   await page.waitForTimeout(500);
   await page.reload();
-  await expect(headers.filter({ hasText: 'Last Used' })).toHaveCount(0);
+  await expect(headers.filter({ hasText: 'API Calls (24h)' })).toHaveCount(0);
 });

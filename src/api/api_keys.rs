@@ -3,7 +3,9 @@
 //! session's.
 
 use crate::error::AppError;
-use crate::model::{ApiKeyPage, KeyKind, KeyShareOutcome, TestAuthReport};
+use crate::model::{
+    ApiKeyPage, CredentialPolicy, KeyKind, KeyShareOutcome, RevealEntry, TestAuthReport,
+};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
@@ -19,31 +21,66 @@ pub async fn get_api_key(kind: KeyKind) -> Result<ApiKeyPage, AppError> {
     api_keys::page(&crate::server::app_state()?, &who, kind).await
 }
 
-/// `ManageCloudServiceKey` / `ManageConnectorKey`: generates the key; refused
-/// (`conflict`) while one exists. Returns the new key.
+/// `ManageCloudServiceKey` / `ManageConnectorKey`: generates the key, with
+/// the restrictions of `policy` (none without); refused (`conflict`) while
+/// one exists. Returns the new key.
 #[server(prefix = "/api", endpoint = "api-keys/add")]
-pub async fn add_api_key(kind: KeyKind) -> Result<String, AppError> {
+pub async fn add_api_key(
+    kind: KeyKind,
+    #[server(default)] policy: Option<CredentialPolicy>,
+) -> Result<String, AppError> {
     let who = require(kind.manage_permission()).await?;
-    let key = api_keys::add(&crate::server::app_state()?, &who, kind).await?;
+    let state = crate::server::app_state()?;
+    let key = api_keys::add(&state, &who, kind, policy.as_ref()).await?;
     Ok(key.expose_secret().to_owned())
 }
 
 /// `ManageCloudServiceKey` / `ManageConnectorKey`: sets the key to `key`
-/// (12 characters A-Z a-z 0-9, different from the current one). The old key
-/// and its API sessions stop working at once.
+/// (12 characters A-Z a-z 0-9, different from the current one), and with
+/// `policy` its restrictions (they stay without). The old key and its API
+/// sessions stop working at once.
 #[server(prefix = "/api", endpoint = "api-keys/edit")]
-pub async fn edit_api_key(kind: KeyKind, key: String) -> Result<(), AppError> {
+pub async fn edit_api_key(
+    kind: KeyKind,
+    key: String,
+    #[server(default)] policy: Option<CredentialPolicy>,
+) -> Result<(), AppError> {
     let who = require(kind.manage_permission()).await?;
-    api_keys::edit(&crate::server::app_state()?, &who, kind, &key).await
+    let state = crate::server::app_state()?;
+    api_keys::edit(&state, &who, kind, &key, policy.as_ref()).await
 }
 
 /// `ManageCloudServiceKey` / `ManageConnectorKey`: replaces the key with a
-/// random one; the old key and its API sessions stop working at once.
+/// random one, and with `policy` sets its restrictions (they stay
+/// without); the old key and its API sessions stop working at once.
 #[server(prefix = "/api", endpoint = "api-keys/regenerate")]
-pub async fn regenerate_api_key(kind: KeyKind) -> Result<String, AppError> {
+pub async fn regenerate_api_key(
+    kind: KeyKind,
+    #[server(default)] policy: Option<CredentialPolicy>,
+) -> Result<String, AppError> {
     let who = require(kind.manage_permission()).await?;
-    let key = api_keys::regenerate(&crate::server::app_state()?, &who, kind).await?;
+    let state = crate::server::app_state()?;
+    let key = api_keys::regenerate(&state, &who, kind, policy.as_ref()).await?;
     Ok(key.expose_secret().to_owned())
+}
+
+/// `ManageCloudServiceKey` / `ManageConnectorKey`: sets the key's
+/// restrictions — expiry and IP allowlist (docs/PAGES.md#credential-restrictions) — the key
+/// itself unchanged. Errors: `validation` (`expires_at`, `ip_allowlist`,
+/// `daily_cap`: not for keys), `not_found`, `subscription_expired`.
+#[server(prefix = "/api", endpoint = "api-keys/policy")]
+pub async fn set_api_key_policy(kind: KeyKind, policy: CredentialPolicy) -> Result<(), AppError> {
+    let who = require(kind.manage_permission()).await?;
+    api_keys::set_policy(&crate::server::app_state()?, &who, kind, &policy).await
+}
+
+/// `ViewApiConfiguration`: "Who looked" — the newest reveals (at most 10) of
+/// the session organisation's key of `kind`: admin, time and client
+/// address, never the key.
+#[server(prefix = "/api", endpoint = "api-keys/reveals")]
+pub async fn api_key_reveals(kind: KeyKind) -> Result<Vec<RevealEntry>, AppError> {
+    let who = require(Permission::ViewApiConfiguration).await?;
+    api_keys::reveals(&crate::server::app_state()?, &who, kind).await
 }
 
 /// `ManageCloudServiceKey` / `ManageConnectorKey`: deletes the key and ends its API sessions.

@@ -14,6 +14,8 @@ pub struct SignInDetails {
     /// Set in a demo: the accounts to try, with their role and password.
     pub demo_accounts: Vec<(String, String)>,
     pub demo_password: Option<String>,
+    /// "Demo data — reset nightly at 03:00 UTC."
+    pub demo_notice: Option<String>,
 }
 
 /// Public: what the sign-in page needs (the demo banner).
@@ -24,6 +26,7 @@ pub async fn sign_in_info() -> Result<SignInDetails, AppError> {
         return Ok(SignInDetails {
             demo_accounts: Vec::new(),
             demo_password: None,
+            demo_notice: None,
         });
     }
     use crate::server::demo::{ACCOUNTS, DEMO_PASSWORD};
@@ -40,6 +43,7 @@ pub async fn sign_in_info() -> Result<SignInDetails, AppError> {
     Ok(SignInDetails {
         demo_accounts,
         demo_password: Some(DEMO_PASSWORD.to_owned()),
+        demo_notice: crate::server::demo::notice(&state.settings),
     })
 }
 

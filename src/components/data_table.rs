@@ -244,7 +244,7 @@ where
         <thead>
             <tr>
                 {header_cells(state, &visible, &current)}
-                {has_actions.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
+                {has_actions.then(|| view! { <th scope="col" class="row-actions"><span class="visually-hidden">"Actions"</span></th> })}
             </tr>
         </thead>
         <tbody>

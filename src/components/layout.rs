@@ -58,6 +58,12 @@ pub fn AdminShell() -> impl IntoView {
                     <button type="submit" class="link">"Sign Out"</button>
                 </ActionForm>
             </header>
+            <Transition>
+                {move || Suspend::new(async move {
+                    let notice = viewer.await.ok().flatten()?.demo_notice?;
+                    Some(view! { <p class="demo-strip" role="note">{notice}</p> })
+                })}
+            </Transition>
             <div class="frame">
                 <SideNav viewer />
                 <main id="main">
@@ -169,6 +175,32 @@ pub fn ExpiredBanner(text: &'static str, contact: String) -> impl IntoView {
         <p class="banner banner-warning" role="status">
             {text} " " {format!("Contact {contact} to renew it.")}
         </p>
+    }
+}
+
+/// "View only" at the top of an API Configuration page whose controls the
+/// admin does not get: either the role lacks `permission`, or (the
+/// connector key) the provider has not let the role use it. Pages show it
+/// only while the subscription is active: an expired one has its own banner.
+#[component]
+pub fn ViewOnlyNotice(permission: Permission) -> impl IntoView {
+    let viewer = expect_context::<ViewerResource>();
+    view! {
+        <Transition>
+            {move || Suspend::new(async move {
+                let viewer = viewer.await.ok().flatten()?;
+                let why = if viewer.can(permission) {
+                    "Changes here need your service provider's permission.".to_owned()
+                } else {
+                    format!("Your role ({}) can see this page but not change it.", viewer.role.label())
+                };
+                Some(view! {
+                    <p class="banner banner-info view-only" role="note">
+                        <strong>"View only."</strong>{format!(" {why}")}
+                    </p>
+                })
+            })}
+        </Transition>
     }
 }
 

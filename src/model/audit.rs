@@ -1,5 +1,6 @@
 //! Audit vocabulary (docs/AUDIT.md#codes-shown-as-labels), shared by the recorder and the log page.
 
+use super::Permission;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
@@ -182,6 +183,64 @@ pub mod category {
     pub const PROVIDER: &str = "Provider";
 }
 
+impl Permission {
+    pub const ALL: [Permission; 9] = [
+        Permission::ViewApiConfiguration,
+        Permission::RevealSecrets,
+        Permission::ManageSandboxTokens,
+        Permission::ManageCloudServiceKey,
+        Permission::ManageOAuthServers,
+        Permission::ManageConnectorKey,
+        Permission::ViewAuditLog,
+        Permission::OperateProvider,
+        Permission::UseApi,
+    ];
+
+    /// The Sub-Category a refusal by the guard is recorded under: what the
+    /// refused call would have touched, named as the pages name it, so a
+    /// refused Regenerate sits beside the Regenerates it failed to be.
+    pub fn audit_subject(self) -> &'static str {
+        match self {
+            Permission::ViewApiConfiguration => "API Configuration",
+            Permission::RevealSecrets => "Tokens and keys",
+            Permission::ManageSandboxTokens => category::SANDBOX_API_TOKEN,
+            Permission::ManageCloudServiceKey => "Cloud Service API Key",
+            Permission::ManageOAuthServers => "OAuth 2.0 Authorization Servers",
+            Permission::ManageConnectorKey => "Cloud & Branch Connector API Key",
+            Permission::ViewAuditLog => "Audit Logs",
+            Permission::OperateProvider => "Provider Console",
+            Permission::UseApi => "API access",
+        }
+    }
+
+    /// The name entries recorded before [`Permission::audit_subject`]
+    /// stored (the Rust variant, `ManageSandboxTokens`).
+    fn legacy_name(self) -> &'static str {
+        match self {
+            Permission::ViewApiConfiguration => "ViewApiConfiguration",
+            Permission::RevealSecrets => "RevealSecrets",
+            Permission::ManageSandboxTokens => "ManageSandboxTokens",
+            Permission::ManageCloudServiceKey => "ManageCloudServiceKey",
+            Permission::ManageOAuthServers => "ManageOAuthServers",
+            Permission::ManageConnectorKey => "ManageConnectorKey",
+            Permission::ViewAuditLog => "ViewAuditLog",
+            Permission::OperateProvider => "OperateProvider",
+            Permission::UseApi => "UseApi",
+        }
+    }
+}
+
+/// How a stored Sub-Category is shown. Sub-categories are stored as their
+/// labels ("Cloud Service API Key"); older refusals stored the permission's
+/// Rust name, which is shown as [`Permission::audit_subject`]. Anything
+/// else shows as it is (like an unknown action code).
+pub fn sub_category_label(stored: &str) -> &str {
+    Permission::ALL
+        .into_iter()
+        .find(|p| p.legacy_name() == stored)
+        .map_or(stored, |p| p.audit_subject())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,5 +261,27 @@ mod tests {
         assert_eq!(Interface::label_of("admin_ui"), "Admin UI");
         assert_eq!(Interface::label_of("fax"), "fax");
         assert!("Sign In".parse::<AuditAction>().is_err());
+    }
+
+    #[test]
+    fn sub_categories_show_as_labels() {
+        assert_eq!(sub_category_label("ManageSandboxTokens"), "Sandbox API Token");
+        assert_eq!(
+            sub_category_label("ManageCloudServiceKey"),
+            "Cloud Service API Key"
+        );
+        assert_eq!(sub_category_label("OperateProvider"), "Provider Console");
+        assert_eq!(
+            sub_category_label("Cloud Service API Key"),
+            "Cloud Service API Key"
+        );
+        assert_eq!(sub_category_label("Subscription"), "Subscription");
+        // Every subject reads like the page it is about: no code, no Rust name.
+        for p in Permission::ALL {
+            let label = p.audit_subject();
+            assert!(label.starts_with(|c: char| c.is_ascii_uppercase()), "{label}");
+            assert!(!label.contains('_') && label != p.legacy_name(), "{label}");
+            assert_eq!(sub_category_label(label), label);
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The audit log page's query and answer (docs/AUDIT.md#reading-the-log).
 
-use super::{AuditAction, AuditResult, Interface};
+use super::{AuditAction, AuditResult, Interface, sub_category_label};
 use serde::{Deserialize, Serialize};
 
 /// Filters, all optional, as the page's GET form sends them.
@@ -81,6 +81,10 @@ impl AuditEntry {
         Interface::label_of(&self.interface)
     }
 
+    pub fn sub_category_label(&self) -> &str {
+        sub_category_label(&self.sub_category)
+    }
+
     /// `Success`, `Failure` or `Failure: {reason}`.
     pub fn result_label(&self) -> String {
         match (AuditResult::from_code(&self.result), &self.reason) {
@@ -101,7 +105,8 @@ pub struct AuditPage {
     pub admins: Vec<String>,
     /// `(code, label)`.
     pub actions: Vec<(String, String)>,
-    pub categories: Vec<String>,
+    /// `(stored value, label)`, one per label.
+    pub categories: Vec<(String, String)>,
 }
 
 impl AuditPage {

@@ -13,6 +13,9 @@ pub struct Viewer {
     pub orgs: Vec<OrgSummary>,
     /// The organisation's Base URL for the consumer API (docs/CONSUMER-API.md#base-urls).
     pub base_url: String,
+    /// In a demo, the banner every page shows ("Demo data — reset nightly
+    /// at 03:00 UTC."), so nobody mistakes it for real credentials.
+    pub demo_notice: Option<String>,
 }
 
 impl Viewer {

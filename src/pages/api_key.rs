@@ -11,14 +11,16 @@ use crate::components::data_table::{
     ActionsFn, CellFn, DataTable, LoadedLayout, SavedLayout, SortKey,
 };
 use crate::components::dialog::{ConfirmDialog, FormDialog};
-use crate::components::layout::{BaseUrl, Breadcrumbs, ExpiredBanner, internet_saas_trail};
+use crate::components::layout::{
+    BaseUrl, Breadcrumbs, ExpiredBanner, ViewOnlyNotice, internet_saas_trail,
+};
 use crate::components::local_time::{LastUsed, LocalTime};
 use crate::components::masked_secret::MaskedSecret;
 use crate::components::tabs::InternetSaasTabs;
 use crate::components::toast::report_outcome;
 use crate::error::AppError;
 use crate::model::{
-    API_KEY_LEN, ApiKeyPage, ApiKeyView, KeyDisabled, KeyKind, OrgSummary,
+    API_KEY_LEN, ApiKeyPage, ApiKeyView, KeyDisabled, KeyKind, OrgSummary, Permission,
     Subscription, Usage, validate_api_key,
 };
 use crate::paths::{OVERVIEW, TableKey};
@@ -168,7 +170,13 @@ fn KeyBody(page: ApiKeyPage, layout: LoadedLayout, c: Controls) -> impl IntoView
     let can_share = row_actions && !page.other_orgs.is_empty();
     let other_orgs = page.other_orgs.clone();
     let rows: Vec<ApiKeyView> = page.key.clone().into_iter().collect();
+    let view_only = !can_manage && page.subscription == Subscription::Active;
+    let permission = match kind {
+        KeyKind::CloudService => Permission::ManageCloudServiceKey,
+        KeyKind::Connector => Permission::ManageConnectorKey,
+    };
     view! {
+        {view_only.then(|| view! { <ViewOnlyNotice permission /> })}
         <BaseUrl url=page.base_url.clone() />
         {(page.subscription == Subscription::Expired).then(|| view! {
             <ExpiredBanner
@@ -209,7 +217,7 @@ fn KeyToolbar(
     view! {
         <div class="toolbar">
             {can_add.then(|| view! {
-                <button type="button" class="primary" disabled=move || c.add.pending().get() on:click=move |_| { c.add.dispatch(AddApiKey { kind }); }>
+                <button type="button" class="primary" disabled=move || c.add.pending().get() on:click=move |_| { c.add.dispatch(AddApiKey { kind, policy: None }); }>
                     {move || if c.add.pending().get() { "Adding…" } else { "Add API Key" }}
                 </button>
             })}
@@ -286,7 +294,7 @@ fn Dialogs(c: Controls) -> impl IntoView {
                 message="Regenerate the key? The current key and every API session made with it stop working immediately."
                 blast_radius=c.usage.get_untracked().blast_radius()
                 pending=c.regenerate.pending()
-                on_ok=Callback::new(move |_| { c.regenerate.dispatch(RegenerateApiKey { kind }); })
+                on_ok=Callback::new(move |_| { c.regenerate.dispatch(RegenerateApiKey { kind, policy: None }); })
                 on_cancel=close
             />
         }
@@ -332,7 +340,7 @@ fn EditKeyDialog(c: Controls, on_cancel: Callback<()>) -> impl IntoView {
         let problem = validate_api_key(&value).err();
         local_error.set(problem.clone());
         if problem.is_none() {
-            c.edit.dispatch(EditApiKey { kind, key: value });
+            c.edit.dispatch(EditApiKey { kind, key: value, policy: None });
         }
     };
     let pending = c.edit.pending();

@@ -110,7 +110,7 @@ fn audit_cell() -> CellFn<AuditEntry> {
             "at" => view! { <LocalTime at=e.at /> }.into_any(),
             "action" => e.action_label().to_owned().into_any(),
             "category" => e.category.into_any(),
-            "sub_category" => e.sub_category.into_any(),
+            "sub_category" => e.sub_category_label().to_owned().into_any(),
             "resource" => e.resource.into_any(),
             "admin" => e.admin.into_any(),
             "org" => e.org.into_any(),
@@ -130,7 +130,7 @@ fn audit_sort(column: &'static str, e: &AuditEntry) -> SortKey {
         "at" => SortKey::Number(e.at),
         "action" => text(e.action_label()),
         "category" => text(&e.category),
-        "sub_category" => text(&e.sub_category),
+        "sub_category" => text(e.sub_category_label()),
         "resource" => text(&e.resource),
         "admin" => text(&e.admin),
         "org" => text(&e.org),
@@ -143,7 +143,7 @@ fn audit_sort(column: &'static str, e: &AuditEntry) -> SortKey {
 
 #[component]
 fn FilterForm(page: AuditPage, filter: AuditFilter) -> impl IntoView {
-    // `(value, label)` pairs; admins and categories are their own labels.
+    // `(value, label)` pairs; admins are their own labels.
     let options = |values: Vec<(String, String)>, selected: Option<String>| {
         let selected = selected.unwrap_or_default();
         view! {
@@ -171,7 +171,7 @@ fn FilterForm(page: AuditPage, filter: AuditFilter) -> impl IntoView {
             </div>
             <div>
                 <label for="f-category">"Category"</label>
-                <select id="f-category" name="category">{options(as_is(page.categories), filter.category.clone())}</select>
+                <select id="f-category" name="category">{options(page.categories, filter.category.clone())}</select>
             </div>
             <div>
                 <label for="f-result">"Result"</label>

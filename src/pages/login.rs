@@ -13,6 +13,7 @@ pub fn LoginPage() -> impl IntoView {
     let next = use_query_map()
         .with_untracked(|q| q.get("next"))
         .unwrap_or_default();
+    let form_next = next.clone();
     let error = move || {
         action
             .value()
@@ -26,7 +27,7 @@ pub fn LoginPage() -> impl IntoView {
             <h1>"Keyport"</h1>
             <p class="subtitle">"Sign in to the admin portal"</p>
             <ActionForm action>
-                <input type="hidden" name="next" value=next />
+                <input type="hidden" name="next" value=form_next />
                 <label for="username">"Username"</label>
                 <input id="username" name="username" type="text" autocomplete="username" required />
                 <label for="password">"Password"</label>
@@ -37,28 +38,53 @@ pub fn LoginPage() -> impl IntoView {
                 </button>
             </ActionForm>
             <Suspense>
-                {move || Suspend::new(async move {
+                {move || {
+                    let next = next.clone();
+                    Suspend::new(async move {
                     let info = info.await.ok()?;
                     let password = info.demo_password?;
-                    Some(view! {
-                        <section class="demo-banner" aria-labelledby="demo-title">
-                            <h2 id="demo-title">"Demo environment"</h2>
-                            <p>"Every account's password is " <code>{password}</code> "."</p>
-                            <table>
-                                <caption class="visually-hidden">"Demo accounts"</caption>
-                                <thead><tr><th scope="col">"Username"</th><th scope="col">"Role"</th></tr></thead>
-                                <tbody>
-                                    {info
-                                        .demo_accounts
-                                        .into_iter()
-                                        .map(|(user, role)| view! { <tr><td><code>{user}</code></td><td>{role}</td></tr> })
-                                        .collect_view()}
-                                </tbody>
-                            </table>
-                        </section>
+                    Some(view! { <DemoAccounts accounts=info.demo_accounts password notice=info.demo_notice action next /> })
                     })
-                })}
+                }}
             </Suspense>
         </main>
+    }
+}
+
+/// With `--demo`: the accounts, each a one-click "Sign in as …" (a form
+/// posting the public demo password, so it works without WebAssembly too).
+#[component]
+fn DemoAccounts(
+    accounts: Vec<(String, String)>,
+    password: String,
+    notice: Option<String>,
+    action: ServerAction<SignIn>,
+    next: String,
+) -> impl IntoView {
+    view! {
+        <section class="demo-banner" aria-labelledby="demo-title">
+            <h2 id="demo-title">"Demo environment"</h2>
+            {notice.map(|n| view! { <p>{n}</p> })}
+            <p>"Every account's password is " <code>{password.clone()}</code> ". Or sign in with one click:"</p>
+            <ul class="demo-accounts">
+                {accounts
+                    .into_iter()
+                    .map(|(user, role)| {
+                        let (password, next) = (password.clone(), next.clone());
+                        view! {
+                        <li>
+                            <ActionForm action>
+                                <input type="hidden" name="username" value=user.clone() />
+                                <input type="hidden" name="password" value=password />
+                                <input type="hidden" name="next" value=next />
+                                <button type="submit" class="demo-account">{format!("Sign in as {user}")}</button>
+                            </ActionForm>
+                            <span class="demo-role">{role}</span>
+                        </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </section>
     }
 }

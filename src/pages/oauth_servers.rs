@@ -5,12 +5,14 @@ use crate::components::data_table::{
     ActionsFn, CellFn, DataTable, LoadedLayout, SavedLayout, SortKey,
 };
 use crate::components::dialog::{ConfirmDialog, FormDialog};
-use crate::components::layout::{BaseUrl, Breadcrumbs, ExpiredBanner, internet_saas_trail};
+use crate::components::layout::{
+    BaseUrl, Breadcrumbs, ExpiredBanner, ViewOnlyNotice, internet_saas_trail,
+};
 use crate::components::local_time::LocalTime;
 use crate::components::tabs::InternetSaasTabs;
 use crate::components::toast::report_outcome;
 use crate::model::{
-    OAUTH_MAX_SERVERS, OAuthPage, OAuthServerForm, OAuthServerView, Subscription,
+    OAUTH_MAX_SERVERS, OAuthPage, Permission, OAuthServerForm, OAuthServerView, Subscription,
     validate_oauth_form,
 };
 use crate::paths::TableKey;
@@ -91,7 +93,9 @@ fn ServerTable(page: OAuthPage, layout: LoadedLayout, c: Controls) -> impl IntoV
     let can_add = page.can_add();
     let at_limit = page.can_manage && !can_add;
     let can_manage = page.can_manage;
+    let view_only = !can_manage && page.subscription == Subscription::Active;
     view! {
+        {view_only.then(|| view! { <ViewOnlyNotice permission=Permission::ManageOAuthServers /> })}
         <BaseUrl url=page.base_url.clone() />
         {(page.subscription == Subscription::Expired).then(|| view! {
             <ExpiredBanner

@@ -1,6 +1,6 @@
 //! `/administration/api-configuration`: the sections and their Base URLs.
 
-use crate::components::layout::{BaseUrl, Breadcrumbs, ViewerResource};
+use crate::components::layout::{BaseUrl, Breadcrumbs, ViewOnlyNotice, ViewerResource};
 use crate::model::{Permission, Viewer};
 use crate::paths::{
     CLOUD_SERVICE_API_KEY, CONNECTOR_KEY_MANAGEMENT, OAUTH_SERVERS, SANDBOX_API_TOKEN,
@@ -29,6 +29,15 @@ fn Sections(viewer: Viewer) -> impl IntoView {
     let manage_keys = viewer.can(Permission::ManageCloudServiceKey);
     let manage_connector = viewer.can(Permission::ManageConnectorKey);
     let reveal = viewer.can(Permission::RevealSecrets);
+    // A role that may change none of the sections is told so up front.
+    let view_only = ![
+        Permission::ManageSandboxTokens,
+        Permission::ManageCloudServiceKey,
+        Permission::ManageOAuthServers,
+        Permission::ManageConnectorKey,
+    ]
+    .into_iter()
+    .any(|p| viewer.can(p));
     let what = |manage: bool| match (manage, reveal) {
         (true, _) => "You can view, reveal and change it.",
         (false, true) => "You can view and reveal it; changes need another role.",
@@ -65,6 +74,7 @@ fn Sections(viewer: Viewer) -> impl IntoView {
         ),
     ];
     view! {
+        {view_only.then(|| view! { <ViewOnlyNotice permission=Permission::ManageSandboxTokens /> })}
         <p>{format!("Signed in as {} ({}) in {}.", viewer.username, viewer.role.label(), viewer.org.name)}</p>
         <BaseUrl url=viewer.base_url.clone() />
         <ul class="cards">

@@ -10,13 +10,15 @@ use crate::components::clipboard::copy_to_clipboard;
 use crate::components::data_table::{
     ActionsFn, CellFn, DataTable, LoadedLayout, SavedLayout, SortKey,
 };
-use crate::components::layout::{BaseUrl, Breadcrumbs, ExpiredBanner, internet_saas_trail};
+use crate::components::layout::{
+    BaseUrl, Breadcrumbs, ExpiredBanner, ViewOnlyNotice, internet_saas_trail,
+};
 use crate::components::local_time::{LastUsed, LocalTime};
 use crate::components::masked_secret::MaskedSecret;
 use crate::components::tabs::InternetSaasTabs;
 use crate::components::toast::{report_outcome, use_toaster};
 use crate::model::{
-    DisableReason, Quota, SandboxPage, SandboxTokenView, Subscription, TokenStatus,
+    DisableReason, Permission, Quota, SandboxPage, SandboxTokenView, Subscription, TokenStatus,
     Usage,
 };
 use crate::paths::TableKey;
@@ -154,7 +156,9 @@ fn PageBody(page: SandboxPage, layout: LoadedLayout, controls: Controls) -> impl
     let actions_column = page.can_manage;
     let row_actions = page.can_manage && page.disabled_reason.is_none();
     let can_reveal = page.can_reveal;
+    let view_only = !page.can_manage && page.subscription == Subscription::Active;
     view! {
+        {view_only.then(|| view! { <ViewOnlyNotice permission=Permission::ManageSandboxTokens /> })}
         <BaseUrl url=page.base_url.clone() />
         {(page.subscription == Subscription::Expired).then(|| view! {
             <ExpiredBanner

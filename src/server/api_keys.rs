@@ -3,6 +3,7 @@
 //! ends the API sessions made with the old key in the same transaction.
 
 use super::auth::{Actor, refuse};
+use super::credential_policy::{self, CredentialKind, StoredPolicy};
 use super::crypto;
 use super::now_ms;
 use super::state::AppState;
@@ -11,8 +12,9 @@ use super::store::{
 };
 use crate::error::AppError;
 use crate::model::{
-    API_KEY_LEN, ApiKeyPage, ApiKeyView, AuditAction, KeyDisabled, KeyKind, KeyShareOutcome,
-    Permission, Role, Subscription, Usage, mask, validate_api_key,
+    API_KEY_LEN, ApiKeyPage, ApiKeyView, AuditAction, CredentialPolicy, KeyDisabled, KeyKind,
+    KeyShareOutcome, Permission, REVEALS_LISTED, RevealEntry, Role, Subscription, Usage, mask,
+    validate_api_key,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -85,32 +87,44 @@ pub async fn page(state: &AppState, actor: &Actor, kind: KeyKind) -> Result<ApiK
     })
 }
 
-/// Generates the organisation's key; refused while one exists.
-pub async fn add(state: &AppState, actor: &Actor, kind: KeyKind) -> Result<SecretString, AppError> {
-    let audit = actor.audit(AuditAction::Create, kind.label(), kind.label());
+/// Generates the organisation's key, with the restrictions of `policy`
+/// (none without); refused while one exists.
+pub async fn add(
+    state: &AppState,
+    actor: &Actor,
+    kind: KeyKind,
+    policy: Option<&CredentialPolicy>,
+) -> Result<SecretString, AppError> {
+    let mut audit = actor.audit(AuditAction::Create, kind.label(), kind.label());
     ensure_changeable(state, actor, kind, &audit).await?;
+    let policy = checked_policy(policy)?.unwrap_or_default();
+    // A key added without restrictions is recorded as before.
+    audit.resource = with_restrictions(kind, Some(&policy).filter(|p| **p != StoredPolicy::default()));
     let key = crypto::generate_secret(API_KEY_LEN);
     let sealed = state.secrets.seal(&key, &seal_context(kind))?;
     state
         .store
-        .insert_api_key(actor.org_id, kind, &sealed, &crypto::last4(&key), &audit)
+        .insert_api_key(actor.org_id, kind, &sealed, &crypto::last4(&key), &policy, &audit)
         .await??;
     Ok(key)
 }
 
-/// Sets the key to one the admin typed (so organisations can share a key).
+/// Sets the key to one the admin typed (so organisations can share a key),
+/// and with `policy` its restrictions; without, they stay.
 pub async fn edit(
     state: &AppState,
     actor: &Actor,
     kind: KeyKind,
     typed: &str,
+    policy: Option<&CredentialPolicy>,
 ) -> Result<(), AppError> {
-    let audit = actor.audit(AuditAction::Update, kind.label(), kind.label());
-    actor.ensure(kind.manage_permission())?;
-    validate_api_key(typed).map_err(|m| AppError::invalid("key", m))?;
+    let mut audit = actor.audit(AuditAction::Update, kind.label(), kind.label());
     ensure_changeable(state, actor, kind, &audit).await?;
+    validate_api_key(typed).map_err(|m| AppError::invalid("key", m))?;
+    let policy = checked_policy(policy)?;
+    audit.resource = with_restrictions(kind, policy.as_ref());
     let typed = SecretString::from(typed.to_owned());
-    match put_key(state, actor, kind, &typed, &audit, false).await? {
+    match put_key(state, actor, kind, &typed, &audit, false, policy.as_ref()).await? {
         Put::Unchanged => Err(AppError::invalid(
             "key",
             "The new key must be different from the current key.",
@@ -130,7 +144,9 @@ enum Put {
 }
 
 /// Stores `key` as the organisation's key of `kind` (adding it if
-/// `may_add` and there is none); the old key's sessions end with it.
+/// `may_add` and there is none); the old key's sessions end with it. With
+/// `policy` its restrictions are set; without, a replaced key keeps them
+/// and an added one has none.
 async fn put_key(
     state: &AppState,
     actor: &Actor,
@@ -138,6 +154,7 @@ async fn put_key(
     key: &SecretString,
     audit: &AuditRecord,
     may_add: bool,
+    policy: Option<&StoredPolicy>,
 ) -> Result<Put, AppError> {
     let sealed = state.secrets.seal(key, &seal_context(kind))?;
     let last4 = crypto::last4(key);
@@ -149,14 +166,15 @@ async fn put_key(
             replaced(
                 state
                     .store
-                    .replace_api_key(actor.org_id, kind, &sealed, &last4, audit)
+                    .replace_api_key(actor.org_id, kind, &sealed, &last4, policy, audit)
                     .await?,
             )
         }
         None if may_add => {
+            let initial = policy.cloned().unwrap_or_default();
             match state
                 .store
-                .insert_api_key(actor.org_id, kind, &sealed, &last4, audit)
+                .insert_api_key(actor.org_id, kind, &sealed, &last4, &initial, audit)
                 .await?
             {
                 Ok(()) => Ok(Put::Set),
@@ -164,7 +182,7 @@ async fn put_key(
                 Err(Refusal::Conflict(_)) => replaced(
                     state
                         .store
-                        .replace_api_key(actor.org_id, kind, &sealed, &last4, audit)
+                        .replace_api_key(actor.org_id, kind, &sealed, &last4, policy, audit)
                         .await?,
                 ),
                 Err(refusal) => Err(refusal.into()),
@@ -249,28 +267,105 @@ async fn share_into(
         return Err(refuse(state, audit, AppError::forbidden()).await);
     }
     ensure_changeable(state, target, kind, &audit).await?;
-    match put_key(state, target, kind, key, &audit, true).await? {
+    match put_key(state, target, kind, key, &audit, true, None).await? {
         Put::Set => Ok("Key set. The previous key and its API sessions no longer work."),
         Put::Unchanged => Ok("Already uses this key."),
         Put::Missing => Err(AppError::not_found("The key")),
     }
 }
 
-/// Replaces the key with a new random one.
+/// Replaces the key with a new random one, and with `policy` sets its
+/// restrictions; without, they stay.
 pub async fn regenerate(
     state: &AppState,
     actor: &Actor,
     kind: KeyKind,
+    policy: Option<&CredentialPolicy>,
 ) -> Result<SecretString, AppError> {
-    let audit = actor.audit(AuditAction::Regenerate, kind.label(), kind.label());
+    let mut audit = actor.audit(AuditAction::Regenerate, kind.label(), kind.label());
     ensure_changeable(state, actor, kind, &audit).await?;
+    let policy = checked_policy(policy)?;
+    audit.resource = with_restrictions(kind, policy.as_ref());
     let key = crypto::generate_secret(API_KEY_LEN);
     let sealed = state.secrets.seal(&key, &seal_context(kind))?;
     state
         .store
-        .replace_api_key(actor.org_id, kind, &sealed, &crypto::last4(&key), &audit)
+        .replace_api_key(
+            actor.org_id,
+            kind,
+            &sealed,
+            &crypto::last4(&key),
+            policy.as_ref(),
+            &audit,
+        )
         .await??;
     Ok(key)
+}
+
+/// Sets the key's restrictions (docs/PAGES.md#credential-restrictions), the key itself
+/// unchanged. Its sessions stay, and each of their calls meets the new
+/// restrictions. A wrong restriction changes nothing.
+pub async fn set_policy(
+    state: &AppState,
+    actor: &Actor,
+    kind: KeyKind,
+    policy: &CredentialPolicy,
+) -> Result<(), AppError> {
+    let mut audit = actor.audit(AuditAction::Update, kind.label(), kind.label());
+    ensure_changeable(state, actor, kind, &audit).await?;
+    let policy = checked_policy(Some(policy))?.unwrap_or_default();
+    audit.resource = with_restrictions(kind, Some(&policy));
+    Ok(state
+        .store
+        .set_api_key_policy(actor.org_id, kind, &policy, &audit)
+        .await??)
+}
+
+/// "Who looked" (docs/PAGES.md#credential-restrictions): the newest reveals of the
+/// organisation's key of `kind` since it was added, from the audit log —
+/// who, when and from where; never the key.
+pub async fn reveals(
+    state: &AppState,
+    actor: &Actor,
+    kind: KeyKind,
+) -> Result<Vec<RevealEntry>, AppError> {
+    actor.ensure(Permission::ViewApiConfiguration)?;
+    let row = existing(state, actor, kind).await?;
+    let rows = state
+        .store
+        .reveals(
+            &actor.org.short_name,
+            kind.label(),
+            kind.label(),
+            row.created_at,
+            REVEALS_LISTED,
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(admin, at, client_ip)| RevealEntry {
+            admin,
+            at,
+            client_ip,
+        })
+        .collect())
+}
+
+/// A form's restrictions, checked (a daily cap is refused: it is for
+/// sandbox tokens).
+fn checked_policy(policy: Option<&CredentialPolicy>) -> Result<Option<StoredPolicy>, AppError> {
+    policy
+        .map(|p| credential_policy::validate(p, CredentialKind::ApiKey, now_ms()))
+        .transpose()
+}
+
+/// The audit resource of a change: the key's label, and the restrictions
+/// it was given (none secret).
+fn with_restrictions(kind: KeyKind, policy: Option<&StoredPolicy>) -> String {
+    match policy {
+        None => kind.label().to_owned(),
+        Some(p) => format!("{} ({})", kind.label(), credential_policy::summary(p)),
+    }
 }
 
 pub async fn delete(state: &AppState, actor: &Actor, kind: KeyKind) -> Result<(), AppError> {
@@ -315,7 +410,14 @@ pub async fn seed(
     let sealed = state.secrets.seal(&key, &seal_context(kind))?;
     Ok(state
         .store
-        .insert_api_key(org_id, kind, &sealed, &crypto::last4(&key), audit)
+        .insert_api_key(
+            org_id,
+            kind,
+            &sealed,
+            &crypto::last4(&key),
+            &StoredPolicy::default(),
+            audit,
+        )
         .await??)
 }
 
@@ -384,6 +486,7 @@ fn view(row: &ApiKeyRow, subscription: Subscription, calls: CallCounts) -> ApiKe
         (None, _) => Some(KeyDisabled::SubscriptionExpired),
     };
     ApiKeyView {
+        policy: credential_policy::view(row.expires_at, &row.ip_allowlist, None, now_ms()),
         masked: mask(&row.last4),
         disabled,
         last_modified_by: row.modified_by.clone(),

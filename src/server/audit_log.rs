@@ -54,11 +54,27 @@ pub async fn page(
                 (code, label)
             })
             .collect(),
-        categories: state
-            .store
-            .audit_values(org, AuditColumn::SubCategory, sees_unscoped(actor))
-            .await?,
+        categories: category_choices(
+            state
+                .store
+                .audit_values(org, AuditColumn::SubCategory, sees_unscoped(actor))
+                .await?,
+        ),
     })
+}
+
+/// The category menu: each stored sub-category with its label, one entry
+/// per label (an older refusal's `ManageSandboxTokens` and today's
+/// "Sandbox API Token" are one choice).
+fn category_choices(stored: Vec<String>) -> Vec<(String, String)> {
+    let mut choices: Vec<(String, String)> = Vec::new();
+    for value in stored {
+        let label = crate::model::sub_category_label(&value).to_owned();
+        if !choices.iter().any(|(_, l)| *l == label) {
+            choices.push((value, label));
+        }
+    }
+    choices
 }
 
 /// Every matching entry as CSV (spreadsheet-safe: cells that a spreadsheet
@@ -78,10 +94,11 @@ pub async fn csv(state: &AppState, actor: &Actor, filter: AuditFilter) -> Result
     let mut out = CSV_HEADER.join(",");
     out.push_str("\r\n");
     for r in rows.into_iter().map(entry) {
-        let sub = if r.sub_category.is_empty() {
+        let sub_category = r.sub_category_label().to_owned();
+        let sub = if sub_category.is_empty() {
             r.category.clone()
         } else {
-            format!("{} / {}", r.category, r.sub_category)
+            format!("{} / {sub_category}", r.category)
         };
         let (action, interface, result) = (
             r.action_label().to_owned(),
@@ -92,7 +109,7 @@ pub async fn csv(state: &AppState, actor: &Actor, filter: AuditFilter) -> Result
             format_timestamp(r.at),
             action,
             sub.clone(),
-            r.sub_category,
+            sub_category,
             r.resource,
             r.admin,
             r.org,

@@ -75,6 +75,7 @@ impl Actor {
             org: self.org.clone(),
             orgs: self.orgs.clone(),
             base_url: settings.base_url(&self.org.short_name),
+            demo_notice: super::demo::notice(settings),
         }
     }
 }
@@ -254,7 +255,7 @@ pub async fn require(permission: Permission) -> Result<Actor, AppError> {
     }
     let state = super::app_state()?;
     let record = actor
-        .audit(AuditAction::Access, &format!("{permission:?}"), "")
+        .audit(AuditAction::Access, permission.audit_subject(), "")
         .failed("forbidden: the role does not allow this");
     state.store.append_audit(&record).await?;
     Err(AppError::forbidden())

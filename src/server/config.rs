@@ -1,6 +1,7 @@
 //! Runtime configuration: command-line flags, each with an environment
 //! variable, so the same binary runs a laptop demo or a fleet of instances.
 
+use super::demo::ResetSchedule;
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 use std::net::SocketAddr;
@@ -154,7 +155,12 @@ pub struct ServeArgs {
     /// and show them on the sign-in page.
     #[arg(long, env = "KEYPORT_DEMO")]
     pub demo: bool,
-    /// With --demo: wipe and re-seed the demo this often (e.g. 24h, 30m).
+    /// With --demo: when to wipe and re-seed the demo: `nightly` (03:00
+    /// UTC), a UTC time of day (`05:30`), or `never`.
+    #[arg(long, env = "KEYPORT_DEMO_RESET", default_value = "nightly", value_parser = ResetSchedule::parse)]
+    pub demo_reset: ResetSchedule,
+    /// With --demo: wipe and re-seed the demo this often instead (e.g. 24h,
+    /// 30m), counted from the start.
     #[arg(long, value_parser = parse_duration)]
     pub demo_reset_every: Option<Duration>,
     /// Mark the session cookie Secure (set when served over https).
@@ -213,6 +219,8 @@ const SUPPORT_CONTACT_MAX: usize = 200;
 pub struct Settings {
     pub public_url: String,
     pub demo: bool,
+    /// When the demo resets itself; `None` outside a demo (`--demo-reset`).
+    pub demo_reset: Option<ResetSchedule>,
     pub secure_cookies: bool,
     pub session_idle: Duration,
     /// A session ends this long after sign-in, active or not.
@@ -249,6 +257,10 @@ impl Settings {
             secure_cookies: args.secure_cookies || public_url.starts_with("https://"),
             public_url,
             demo: args.demo,
+            demo_reset: args.demo.then(|| {
+                args.demo_reset_every
+                    .map_or(args.demo_reset, ResetSchedule::Every)
+            }),
             session_idle: Duration::from_secs(60 * args.session_idle_minutes.max(1) as u64),
             session_absolute: Duration::from_secs(12 * 3600),
             api_session_idle: Duration::from_secs(60 * args.api_session_idle_minutes.max(1) as u64),
@@ -271,6 +283,7 @@ impl Settings {
         Settings {
             public_url: "http://127.0.0.1:3000".into(),
             demo: false,
+            demo_reset: None,
             secure_cookies: false,
             session_idle: Duration::from_secs(30 * 60),
             session_absolute: Duration::from_secs(12 * 3600),
@@ -293,6 +306,7 @@ impl Settings {
     pub fn for_tests() -> Self {
         Settings {
             demo: true,
+            demo_reset: Some(ResetSchedule::NIGHTLY),
             // Generous, so tests that submit several files need not wait;
             // the rate-limit tests set the spec's 1/s and 400/h.
             submit_rate_per_second: 1000,
@@ -397,6 +411,31 @@ mod tests {
             Settings::from_serve(&args).support_contact,
             DEFAULT_SUPPORT_CONTACT
         );
+    }
+
+    #[test]
+    fn a_demo_resets_nightly_unless_told_otherwise() {
+        let settings = |args: &[&str]| {
+            let cli = Cli::try_parse_from(args).unwrap();
+            let Command::Serve(serve) = cli.command else {
+                panic!("serve");
+            };
+            Settings::from_serve(&serve).demo_reset
+        };
+        assert_eq!(settings(&["keyport", "serve"]), None, "no demo, no reset");
+        assert_eq!(
+            settings(&["keyport", "serve", "--demo"]),
+            Some(ResetSchedule::NIGHTLY)
+        );
+        assert_eq!(
+            settings(&["keyport", "serve", "--demo", "--demo-reset", "never"]),
+            Some(ResetSchedule::Never)
+        );
+        assert_eq!(
+            settings(&["keyport", "serve", "--demo", "--demo-reset-every", "6h"]),
+            Some(ResetSchedule::Every(Duration::from_secs(6 * 3600)))
+        );
+        assert!(Cli::try_parse_from(["keyport", "serve", "--demo-reset", "25:00"]).is_err());
     }
 
     #[test]

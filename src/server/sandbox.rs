@@ -112,7 +112,8 @@ pub async fn add_with_policy(
     let audit = actor.audit(
         AuditAction::Create,
         category::SANDBOX_API_TOKEN,
-        &with_restrictions(&name, Some(&policy)),
+        // A token added without restrictions is recorded as before.
+        &with_restrictions(&name, Some(&policy).filter(|p| **p != StoredPolicy::default())),
     );
     let fresh = FreshSecret::generate(&state.secrets)?;
     let id = state
@@ -196,7 +197,6 @@ pub async fn reveals(
 fn with_restrictions(name: &str, policy: Option<&StoredPolicy>) -> String {
     match policy {
         None => name.to_owned(),
-        Some(p) if *p == StoredPolicy::default() => name.to_owned(),
         Some(p) => format!("{name} ({})", credential_policy::summary(p)),
     }
 }

@@ -23,7 +23,7 @@ pub(super) fn Dialogs(controls: Controls) -> impl IntoView {
                 initial=String::new()
                 pending=c.add.pending()
                 error=Signal::derive(move || c.add.value().get().and_then(Result::err))
-                on_save=Callback::new(move |name| { c.add.dispatch(AddSandboxToken { name }); })
+                on_save=Callback::new(move |name| { c.add.dispatch(AddSandboxToken { name, policy: None }); })
                 on_cancel=close
             />
         }
@@ -34,7 +34,7 @@ pub(super) fn Dialogs(controls: Controls) -> impl IntoView {
                 initial=name
                 pending=c.rename.pending()
                 error=Signal::derive(move || c.rename.value().get().and_then(Result::err))
-                on_save=Callback::new(move |name| { c.rename.dispatch(RenameSandboxToken { id, name }); })
+                on_save=Callback::new(move |name| { c.rename.dispatch(RenameSandboxToken { id, name, policy: None }); })
                 on_cancel=close
             />
         }

@@ -16,6 +16,7 @@ use crate::server::state::AppState;
 use crate::server::store::{
     AdminRow, ApiKeyRow, AuditRecord, Credential, OrgRow, SubscriptionKind,
 };
+use crate::server::credential_policy::{self, CredentialKind};
 use crate::server::{api_keys, auth, crypto, lockout, now_ms};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -111,7 +112,15 @@ pub async fn login(
     };
     let (admin, role, key) = signer.check_credentials(body, &timestamp).await?;
     let audit = signer.audit(&admin.username);
-    if let Some(refusal) = gate(&state, &org, admin.id, role, &key, now).await? {
+    // The key's own restrictions come first (docs/CONSUMER-API.md#credential-restrictions).
+    let restricted = credential_policy::check(key.expires_at, &key.ip_allowlist, &meta.client_ip, now)
+        .err()
+        .map(|denied| super::denied(denied, CredentialKind::ApiKey));
+    let refused = match restricted {
+        Some(refusal) => Some(refusal),
+        None => gate(&state, &org, admin.id, role, &key, now).await?,
+    };
+    if let Some(refusal) = refused {
         state
             .store
             .append_audit(&audit.clone().failed(refusal.code))

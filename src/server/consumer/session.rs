@@ -48,7 +48,8 @@ impl FromRequestParts<AppState> for LiveSession {
             .await
             .map_err(|_| not_found())?;
         let access = Access::of(&parts.method);
-        let (org, admin_id) = live_session(state, &org, &parts.headers, kind, access, &meta).await?;
+        let (org, admin_id) =
+            live_session(state, &org, &parts.headers, kind, access, &meta).await?;
         Ok(LiveSession { org, admin_id })
     }
 }
@@ -187,6 +188,11 @@ async fn live_session(
     let admin_id = match state.store.api_call(&call).await? {
         ApiCall::RateLimited(wait) => return Err(too_many_requests(wait)),
         ApiCall::NoSession => return Err(anonymous(session_not_valid())),
+        // The key's expiry or allowlist (docs/CONSUMER-API.md#credential-restrictions).
+        ApiCall::Denied(denied) => {
+            let kind = crate::server::credential_policy::CredentialKind::ApiKey;
+            return Err(super::denied(denied, kind));
+        }
         ApiCall::Live(session) => session.admin_id,
     };
     // Checked on every call: a session made before the subscription lapsed
@@ -240,8 +246,12 @@ pub(super) fn subscription_refusal(
             StatusCode::FORBIDDEN,
             "SUBSCRIPTION_EXPIRED",
             match kind {
-                SubscriptionKind::Sandbox => "The Sandbox subscription has expired: submissions are refused until it is renewed; quota calls still answer.",
-                SubscriptionKind::Api => "The API subscription has expired: read-only calls still answer; changes are refused until it is renewed.",
+                SubscriptionKind::Sandbox => {
+                    "The Sandbox subscription has expired: submissions are refused until it is renewed; quota calls still answer."
+                }
+                SubscriptionKind::Api => {
+                    "The API subscription has expired: read-only calls still answer; changes are refused until it is renewed."
+                }
             },
         )),
         (Subscription::None, _) => Some(ApiError::new(
