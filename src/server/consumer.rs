@@ -72,7 +72,13 @@ pub(crate) enum RateClass {
     Session,
     /// Sandbox submissions: 1/s, 400/h.
     Submit,
+    /// Session liveness checks (`GET` on the sign-in path), in windows of
+    /// their own: [`CHECKS_PER_CALL`] times the session windows.
+    SessionCheck,
 }
+
+/// How many liveness checks an organisation gets per real call allowed.
+const CHECKS_PER_CALL: i64 = 5;
 
 /// The organisation's windows for `class`.
 pub(crate) fn limits(state: &AppState, class: RateClass) -> [Window; 2] {
@@ -85,6 +91,18 @@ pub(crate) fn limits(state: &AppState, class: RateClass) -> [Window; 2] {
         RateClass::Submit => [
             Window::new("submit_second", 1_000, s.submit_rate_per_second),
             Window::new("submit_hour", HOUR_MS, s.submit_rate_per_hour),
+        ],
+        RateClass::SessionCheck => [
+            Window::new(
+                "check_second",
+                1_000,
+                s.api_rate_per_second.saturating_mul(CHECKS_PER_CALL),
+            ),
+            Window::new(
+                "check_hour",
+                HOUR_MS,
+                s.api_rate_per_hour.saturating_mul(CHECKS_PER_CALL),
+            ),
         ],
     }
 }

@@ -144,6 +144,39 @@ async fn sessions_are_limited_per_hour_across_requests() {
     );
 }
 
+/// The public Python SDK checks its session (`GET authenticatedSession`)
+/// before every call: those checks have windows of their own (five per
+/// call allowed) and leave the organisation's calls to the real calls.
+#[tokio::test]
+async fn session_checks_do_not_use_up_the_organisations_calls() {
+    let app = TestApp::with_settings(|s| {
+        s.api_rate_per_second = 1000;
+        s.api_rate_per_hour = 3;
+    })
+    .await;
+    let key = reveal_key(&app, &app.sign_in("api@acme.example").await).await;
+    let path = "/o/acme/api/v1/authenticatedSession";
+    let (_, cookie) = app.api_login(path, &key, "api@acme.example").await;
+    let cookie = cookie.expect("a session");
+    let check = || app.consumer("GET", path, Some(&cookie), None);
+    let status = || app.consumer("GET", "/o/acme/api/v1/status", Some(&cookie), None);
+    // The sign-in was 1 of 3; every status call is preceded by a check.
+    for _ in 0..2 {
+        assert_eq!(check().await.status, StatusCode::OK);
+        assert_eq!(status().await.status, StatusCode::OK);
+    }
+    assert_eq!(check().await.status, StatusCode::OK);
+    assert_eq!(status().await.status, StatusCode::TOO_MANY_REQUESTS);
+    // The checks' own windows hold too: 15 an hour here, 3 used.
+    let mut limited = 0;
+    for _ in 0..14 {
+        if check().await.status == StatusCode::TOO_MANY_REQUESTS {
+            limited += 1;
+        }
+    }
+    assert_eq!(limited, 2);
+}
+
 #[tokio::test]
 async fn last_use_and_call_counts_show_and_reset_with_the_secret() {
     let app = TestApp::with_settings(|s| s.api_rate_per_second = 10_000).await;

@@ -31,6 +31,32 @@ impl FromRequestParts<AppState> for LiveSession {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        LiveSession::extract(parts, state, RateClass::Session).await
+    }
+}
+
+/// The live session of a liveness check (`GET` on the sign-in path),
+/// counted in its own, looser windows ([`RateClass::SessionCheck`]): the
+/// public Python SDK checks its session before every call, and those checks
+/// must not use up the organisation's 2/s of real calls.
+pub struct SessionCheck(pub LiveSession);
+
+impl FromRequestParts<AppState> for SessionCheck {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        LiveSession::extract(parts, state, RateClass::SessionCheck)
+            .await
+            .map(SessionCheck)
+    }
+}
+
+impl LiveSession {
+    async fn extract(
+        parts: &mut Parts,
+        state: &AppState,
+        class: RateClass,
+    ) -> Result<Self, ApiError> {
         let meta = parts
             .extensions
             .get::<RequestMeta>()
@@ -49,7 +75,7 @@ impl FromRequestParts<AppState> for LiveSession {
             .map_err(|_| not_found())?;
         let access = Access::of(&parts.method);
         let (org, admin_id) =
-            live_session(state, &org, &parts.headers, kind, access, &meta).await?;
+            live_session(state, &org, &parts.headers, kind, access, class, &meta).await?;
         Ok(LiveSession { org, admin_id })
     }
 }
@@ -61,7 +87,7 @@ pub async fn status(caller: super::ApiCaller) -> Response {
 }
 
 /// `GET` on the sign-in path: whether the session is alive.
-pub async fn alive(_session: LiveSession) -> Response {
+pub async fn alive(_session: SessionCheck) -> Response {
     Json(json!({ "authType": "ADMIN_LOGIN", "obfuscateApiKey": true })).into_response()
 }
 
@@ -164,6 +190,7 @@ async fn live_session(
     headers: &HeaderMap,
     kind: KeyKind,
     access: Access,
+    class: RateClass,
     meta: &RequestMeta,
 ) -> Result<(OrgRow, i64), ApiError> {
     let now = now_ms();
@@ -181,7 +208,7 @@ async fn live_session(
         now,
         idle_ms: state.settings.api_session_idle.as_millis() as i64,
         max_age_ms: state.settings.session_absolute.as_millis() as i64,
-        limits: &limits(state, RateClass::Session),
+        limits: &limits(state, class),
         client_ip: &meta.client_ip,
     };
     // Session, rate limit and usage in one write transaction.
