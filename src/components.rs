@@ -1,6 +1,7 @@
 //! Building blocks the pages share.
 
 pub mod clipboard;
+pub mod credential_policy;
 pub mod data_table;
 pub mod dialog;
 pub mod layout;

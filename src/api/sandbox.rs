@@ -63,7 +63,14 @@ pub async fn rename_sandbox_token(
     #[server(default)] policy: Option<CredentialPolicy>,
 ) -> Result<(), AppError> {
     let who = require(Permission::ManageSandboxTokens).await?;
-    sandbox::edit(&crate::server::app_state()?, &who, id, &name, policy.as_ref()).await
+    sandbox::edit(
+        &crate::server::app_state()?,
+        &who,
+        id,
+        &name,
+        policy.as_ref(),
+    )
+    .await
 }
 
 /// `ViewApiConfiguration`: "Who looked" — the newest reveals (at most 10)

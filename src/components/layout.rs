@@ -61,7 +61,12 @@ pub fn AdminShell() -> impl IntoView {
             <Transition>
                 {move || Suspend::new(async move {
                     let notice = viewer.await.ok().flatten()?.demo_notice?;
-                    Some(view! { <p class="demo-strip" role="note">{notice}</p> })
+                    // In a landmark of its own, so screen-reader users find it.
+                    Some(view! {
+                        <aside class="demo-strip" aria-label="Demo environment">
+                            <p role="note">{notice}</p>
+                        </aside>
+                    })
                 })}
             </Transition>
             <div class="frame">

@@ -1,6 +1,6 @@
 //! The 12-character API keys (docs/PAGES.md#cloud-service-api-key, #api-key-management).
 
-use super::{DisableReason, OrgSummary, Permission, PolicyView, Subscription, Usage};
+use super::{DisableReason, OrgSummary, Permission, PolicyView, RevealEntry, Subscription, Usage};
 use serde::{Deserialize, Serialize};
 
 /// Which key. Stored as TEXT.
@@ -65,6 +65,8 @@ pub struct ApiKeyView {
     pub usage: Usage,
     /// Expiry and IP allowlist (docs/PAGES.md#credential-restrictions).
     pub policy: PolicyView,
+    /// "Who looked": the newest reveals of this key (at most 10).
+    pub reveals: Vec<RevealEntry>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

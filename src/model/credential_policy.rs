@@ -106,7 +106,11 @@ impl Expiry {
         match self {
             Expiry::Never => "Never".to_owned(),
             Expiry::On(at) => format_timestamp(at),
-            Expiry::Soon { at, .. } => format!("{} ({})", format_timestamp(at), self.warning().unwrap_or_default()),
+            Expiry::Soon { at, .. } => format!(
+                "{} ({})",
+                format_timestamp(at),
+                self.warning().unwrap_or_default()
+            ),
             Expiry::Expired(at) => format!("Expired {}", format_timestamp(at)),
         }
     }
@@ -171,7 +175,9 @@ mod tests {
             Some("Expires in 7 days")
         );
         assert_eq!(
-            Expiry::of(Some(now + 2 * DAY_MS + 1), now).warning().as_deref(),
+            Expiry::of(Some(now + 2 * DAY_MS + 1), now)
+                .warning()
+                .as_deref(),
             Some("Expires in 3 days")
         );
         assert_eq!(
@@ -179,7 +185,10 @@ mod tests {
             Some("Expires in 1 day")
         );
         assert!(Expiry::of(Some(now), now).is_expired());
-        assert_eq!(Expiry::of(Some(now - 1), now).warning().as_deref(), Some("Expired"));
+        assert_eq!(
+            Expiry::of(Some(now - 1), now).warning().as_deref(),
+            Some("Expired")
+        );
     }
 
     #[test]
@@ -187,7 +196,14 @@ mod tests {
         let at = expiry_from_date("2027-01-31").unwrap();
         assert_eq!(format_timestamp(at), "2027-01-31 00:00:00 UTC");
         assert_eq!(date_of_expiry(at), "2027-01-31");
-        for bad in ["", "2027-02-30", "2027-13-01", "tomorrow", "2027-01", "2027-01-31-1"] {
+        for bad in [
+            "",
+            "2027-02-30",
+            "2027-13-01",
+            "tomorrow",
+            "2027-01",
+            "2027-01-31-1",
+        ] {
             assert_eq!(expiry_from_date(bad), None, "{bad}");
         }
     }

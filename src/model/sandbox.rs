@@ -1,6 +1,6 @@
 //! The Sandbox API Token page's data (docs/PAGES.md#sandbox-api-token, docs/STATES.md).
 
-use super::{PolicyView, Quota, Usage};
+use super::{PolicyView, Quota, RevealEntry, Usage};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
@@ -98,6 +98,8 @@ pub struct SandboxTokenView {
     pub usage: Usage,
     /// Expiry, IP allowlist and daily cap (docs/PAGES.md#credential-restrictions).
     pub policy: PolicyView,
+    /// "Who looked": the newest reveals of this token (at most 10).
+    pub reveals: Vec<RevealEntry>,
 }
 
 /// Everything the Sandbox API Token page shows.

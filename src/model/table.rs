@@ -51,8 +51,9 @@ pub const LAYOUT_MAX_COLUMNS: usize = 32;
 pub const LAYOUT_MAX_KEY: usize = 64;
 
 /// The Sandbox API Token table (docs/PAGES.md#sandbox-api-token): every
-/// column but Name can be hidden; API Calls (24h) starts hidden.
-static SANDBOX_TOKEN_COLUMNS: [ColumnSpec; 7] = [
+/// column but Name can be hidden; API Calls (24h) and Expires start hidden
+/// (a coming expiry also shows in the Status cell).
+static SANDBOX_TOKEN_COLUMNS: [ColumnSpec; 8] = [
     ColumnSpec::fixed("name", "Name"),
     ColumnSpec::optional("token", "Sandbox API Token", true),
     ColumnSpec::optional("status", "Status", true),
@@ -60,17 +61,19 @@ static SANDBOX_TOKEN_COLUMNS: [ColumnSpec; 7] = [
     ColumnSpec::optional("modified_on", "Last Modified On", true),
     ColumnSpec::optional("last_used", "Last Used", true),
     ColumnSpec::optional("calls_24h", "API Calls (24h)", false),
+    ColumnSpec::optional("expires", "Expires", false),
 ];
 
 /// The two one-key tables (docs/PAGES.md#cloud-service-api-key): the Key
 /// names the row and always shows.
-static API_KEY_COLUMNS: [ColumnSpec; 6] = [
+static API_KEY_COLUMNS: [ColumnSpec; 7] = [
     ColumnSpec::fixed("key", "Key"),
     ColumnSpec::optional("status", "Status", true),
     ColumnSpec::optional("modified_by", "Last Modified By", true),
     ColumnSpec::optional("modified_on", "Last Modified On", true),
     ColumnSpec::optional("last_used", "Last Used", true),
     ColumnSpec::optional("calls_24h", "API Calls (24h)", false),
+    ColumnSpec::optional("expires", "Expires", false),
 ];
 
 /// docs/PAGES.md#oauth-20-authorization-servers; the last five start hidden.

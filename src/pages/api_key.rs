@@ -5,7 +5,11 @@ mod share;
 mod test_auth;
 
 use crate::api::api_keys::{
-    AddApiKey, DeleteApiKey, EditApiKey, RegenerateApiKey, get_api_key, reveal_api_key,
+    AddApiKey, DeleteApiKey, EditApiKey, RegenerateApiKey, SetApiKeyPolicy, get_api_key,
+    reveal_api_key,
+};
+use crate::components::credential_policy::{
+    CredentialDetails, ExpiresCell, ExpiryNote, PolicyFields, PolicyInputs, is_policy_error,
 };
 use crate::components::data_table::{
     ActionsFn, CellFn, DataTable, LoadedLayout, SavedLayout, SortKey,
@@ -20,8 +24,8 @@ use crate::components::tabs::InternetSaasTabs;
 use crate::components::toast::report_outcome;
 use crate::error::AppError;
 use crate::model::{
-    API_KEY_LEN, ApiKeyPage, ApiKeyView, KeyDisabled, KeyKind, OrgSummary, Permission,
-    Subscription, Usage, validate_api_key,
+    API_KEY_LEN, ApiKeyPage, ApiKeyView, CredentialPolicy, KeyDisabled, KeyKind, OrgSummary,
+    Permission, Subscription, Usage, validate_api_key,
 };
 use crate::paths::{OVERVIEW, TableKey};
 use leptos::prelude::*;
@@ -64,6 +68,8 @@ enum Dialog {
     Delete,
     /// "Use this key in other organisations", offering these.
     Share(Vec<OrgSummary>),
+    /// The key's expiry and IP allowlist, starting from these.
+    Restrict(CredentialPolicy),
 }
 
 #[derive(Clone, Copy)]
@@ -75,6 +81,7 @@ struct Controls {
     regenerate: ServerAction<RegenerateApiKey>,
     delete: ServerAction<DeleteApiKey>,
     share: ServerAction<share::ShareApiKey>,
+    restrict: ServerAction<SetApiKeyPolicy>,
     /// The key's usage, for the blast radius of Regenerate and Delete.
     usage: RwSignal<Usage>,
 }
@@ -89,6 +96,7 @@ fn KeySection(kind: KeyKind, title: &'static str) -> impl IntoView {
         regenerate: ServerAction::new(),
         delete: ServerAction::new(),
         share: ServerAction::new(),
+        restrict: ServerAction::new(),
         usage: RwSignal::new(Usage::default()),
     };
     let data = Resource::new(
@@ -99,6 +107,7 @@ fn KeySection(kind: KeyKind, title: &'static str) -> impl IntoView {
                 c.regenerate.version().get(),
                 c.delete.version().get(),
                 c.share.version().get(),
+                c.restrict.version().get(),
             )
         },
         move |_| get_api_key(kind),
@@ -145,6 +154,9 @@ fn report_outcomes(c: Controls) {
         done("API key regenerated. The old key and its API sessions no longer work.")
     });
     report_outcome(c.delete, move |()| done("API key deleted."));
+    report_outcome(c.restrict, move |()| {
+        done("Restrictions saved. They apply from the next request, to existing API sessions too.")
+    });
 }
 
 #[component]
@@ -234,8 +246,28 @@ fn key_cell(reveal: Option<Action<(), Result<String, AppError>>>) -> CellFn<ApiK
     Arc::new(move |column, key| {
         let key = key.clone();
         match column {
-            "key" => view! { <MaskedSecret masked=key.masked reveal noun="key" /> }.into_any(),
-            "status" => match key.disabled {
+            "key" => view! {
+                <MaskedSecret masked=key.masked reveal noun="key" />
+                <CredentialDetails policy=key.policy.clone() reveals=key.reveals />
+            }
+            .into_any(),
+            "expires" => view! { <ExpiresCell expiry=key.policy.expiry /> }.into_any(),
+            "status" => {
+                view! { {status_cell(key.disabled)} <ExpiryNote expiry=key.policy.expiry /> }
+                    .into_any()
+            }
+            "modified_by" => key.last_modified_by.into_any(),
+            "modified_on" => view! { <LocalTime at=key.last_modified_on /> }.into_any(),
+            "last_used" => view! { <LastUsed usage=key.usage /> }.into_any(),
+            "calls_24h" => key.usage.calls_24h.to_string().into_any(),
+            _ => ().into_any(),
+        }
+    })
+}
+
+/// Enabled, or Disabled and why.
+fn status_cell(disabled: Option<KeyDisabled>) -> AnyView {
+    match disabled {
                 None => view! { <span class="status">"Enabled"</span> }.into_any(),
                 Some(KeyDisabled::ByProvider(reason)) => view! {
                     <span class="status status-disabled">"Disabled"</span>
@@ -247,14 +279,7 @@ fn key_cell(reveal: Option<Action<(), Result<String, AppError>>>) -> CellFn<ApiK
                     <span class="status-detail">"Subscription expired"</span>
                 }
                 .into_any(),
-            },
-            "modified_by" => key.last_modified_by.into_any(),
-            "modified_on" => view! { <LocalTime at=key.last_modified_on /> }.into_any(),
-            "last_used" => view! { <LastUsed usage=key.usage /> }.into_any(),
-            "calls_24h" => key.usage.calls_24h.to_string().into_any(),
-            _ => ().into_any(),
-        }
-    })
+            }
 }
 
 /// One row: nothing to sort.
@@ -270,13 +295,17 @@ fn key_actions(c: Controls, row_actions: bool) -> ActionsFn<ApiKeyView> {
             c.dialog.set(dialog);
         };
         let (regenerate, delete) = (open.clone(), open);
-        row_actions
-            .then(|| view! {
+        let policy = key.policy.form();
+        view! {
+            {row_actions.then(|| view! {
                 <button type="button" on:click=move |_| { c.edit.value().set(None); c.dialog.set(Dialog::Edit); }>"Edit"</button>
                 <button type="button" on:click=move |_| regenerate(Dialog::Regenerate)>"Regenerate"</button>
                 <button type="button" class="danger" on:click=move |_| delete(Dialog::Delete)>"Delete"</button>
-            })
-            .into_any()
+            })}
+            // A provider disable does not block restricting the key.
+            <button type="button" on:click=move |_| { c.restrict.value().set(None); c.dialog.set(Dialog::Restrict(policy.clone())); }>"Restrictions"</button>
+        }
+        .into_any()
     })
 }
 
@@ -288,6 +317,7 @@ fn Dialogs(c: Controls) -> impl IntoView {
         match c.dialog.get() {
         Dialog::Closed => ().into_any(),
         Dialog::Edit => view! { <EditKeyDialog c on_cancel=close /> }.into_any(),
+        Dialog::Restrict(policy) => view! { <RestrictDialog c policy on_cancel=close /> }.into_any(),
         Dialog::Regenerate => view! {
             <ConfirmDialog
                 title="Regenerate API Key"
@@ -340,7 +370,11 @@ fn EditKeyDialog(c: Controls, on_cancel: Callback<()>) -> impl IntoView {
         let problem = validate_api_key(&value).err();
         local_error.set(problem.clone());
         if problem.is_none() {
-            c.edit.dispatch(EditApiKey { kind, key: value, policy: None });
+            c.edit.dispatch(EditApiKey {
+                kind,
+                key: value,
+                policy: None,
+            });
         }
     };
     let pending = c.edit.pending();
@@ -361,6 +395,45 @@ fn EditKeyDialog(c: Controls, on_cancel: Callback<()>) -> impl IntoView {
                 />
                 <p id="api-key-help" class="hint">{format!("Exactly {API_KEY_LEN} characters: A-Z, a-z and 0-9. The current key stops working when you save.")}</p>
                 <p id="api-key-error" class="field-error" role="alert">{message}</p>
+                <div class="dialog-actions">
+                    <button type="submit" class="primary" disabled=move || pending.get()>
+                        {move || if pending.get() { "Saving…" } else { "Save" }}
+                    </button>
+                    <button type="button" disabled=move || pending.get() on:click=move |_| on_cancel.run(())>"Cancel"</button>
+                </div>
+            </form>
+        </FormDialog>
+    }
+}
+
+/// The key's expiry and IP allowlist (docs/PAGES.md#credential-restrictions); the key
+/// itself and its API sessions stay, and each call meets the new rules.
+#[component]
+fn RestrictDialog(c: Controls, policy: CredentialPolicy, on_cancel: Callback<()>) -> impl IntoView {
+    let inputs = PolicyInputs::new(&policy);
+    let local = RwSignal::new(None::<(&'static str, String)>);
+    let error = Signal::derive(move || c.restrict.value().get().and_then(Result::err));
+    let general = move || {
+        error
+            .get()
+            .filter(|e| !is_policy_error(e))
+            .map(|e| e.to_string())
+    };
+    let kind = c.kind;
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let read = inputs.read(false);
+        local.set(read.as_ref().err().cloned());
+        if let Ok(policy) = read {
+            c.restrict.dispatch(SetApiKeyPolicy { kind, policy });
+        }
+    };
+    let pending = c.restrict.pending();
+    view! {
+        <FormDialog title="API Key Restrictions">
+            <form on:submit=submit novalidate>
+                <PolicyFields inputs with_cap=false error local />
+                <p class="field-error" role="alert">{general}</p>
                 <div class="dialog-actions">
                     <button type="submit" class="primary" disabled=move || pending.get()>
                         {move || if pending.get() { "Saving…" } else { "Save" }}

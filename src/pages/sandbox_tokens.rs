@@ -7,6 +7,7 @@ use crate::api::sandbox::{
     list_sandbox_tokens, reveal_sandbox_token,
 };
 use crate::components::clipboard::copy_to_clipboard;
+use crate::components::credential_policy::{CredentialDetails, ExpiresCell, ExpiryNote};
 use crate::components::data_table::{
     ActionsFn, CellFn, DataTable, LoadedLayout, SavedLayout, SortKey,
 };
@@ -18,8 +19,8 @@ use crate::components::masked_secret::MaskedSecret;
 use crate::components::tabs::InternetSaasTabs;
 use crate::components::toast::{report_outcome, use_toaster};
 use crate::model::{
-    DisableReason, Permission, Quota, SandboxPage, SandboxTokenView, Subscription, TokenStatus,
-    Usage,
+    CredentialPolicy, DisableReason, Expiry, Permission, Quota, SandboxPage, SandboxTokenView,
+    Subscription, TokenStatus, Usage,
 };
 use crate::paths::TableKey;
 use leptos::prelude::*;
@@ -31,9 +32,11 @@ use std::sync::Arc;
 enum Dialog {
     Closed,
     Add,
+    /// The form starts from the token's name and restrictions.
     Edit {
         id: i64,
         name: String,
+        policy: CredentialPolicy,
     },
     /// The token's usage goes with it: the dialog shows the blast radius.
     Regenerate {
@@ -244,14 +247,21 @@ fn token_cell(can_reveal: bool) -> CellFn<SandboxTokenView> {
     Arc::new(move |key, token| {
         let token = token.clone();
         match key {
-            "name" => token.name.into_any(),
+            "name" => view! {
+                {token.name}
+                <CredentialDetails policy=token.policy reveals=token.reveals />
+            }
+            .into_any(),
             "token" => {
                 let id = token.id;
                 let reveal =
                     can_reveal.then(|| Action::new(move |_: &()| reveal_sandbox_token(id)));
                 view! { <MaskedSecret masked=token.masked reveal /> }.into_any()
             }
-            "status" => view! { <StatusCell status=token.status /> }.into_any(),
+            "status" => {
+                view! { <StatusCell status=token.status expiry=token.policy.expiry /> }.into_any()
+            }
+            "expires" => view! { <ExpiresCell expiry=token.policy.expiry /> }.into_any(),
             "modified_by" => token.last_modified_by.into_any(),
             "modified_on" => view! { <LocalTime at=token.last_modified_on /> }.into_any(),
             "last_used" => view! { <LastUsed usage=token.usage /> }.into_any(),
@@ -266,6 +276,8 @@ fn token_sort_key(key: &'static str, t: &SandboxTokenView) -> SortKey {
         "modified_on" => SortKey::Number(t.last_modified_on),
         "last_used" => SortKey::Number(t.usage.last_used_on.unwrap_or(0)),
         "calls_24h" => SortKey::Number(t.usage.calls_24h),
+        // Never expiring sorts last.
+        "expires" => SortKey::Number(t.policy.expiry.at().unwrap_or(i64::MAX)),
         "status" => SortKey::Text(t.status.label().to_owned()),
         "modified_by" => SortKey::Text(t.last_modified_by.to_lowercase()),
         "token" => SortKey::Text(t.masked.clone()),
@@ -280,12 +292,13 @@ fn token_actions(controls: Controls, row_actions: bool) -> Option<ActionsFn<Sand
         let name = token.name.clone();
         let (edit_name, regen_name, delete_name) = (name.clone(), name.clone(), name);
         let usage = token.usage.clone();
+        let policy = token.policy.form();
         let enabled_actions =
             row_actions && !matches!(token.status, TokenStatus::DisabledByProvider(_));
         view! {
             <button type="button" on:click=move |_| {
                 controls.rename.value().set(None);
-                controls.dialog.set(Dialog::Edit { id, name: edit_name.clone() });
+                controls.dialog.set(Dialog::Edit { id, name: edit_name.clone(), policy: policy.clone() });
             }>"Edit"</button>
             {enabled_actions.then(|| view! {
                 <button type="button" on:click={
@@ -303,8 +316,9 @@ fn token_actions(controls: Controls, row_actions: bool) -> Option<ActionsFn<Sand
     }))
 }
 
+/// The status, why it is disabled, and an expiry within a week (or past).
 #[component]
-fn StatusCell(status: TokenStatus) -> impl IntoView {
+fn StatusCell(status: TokenStatus, expiry: Expiry) -> impl IntoView {
     let detail = match status {
         TokenStatus::Enabled => None,
         TokenStatus::DisabledByProvider(reason) => {
@@ -315,6 +329,7 @@ fn StatusCell(status: TokenStatus) -> impl IntoView {
     view! {
         <span class="status" class:status-disabled=status != TokenStatus::Enabled>{status.label()}</span>
         {detail.map(|d| view! { <span class="status-detail">{d}</span> })}
+        <ExpiryNote expiry />
     }
 }
 

@@ -63,6 +63,14 @@ pub async fn page(state: &AppState, actor: &Actor, kind: KeyKind) -> Result<ApiK
         }
         None => CallCounts::default(),
     };
+    let key = match &row {
+        Some(r) => {
+            let mut key = view(r, subscription, calls);
+            key.reveals = reveals_of(state, actor, kind, r).await?;
+            Some(key)
+        }
+        None => None,
+    };
     let may_manage = may_manage(state, actor, kind).await?;
     let other_orgs = if kind == KeyKind::CloudService && may_manage && row.is_some() {
         actor
@@ -79,7 +87,7 @@ pub async fn page(state: &AppState, actor: &Actor, kind: KeyKind) -> Result<ApiK
         base_url: state.settings.base_url(&actor.org.short_name),
         subscription,
         support_contact: state.settings.support_contact.clone(),
-        key: row.as_ref().map(|r| view(r, subscription, calls)),
+        key,
         can_manage: may_manage && subscription == Subscription::Active,
         can_reveal: actor.role.allows(Permission::RevealSecrets)
             && subscription != Subscription::None,
@@ -97,14 +105,26 @@ pub async fn add(
 ) -> Result<SecretString, AppError> {
     let mut audit = actor.audit(AuditAction::Create, kind.label(), kind.label());
     ensure_changeable(state, actor, kind, &audit).await?;
-    let policy = checked_policy(policy)?.unwrap_or_default();
+    let policy = checked_policy(state, actor, kind, policy)
+        .await?
+        .unwrap_or_default();
     // A key added without restrictions is recorded as before.
-    audit.resource = with_restrictions(kind, Some(&policy).filter(|p| **p != StoredPolicy::default()));
+    audit.resource = with_restrictions(
+        kind,
+        Some(&policy).filter(|p| **p != StoredPolicy::default()),
+    );
     let key = crypto::generate_secret(API_KEY_LEN);
     let sealed = state.secrets.seal(&key, &seal_context(kind))?;
     state
         .store
-        .insert_api_key(actor.org_id, kind, &sealed, &crypto::last4(&key), &policy, &audit)
+        .insert_api_key(
+            actor.org_id,
+            kind,
+            &sealed,
+            &crypto::last4(&key),
+            &policy,
+            &audit,
+        )
         .await??;
     Ok(key)
 }
@@ -121,7 +141,7 @@ pub async fn edit(
     let mut audit = actor.audit(AuditAction::Update, kind.label(), kind.label());
     ensure_changeable(state, actor, kind, &audit).await?;
     validate_api_key(typed).map_err(|m| AppError::invalid("key", m))?;
-    let policy = checked_policy(policy)?;
+    let policy = checked_policy(state, actor, kind, policy).await?;
     audit.resource = with_restrictions(kind, policy.as_ref());
     let typed = SecretString::from(typed.to_owned());
     match put_key(state, actor, kind, &typed, &audit, false, policy.as_ref()).await? {
@@ -284,7 +304,7 @@ pub async fn regenerate(
 ) -> Result<SecretString, AppError> {
     let mut audit = actor.audit(AuditAction::Regenerate, kind.label(), kind.label());
     ensure_changeable(state, actor, kind, &audit).await?;
-    let policy = checked_policy(policy)?;
+    let policy = checked_policy(state, actor, kind, policy).await?;
     audit.resource = with_restrictions(kind, policy.as_ref());
     let key = crypto::generate_secret(API_KEY_LEN);
     let sealed = state.secrets.seal(&key, &seal_context(kind))?;
@@ -313,7 +333,9 @@ pub async fn set_policy(
 ) -> Result<(), AppError> {
     let mut audit = actor.audit(AuditAction::Update, kind.label(), kind.label());
     ensure_changeable(state, actor, kind, &audit).await?;
-    let policy = checked_policy(Some(policy))?.unwrap_or_default();
+    let policy = checked_policy(state, actor, kind, Some(policy))
+        .await?
+        .unwrap_or_default();
     audit.resource = with_restrictions(kind, Some(&policy));
     Ok(state
         .store
@@ -331,6 +353,16 @@ pub async fn reveals(
 ) -> Result<Vec<RevealEntry>, AppError> {
     actor.ensure(Permission::ViewApiConfiguration)?;
     let row = existing(state, actor, kind).await?;
+    reveals_of(state, actor, kind, &row).await
+}
+
+/// The reveals of the key of `kind` in `row`, since it was added.
+async fn reveals_of(
+    state: &AppState,
+    actor: &Actor,
+    kind: KeyKind,
+    row: &ApiKeyRow,
+) -> Result<Vec<RevealEntry>, AppError> {
     let rows = state
         .store
         .reveals(
@@ -351,12 +383,23 @@ pub async fn reveals(
         .collect())
 }
 
-/// A form's restrictions, checked (a daily cap is refused: it is for
-/// sandbox tokens).
-fn checked_policy(policy: Option<&CredentialPolicy>) -> Result<Option<StoredPolicy>, AppError> {
-    policy
-        .map(|p| credential_policy::validate(p, CredentialKind::ApiKey, now_ms()))
-        .transpose()
+/// A form's restrictions, checked against the organisation's key of
+/// `kind` as it is (its expiry sent back unchanged is kept); a daily cap
+/// is refused: it is for sandbox tokens.
+async fn checked_policy(
+    state: &AppState,
+    actor: &Actor,
+    kind: KeyKind,
+    policy: Option<&CredentialPolicy>,
+) -> Result<Option<StoredPolicy>, AppError> {
+    let Some(policy) = policy else {
+        return Ok(None);
+    };
+    let stored = match state.store.api_key(actor.org_id, kind).await? {
+        Some(row) => row.expires_at,
+        None => None,
+    };
+    credential_policy::validate(policy, CredentialKind::ApiKey, stored, now_ms()).map(Some)
 }
 
 /// The audit resource of a change: the key's label, and the restrictions
@@ -497,5 +540,7 @@ fn view(row: &ApiKeyRow, subscription: Subscription, calls: CallCounts) -> ApiKe
             calls_1h: calls.calls_1h,
             calls_24h: calls.calls_24h,
         },
+        // Filled in by `page`, which reads them.
+        reveals: Vec::new(),
     }
 }

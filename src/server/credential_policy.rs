@@ -39,20 +39,28 @@ pub enum CredentialKind {
 
 /// Checks a form against the rules and gives its stored form, or a
 /// validation error naming each wrong field (`expires_at`, `ip_allowlist`,
-/// `daily_cap`); nothing is stored then.
+/// `daily_cap`); nothing is stored then. `stored_expiry` is the
+/// credential's expiry as it is now: sent back unchanged it is kept even
+/// if it has passed, so an expired token can still be renamed.
 pub fn validate(
     form: &CredentialPolicy,
     kind: CredentialKind,
+    stored_expiry: Option<i64>,
     now: i64,
 ) -> Result<StoredPolicy, AppError> {
     let mut fields = BTreeMap::new();
-    if let Some(at) = form.expires_at {
+    if let Some(at) = form.expires_at.filter(|at| Some(*at) != stored_expiry) {
         if at <= now {
-            fields.insert("expires_at", "The expiry date must be in the future.".to_owned());
+            fields.insert(
+                "expires_at",
+                "The expiry date must be in the future.".to_owned(),
+            );
         } else if at > now + EXPIRY_MAX_DAYS * super::DAY_MS {
             fields.insert(
                 "expires_at",
-                format!("The expiry date must be at most 2 years ({EXPIRY_MAX_DAYS} days) from now."),
+                format!(
+                    "The expiry date must be at most 2 years ({EXPIRY_MAX_DAYS} days) from now."
+                ),
             );
         }
     }
@@ -74,7 +82,9 @@ pub fn validate(
         (Some(cap), CredentialKind::SandboxToken) if !(1..=ALLOWANCE_MAX).contains(&cap) => {
             fields.insert(
                 "daily_cap",
-                format!("The daily cap must be 1 to {ALLOWANCE_MAX} submissions, or empty for none."),
+                format!(
+                    "The daily cap must be 1 to {ALLOWANCE_MAX} submissions, or empty for none."
+                ),
             );
         }
         (Some(_), CredentialKind::SandboxToken) => {}
@@ -83,10 +93,7 @@ pub fn validate(
         let message = fields.values().cloned().collect::<Vec<_>>().join(" ");
         return Err(AppError::Validation {
             message,
-            fields: fields
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect(),
+            fields: fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
         });
     }
     Ok(StoredPolicy {
@@ -198,7 +205,12 @@ pub fn summary(policy: &StoredPolicy) -> String {
 }
 
 /// The restrictions as a row shows them at `now`.
-pub fn view(expires_at: Option<i64>, ip_allowlist: &str, daily_cap: Option<i64>, now: i64) -> PolicyView {
+pub fn view(
+    expires_at: Option<i64>,
+    ip_allowlist: &str,
+    daily_cap: Option<i64>,
+    now: i64,
+) -> PolicyView {
     PolicyView {
         expiry: Expiry::of(expires_at, now),
         ip_allowlist: ip_allowlist
@@ -217,7 +229,11 @@ mod tests {
 
     const NOW: i64 = 1_800_000_000_000;
 
-    fn form(expires_at: Option<i64>, ip_allowlist: &str, daily_cap: Option<i64>) -> CredentialPolicy {
+    fn form(
+        expires_at: Option<i64>,
+        ip_allowlist: &str,
+        daily_cap: Option<i64>,
+    ) -> CredentialPolicy {
         CredentialPolicy {
             expires_at,
             ip_allowlist: ip_allowlist.to_owned(),
@@ -235,21 +251,51 @@ mod tests {
     #[test]
     fn allowlists_are_normalised_and_bounded() {
         let stored = validate(
-            &form(None, " 10.1.2.3/8, 127.0.0.1\n2001:DB8::1/32 10.0.0.0/8 ", None),
+            &form(
+                None,
+                " 10.1.2.3/8, 127.0.0.1\n2001:DB8::1/32 10.0.0.0/8 ",
+                None,
+            ),
             CredentialKind::ApiKey,
+            None,
             NOW,
         )
         .unwrap();
         assert_eq!(stored.ip_allowlist, "10.0.0.0/8,127.0.0.1/32,2001:db8::/32");
-        let empty = validate(&form(None, " \n ", None), CredentialKind::ApiKey, NOW).unwrap();
+        let empty = validate(&form(None, " \n ", None), CredentialKind::ApiKey, None, NOW).unwrap();
         assert_eq!(empty.ip_allowlist, "");
 
-        let many = (0..33).map(|i| format!("10.0.0.{i}")).collect::<Vec<_>>().join(",");
-        assert!(field(validate(&form(None, &many, None), CredentialKind::ApiKey, NOW), "ip_allowlist").contains("At most 32"));
+        let many = (0..33)
+            .map(|i| format!("10.0.0.{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert!(
+            field(
+                validate(&form(None, &many, None), CredentialKind::ApiKey, None, NOW),
+                "ip_allowlist"
+            )
+            .contains("At most 32")
+        );
         let huge = "1".repeat(1_000_000);
-        assert!(field(validate(&form(None, &huge, None), CredentialKind::ApiKey, NOW), "ip_allowlist").contains("too long"));
-        for bad in ["10.0.0.0/33", "10.0.0.0/8\u{200b}", "\u{202e}1.2.3.4", "localhost", "10.0.0/8", "1.2.3.4/-1"] {
-            let message = field(validate(&form(None, bad, None), CredentialKind::ApiKey, NOW), "ip_allowlist");
+        assert!(
+            field(
+                validate(&form(None, &huge, None), CredentialKind::ApiKey, None, NOW),
+                "ip_allowlist"
+            )
+            .contains("too long")
+        );
+        for bad in [
+            "10.0.0.0/33",
+            "10.0.0.0/8\u{200b}",
+            "\u{202e}1.2.3.4",
+            "localhost",
+            "10.0.0/8",
+            "1.2.3.4/-1",
+        ] {
+            let message = field(
+                validate(&form(None, bad, None), CredentialKind::ApiKey, None, NOW),
+                "ip_allowlist",
+            );
             assert!(message.starts_with("Entry 1"), "{bad:?}: {message}");
         }
     }
@@ -257,21 +303,63 @@ mod tests {
     #[test]
     fn expiry_must_be_in_the_next_two_years() {
         for bad in [NOW - 1, NOW, NOW + 731 * DAY_MS, i64::MAX, i64::MIN] {
-            field(validate(&form(Some(bad), "", None), CredentialKind::SandboxToken, NOW), "expires_at");
+            field(
+                validate(
+                    &form(Some(bad), "", None),
+                    CredentialKind::SandboxToken,
+                    None,
+                    NOW,
+                ),
+                "expires_at",
+            );
         }
+        // The stored expiry sent back unchanged is kept, even when passed.
+        let kept = validate(
+            &form(Some(NOW - 1), "", None),
+            CredentialKind::ApiKey,
+            Some(NOW - 1),
+            NOW,
+        );
+        assert_eq!(kept.unwrap().expires_at, Some(NOW - 1));
         for good in [NOW + 1, NOW + 730 * DAY_MS] {
-            assert!(validate(&form(Some(good), "", None), CredentialKind::SandboxToken, NOW).is_ok());
+            assert!(
+                validate(
+                    &form(Some(good), "", None),
+                    CredentialKind::SandboxToken,
+                    None,
+                    NOW
+                )
+                .is_ok()
+            );
         }
     }
 
     #[test]
     fn a_daily_cap_is_for_sandbox_tokens_and_positive() {
         for bad in [0, -1, ALLOWANCE_MAX + 1, i64::MIN] {
-            field(validate(&form(None, "", Some(bad)), CredentialKind::SandboxToken, NOW), "daily_cap");
+            field(
+                validate(
+                    &form(None, "", Some(bad)),
+                    CredentialKind::SandboxToken,
+                    None,
+                    NOW,
+                ),
+                "daily_cap",
+            );
         }
-        field(validate(&form(None, "", Some(5)), CredentialKind::ApiKey, NOW), "daily_cap");
+        field(
+            validate(&form(None, "", Some(5)), CredentialKind::ApiKey, None, NOW),
+            "daily_cap",
+        );
         assert_eq!(
-            validate(&form(None, "", Some(5)), CredentialKind::SandboxToken, NOW).unwrap().daily_cap,
+            validate(
+                &form(None, "", Some(5)),
+                CredentialKind::SandboxToken,
+                None,
+                NOW
+            )
+            .unwrap()
+            .daily_cap,
             Some(5)
         );
     }
@@ -281,6 +369,7 @@ mod tests {
         let Err(AppError::Validation { fields, .. }) = validate(
             &form(Some(NOW - 1), "nope", Some(0)),
             CredentialKind::SandboxToken,
+            None,
             NOW,
         ) else {
             panic!("not a validation error");
@@ -293,13 +382,22 @@ mod tests {
         let list = "127.0.0.1/32,2001:db8::/32";
         assert_eq!(check(None, list, "127.0.0.1", NOW), Ok(()));
         assert_eq!(check(None, list, "2001:db8::7", NOW), Ok(()));
-        assert_eq!(check(None, list, "127.0.0.2", NOW), Err(Denied::IpNotAllowed));
+        assert_eq!(
+            check(None, list, "127.0.0.2", NOW),
+            Err(Denied::IpNotAllowed)
+        );
         assert_eq!(check(None, list, "unknown", NOW), Err(Denied::IpNotAllowed));
         assert_eq!(check(None, "", "unknown", NOW), Ok(()));
         assert_eq!(check(Some(NOW), "", "127.0.0.1", NOW), Err(Denied::Expired));
         assert_eq!(check(Some(NOW + 1), "", "127.0.0.1", NOW), Ok(()));
-        assert_eq!(check(Some(NOW), list, "127.0.0.2", NOW), Err(Denied::IpNotAllowed));
+        assert_eq!(
+            check(Some(NOW), list, "127.0.0.2", NOW),
+            Err(Denied::IpNotAllowed)
+        );
         // A stored block that no longer parses matches nothing.
-        assert_eq!(check(None, "garbage", "127.0.0.1", NOW), Err(Denied::IpNotAllowed));
+        assert_eq!(
+            check(None, "garbage", "127.0.0.1", NOW),
+            Err(Denied::IpNotAllowed)
+        );
     }
 }

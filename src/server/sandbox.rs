@@ -69,6 +69,12 @@ pub async fn page(state: &AppState, actor: &Actor) -> Result<SandboxPage, AppErr
         _ => state.store.sandbox_tokens(actor.org_id, now).await?,
     };
     let disabled_reason = rows.iter().find_map(SandboxTokenRow::disabled_reason);
+    let mut tokens = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut token = view(row, subscription);
+        token.reveals = reveals_of(state, actor, row).await?;
+        tokens.push(token);
+    }
     let quota = Quota {
         used: state
             .store
@@ -82,7 +88,7 @@ pub async fn page(state: &AppState, actor: &Actor) -> Result<SandboxPage, AppErr
         support_contact: state.settings.support_contact.clone(),
         limit: org.sandbox_token_limit,
         quota,
-        tokens: rows.iter().map(|r| view(r, subscription)).collect(),
+        tokens,
         can_manage: actor.role.allows(Permission::ManageSandboxTokens)
             && subscription == Subscription::Active,
         can_reveal: actor.role.allows(Permission::RevealSecrets)
@@ -108,12 +114,15 @@ pub async fn add_with_policy(
 ) -> Result<IssuedToken, AppError> {
     actor.ensure(Permission::ManageSandboxTokens)?;
     let name = validate_name(name)?;
-    let policy = credential_policy::validate(policy, CredentialKind::SandboxToken, now_ms())?;
+    let policy = credential_policy::validate(policy, CredentialKind::SandboxToken, None, now_ms())?;
     let audit = actor.audit(
         AuditAction::Create,
         category::SANDBOX_API_TOKEN,
         // A token added without restrictions is recorded as before.
-        &with_restrictions(&name, Some(&policy).filter(|p| **p != StoredPolicy::default())),
+        &with_restrictions(
+            &name,
+            Some(&policy).filter(|p| **p != StoredPolicy::default()),
+        ),
     );
     let fresh = FreshSecret::generate(&state.secrets)?;
     let id = state
@@ -141,10 +150,13 @@ pub async fn edit(
     actor.ensure(Permission::ManageSandboxTokens)?;
     let name = validate_name(name)?;
     let now = now_ms();
-    let policy = policy
-        .map(|p| credential_policy::validate(p, CredentialKind::SandboxToken, now))
-        .transpose()?;
     let current = existing(state, actor, id, now).await?;
+    let policy = policy
+        .map(|p| {
+            let kind = CredentialKind::SandboxToken;
+            credential_policy::validate(p, kind, current.expires_at, now)
+        })
+        .transpose()?;
     let renamed = if policy.is_some() && current.name == name {
         name.clone()
     } else {
@@ -172,6 +184,16 @@ pub async fn reveals(
 ) -> Result<Vec<RevealEntry>, AppError> {
     actor.ensure(Permission::ViewApiConfiguration)?;
     let row = existing(state, actor, id, now_ms()).await?;
+    reveals_of(state, actor, &row).await
+}
+
+/// The reveals of `row`: audited under its current name, since it was
+/// added (so a new token with an old one's name starts with none).
+async fn reveals_of(
+    state: &AppState,
+    actor: &Actor,
+    row: &SandboxTokenRow,
+) -> Result<Vec<RevealEntry>, AppError> {
     let rows = state
         .store
         .reveals(
@@ -319,12 +341,7 @@ pub fn status(row: &SandboxTokenRow, subscription: Subscription) -> TokenStatus 
 
 fn view(row: &SandboxTokenRow, subscription: Subscription) -> SandboxTokenView {
     SandboxTokenView {
-        policy: credential_policy::view(
-            row.expires_at,
-            &row.ip_allowlist,
-            row.daily_cap,
-            now_ms(),
-        ),
+        policy: credential_policy::view(row.expires_at, &row.ip_allowlist, row.daily_cap, now_ms()),
         id: row.id,
         name: row.name.clone(),
         masked: mask(&row.last4),
@@ -337,5 +354,7 @@ fn view(row: &SandboxTokenRow, subscription: Subscription) -> SandboxTokenView {
             calls_1h: row.calls_1h,
             calls_24h: row.calls_24h,
         },
+        // Filled in by `page`, which reads them.
+        reveals: Vec::new(),
     }
 }

@@ -7,6 +7,7 @@
 mod daily_cap;
 mod forms;
 mod keys;
+mod pages;
 mod sandbox;
 mod who_looked;
 

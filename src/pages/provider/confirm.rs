@@ -97,7 +97,7 @@ pub fn disable(
         CredentialRef::SandboxToken(_) => (
             "Disable Sandbox API Token".to_owned(),
             format!(
-                "Disabling “{}” stops it at once: every submission and quota call made with it is refused until it is re-enabled, so integrations using it fail. While any of {}'s tokens is disabled, its admins cannot add, regenerate or delete Sandbox API tokens.",
+                "Disabling “{}” stops it at once: every submission and quota call made with it is refused, so integrations using it fail until it is re-enabled. While any of {}'s tokens is disabled, its admins cannot add, regenerate or delete Sandbox API tokens.",
                 credential.label, org_name
             ),
         ),

@@ -260,7 +260,8 @@ fn Admins(org: ProviderOrg, actions: PanelActions) -> impl IntoView {
 #[component]
 fn MemberList(org: String, members: Vec<Member>, actions: PanelActions) -> impl IntoView {
     view! {
-        <div class="table-scroll" tabindex="0" role="region" aria-labelledby="admins-title">
+        // Named apart from its section, whose landmark has the heading's name.
+        <div class="table-scroll" tabindex="0" role="region" aria-label="Administrators (scrollable)">
             <table class="data-table member-table">
                 <thead>
                     <tr>

@@ -1,13 +1,14 @@
-//! The Sandbox API Token tab's dialogs: Add and Edit (a name form),
-//! Regenerate and Delete (a confirmation with the blast radius).
+//! The Sandbox API Token tab's dialogs: Add and Edit (the name and the
+//! restrictions), Regenerate and Delete (a confirmation with the blast radius).
 
 use super::{Controls, Dialog};
 use crate::api::sandbox::{
     AddSandboxToken, DeleteSandboxToken, RegenerateSandboxToken, RenameSandboxToken,
 };
+use crate::components::credential_policy::{PolicyFields, PolicyInputs, is_policy_error};
 use crate::components::dialog::{ConfirmDialog, FormDialog};
 use crate::error::AppError;
-use crate::model::{TOKEN_NAME_MAX, check_name};
+use crate::model::{CredentialPolicy, TOKEN_NAME_MAX, check_name};
 use leptos::prelude::*;
 
 #[component]
@@ -21,20 +22,22 @@ pub(super) fn Dialogs(controls: Controls) -> impl IntoView {
             <NameDialog
                 title="Add Sandbox API Token"
                 initial=String::new()
+                initial_policy=CredentialPolicy::default()
                 pending=c.add.pending()
                 error=Signal::derive(move || c.add.value().get().and_then(Result::err))
-                on_save=Callback::new(move |name| { c.add.dispatch(AddSandboxToken { name, policy: None }); })
+                on_save=Callback::new(move |(name, policy)| { c.add.dispatch(AddSandboxToken { name, policy: Some(policy) }); })
                 on_cancel=close
             />
         }
         .into_any(),
-        Dialog::Edit { id, name } => view! {
+        Dialog::Edit { id, name, policy } => view! {
             <NameDialog
                 title="Edit Sandbox API Token"
                 initial=name
+                initial_policy=policy
                 pending=c.rename.pending()
                 error=Signal::derive(move || c.rename.value().get().and_then(Result::err))
-                on_save=Callback::new(move |name| { c.rename.dispatch(RenameSandboxToken { id, name, policy: None }); })
+                on_save=Callback::new(move |(name, policy)| { c.rename.dispatch(RenameSandboxToken { id, name, policy: Some(policy) }); })
                 on_cancel=close
             />
         }
@@ -65,36 +68,40 @@ pub(super) fn Dialogs(controls: Controls) -> impl IntoView {
     }
 }
 
-/// Name form for Add and Edit: validated here for quick feedback, and again
-/// by the server, whose message wins.
+/// Name and restrictions form for Add and Edit: validated here for quick
+/// feedback, and again by the server, whose message wins.
 #[component]
 fn NameDialog(
     title: &'static str,
     initial: String,
+    initial_policy: CredentialPolicy,
     #[prop(into)] pending: Signal<bool>,
     #[prop(into)] error: Signal<Option<AppError>>,
-    on_save: Callback<String>,
+    on_save: Callback<(String, CredentialPolicy)>,
     on_cancel: Callback<()>,
 ) -> impl IntoView {
     let name = RwSignal::new(initial);
     let local_error = RwSignal::new(None::<String>);
+    let policy = PolicyInputs::new(&initial_policy);
+    let policy_error = RwSignal::new(None::<(&'static str, String)>);
     let message = move || {
         local_error.get().or_else(|| {
-            error.get().map(|e| {
+            // A restriction's error shows at its own field.
+            error.get().and_then(|e| {
                 e.field("name")
                     .map(str::to_owned)
-                    .unwrap_or_else(|| e.to_string())
+                    .or_else(|| (!is_policy_error(&e)).then(|| e.to_string()))
             })
         })
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        match check_name(&name.get_untracked(), TOKEN_NAME_MAX, "token") {
-            Ok(value) => {
-                local_error.set(None);
-                on_save.run(value);
-            }
-            Err(problem) => local_error.set(Some(problem)),
+        let checked = check_name(&name.get_untracked(), TOKEN_NAME_MAX, "token");
+        local_error.set(checked.as_ref().err().cloned());
+        let restrictions = policy.read(true);
+        policy_error.set(restrictions.as_ref().err().cloned());
+        if let (Ok(value), Ok(restrictions)) = (checked, restrictions) {
+            on_save.run((value, restrictions));
         }
     };
     view! {
@@ -112,6 +119,7 @@ fn NameDialog(
                     aria-describedby="token-name-error"
                 />
                 <p id="token-name-error" class="field-error" role="alert">{message}</p>
+                <PolicyFields inputs=policy with_cap=true error local=policy_error />
                 <div class="dialog-actions">
                     <button type="submit" class="primary" disabled=move || pending.get()>
                         {move || if pending.get() { "Saving…" } else { "Save" }}

@@ -11,12 +11,12 @@ use super::session::{
 };
 use super::{ApiError, RateClass, rate_limit, too_many_requests};
 use crate::model::{AuditAction, KeyKind, PASSWORD_MAX, Role, normalise_username};
+use crate::server::credential_policy::{self, CredentialKind};
 use crate::server::http::RequestMeta;
 use crate::server::state::AppState;
 use crate::server::store::{
     AdminRow, ApiKeyRow, AuditRecord, Credential, OrgRow, SubscriptionKind,
 };
-use crate::server::credential_policy::{self, CredentialKind};
 use crate::server::{api_keys, auth, crypto, lockout, now_ms};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -113,9 +113,10 @@ pub async fn login(
     let (admin, role, key) = signer.check_credentials(body, &timestamp).await?;
     let audit = signer.audit(&admin.username);
     // The key's own restrictions come first (docs/CONSUMER-API.md#credential-restrictions).
-    let restricted = credential_policy::check(key.expires_at, &key.ip_allowlist, &meta.client_ip, now)
-        .err()
-        .map(|denied| super::denied(denied, CredentialKind::ApiKey));
+    let restricted =
+        credential_policy::check(key.expires_at, &key.ip_allowlist, &meta.client_ip, now)
+            .err()
+            .map(|denied| super::denied(denied, CredentialKind::ApiKey));
     let refused = match restricted {
         Some(refusal) => Some(refusal),
         None => gate(&state, &org, admin.id, role, &key, now).await?,

@@ -5,13 +5,13 @@
 use super::session::{Access, subscription_refusal};
 use super::{ApiError, RateClass, limits, too_many_requests};
 use crate::model::{AuditAction, category};
+use crate::server::credential_policy::{self, CredentialKind};
 use crate::server::http::RequestMeta;
 use crate::server::state::AppState;
 use crate::server::store::{
     AuditRecord, Credential, NewSubmission, OrgRow, SandboxTokenRow, SubmitOutcome,
     SubscriptionKind,
 };
-use crate::server::credential_policy::{self, CredentialKind};
 use crate::server::{auth, day_start, now_ms};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};

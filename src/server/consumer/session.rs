@@ -39,7 +39,7 @@ impl FromRequestParts<AppState> for LiveSession {
 /// counted in its own, looser windows ([`RateClass::SessionCheck`]): the
 /// public Python SDK checks its session before every call, and those checks
 /// must not use up the organisation's 2/s of real calls.
-pub struct SessionCheck(pub LiveSession);
+pub struct SessionCheck;
 
 impl FromRequestParts<AppState> for SessionCheck {
     type Rejection = ApiError;
@@ -47,7 +47,7 @@ impl FromRequestParts<AppState> for SessionCheck {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         LiveSession::extract(parts, state, RateClass::SessionCheck)
             .await
-            .map(SessionCheck)
+            .map(|_| SessionCheck)
     }
 }
 

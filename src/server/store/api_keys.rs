@@ -307,7 +307,8 @@ impl Store {
         // The key's own restrictions, read in this transaction: a key that
         // has expired, or a client its allowlist does not name, is refused
         // before anything is counted.
-        let Some((expires_at, allowlist)) = key_restrictions(&mut tx, call.org_id, call.kind).await?
+        let Some((expires_at, allowlist)) =
+            key_restrictions(&mut tx, call.org_id, call.kind).await?
         else {
             return Ok(ApiCall::NoSession);
         };
@@ -472,13 +473,15 @@ async fn set_key_restrictions(
     kind: KeyKind,
     policy: &StoredPolicy,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE api_keys SET expires_at = $1, ip_allowlist = $2 WHERE org_id = $3 AND kind = $4")
-        .bind(policy.expires_at)
-        .bind(&policy.ip_allowlist)
-        .bind(org_id)
-        .bind(kind.as_str())
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE api_keys SET expires_at = $1, ip_allowlist = $2 WHERE org_id = $3 AND kind = $4",
+    )
+    .bind(policy.expires_at)
+    .bind(&policy.ip_allowlist)
+    .bind(org_id)
+    .bind(kind.as_str())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -1,9 +1,9 @@
 //! Sandbox API tokens and the submissions made with them.
 
 use super::usage::{Credential, forget_use};
-use crate::server::credential_policy::StoredPolicy;
 use super::{AuditRecord, AuditedTx, Lock, Refusal, Ruled, Store, SubscriptionKind};
 use crate::model::DisableReason;
+use crate::server::credential_policy::StoredPolicy;
 
 mod submissions;
 

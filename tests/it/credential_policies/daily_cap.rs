@@ -55,9 +55,9 @@ async fn exactly_cap_parallel_submissions_are_accepted() {
             .map(|_| {
                 let caller = app.caller.clone();
                 let token = token.clone();
-                tokio::spawn(async move {
-                    submit_from(&caller, "acme", &token, "127.0.0.1:5000").await
-                })
+                tokio::spawn(
+                    async move { submit_from(&caller, "acme", &token, "127.0.0.1:5000").await },
+                )
             })
             .collect();
         let mut accepted = 0;
@@ -74,7 +74,11 @@ async fn exactly_cap_parallel_submissions_are_accepted() {
         }
         assert_eq!(accepted, cap, "round {round}");
         expected_total += cap;
-        assert_eq!(submissions_today(&app).await, expected_total, "round {round}");
+        assert_eq!(
+            submissions_today(&app).await,
+            expected_total,
+            "round {round}"
+        );
         // Each round's token is deleted so the next one fits the limit of 5.
         let admin = app.actor("api@acme.example", "acme").await;
         let id = app.token_id("acme", &format!("Burst {round}")).await;
@@ -104,7 +108,11 @@ async fn a_capped_token_cannot_trip_the_organisations_threshold() {
             assert_eq!(reply.code(), "TOKEN_DAILY_CAP_EXCEEDED");
         }
     }
-    assert_eq!(submissions_today(&app).await, 2, "capped calls use no allowance");
+    assert_eq!(
+        submissions_today(&app).await,
+        2,
+        "capped calls use no allowance"
+    );
     // Nothing was disabled: the other tokens, and the capped one's page row.
     let admin = app.actor("api@acme.example", "acme").await;
     let page = sandbox::page(&app.state, &admin).await.unwrap();

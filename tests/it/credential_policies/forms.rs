@@ -19,16 +19,37 @@ async fn tokens(app: &TestApp, cookie: &str) -> Vec<SandboxTokenView> {
 fn bad_policies() -> Vec<(Vec<(&'static str, String)>, &'static str)> {
     let past = (now_ms() - DAY_MS).to_string();
     let far = (now_ms() + 731 * DAY_MS).to_string();
-    let many = (0..33).map(|i| format!("192.0.2.{i}")).collect::<Vec<_>>().join(",");
+    let many = (0..33)
+        .map(|i| format!("192.0.2.{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
     vec![
         (vec![("policy[expires_at]", past)], "expires_at"),
         (vec![("policy[expires_at]", far)], "expires_at"),
-        (vec![("policy[ip_allowlist]", "not-an-address".into())], "ip_allowlist"),
-        (vec![("policy[ip_allowlist]", "127.0.0.1/40".into())], "ip_allowlist"),
-        (vec![("policy[ip_allowlist]", "127.0.0.1,\u{202e}10.0.0.0/8".into())], "ip_allowlist"),
-        (vec![("policy[ip_allowlist]", "\u{feff}::1".into())], "ip_allowlist"),
+        (
+            vec![("policy[ip_allowlist]", "not-an-address".into())],
+            "ip_allowlist",
+        ),
+        (
+            vec![("policy[ip_allowlist]", "127.0.0.1/40".into())],
+            "ip_allowlist",
+        ),
+        (
+            vec![(
+                "policy[ip_allowlist]",
+                "127.0.0.1,\u{202e}10.0.0.0/8".into(),
+            )],
+            "ip_allowlist",
+        ),
+        (
+            vec![("policy[ip_allowlist]", "\u{feff}::1".into())],
+            "ip_allowlist",
+        ),
         (vec![("policy[ip_allowlist]", many)], "ip_allowlist"),
-        (vec![("policy[ip_allowlist]", "9".repeat(200_000))], "ip_allowlist"),
+        (
+            vec![("policy[ip_allowlist]", "9".repeat(200_000))],
+            "ip_allowlist",
+        ),
         (vec![("policy[daily_cap]", "0".into())], "daily_cap"),
         (vec![("policy[daily_cap]", "-5".into())], "daily_cap"),
         (vec![("policy[daily_cap]", "1000001".into())], "daily_cap"),
@@ -52,11 +73,17 @@ async fn wrong_restrictions_add_and_change_nothing() {
 
         let mut edit = vec![("id", id.as_str()), ("name", "Renamed anyway")];
         edit.extend_from_slice(&policy);
-        let reply = app.call(Some(&cookie), "sandbox-tokens/rename", &edit).await;
+        let reply = app
+            .call(Some(&cookie), "sandbox-tokens/rename", &edit)
+            .await;
         assert_status(&reply, StatusCode::BAD_REQUEST, field);
         assert!(reply.parse::<AppError>().field(field).is_some(), "{field}");
     }
-    assert_eq!(tokens(&app, &cookie).await, before, "nothing added, renamed or restricted");
+    assert_eq!(
+        tokens(&app, &cookie).await,
+        before,
+        "nothing added, renamed or restricted"
+    );
 }
 
 #[tokio::test]
@@ -82,7 +109,10 @@ async fn restrictions_are_set_through_the_forms_and_shown() {
     // The audit entry says what was set.
     let entry = &app.state.store.recent_audit("acme", 1).await.unwrap()[0];
     assert!(
-        entry.resource.contains("allowlist 2001:db8::/32, 192.0.2.9/32") && entry.resource.contains("daily cap 25"),
+        entry
+            .resource
+            .contains("allowlist 2001:db8::/32, 192.0.2.9/32")
+            && entry.resource.contains("daily cap 25"),
         "{entry:?}"
     );
     // Every role that sees the page sees them.
@@ -94,14 +124,21 @@ async fn restrictions_are_set_through_the_forms_and_shown() {
         .unwrap();
     assert_eq!(row.policy.ip_allowlist, ["2001:db8::/32", "192.0.2.9/32"]);
     assert_eq!(row.policy.daily_cap, Some(25));
-    assert_eq!(row.policy.expiry.warning().as_deref(), Some("Expires in 5 days"));
+    assert_eq!(
+        row.policy.expiry.warning().as_deref(),
+        Some("Expires in 5 days")
+    );
 
     // An empty form clears them.
     let reply = app
         .call(
             Some(&cookie),
             "sandbox-tokens/rename",
-            &[("id", &id), ("name", "Primary"), ("policy[ip_allowlist]", "")],
+            &[
+                ("id", &id),
+                ("name", "Primary"),
+                ("policy[ip_allowlist]", ""),
+            ],
         )
         .await;
     assert_status(&reply, StatusCode::OK, "clear");
@@ -125,7 +162,11 @@ async fn other_organisations_and_view_only_roles_are_refused() {
         .call(
             Some(&globex),
             "sandbox-tokens/rename",
-            &[("id", &acme_id), ("name", "Taken over"), ("policy[ip_allowlist]", "0.0.0.0/0")],
+            &[
+                ("id", &acme_id),
+                ("name", "Taken over"),
+                ("policy[ip_allowlist]", "0.0.0.0/0"),
+            ],
         )
         .await;
     assert!(
@@ -140,7 +181,11 @@ async fn other_organisations_and_view_only_roles_are_refused() {
             .call(
                 Some(&cookie),
                 "sandbox-tokens/rename",
-                &[("id", &acme_id), ("name", "Primary"), ("policy[daily_cap]", "1")],
+                &[
+                    ("id", &acme_id),
+                    ("name", "Primary"),
+                    ("policy[daily_cap]", "1"),
+                ],
             )
             .await;
         assert_status(&reply, StatusCode::FORBIDDEN, user);

@@ -46,7 +46,11 @@ async fn an_expired_key_refuses_sign_in_and_its_live_sessions() {
     let (ok, cookie) = api_login_from(&app, &key, USER, DEMO_PASSWORD, HERE).await;
     assert_status(&ok, StatusCode::OK, "sign-in");
     let cookie = cookie.unwrap();
-    assert_status(&status_from(&app, &cookie, HERE).await, StatusCode::OK, "status");
+    assert_status(
+        &status_from(&app, &cookie, HERE).await,
+        StatusCode::OK,
+        "status",
+    );
 
     expire_key(&app, now_ms() - 1).await;
     let before = calls(&app, key_usage()).await;
@@ -60,24 +64,45 @@ async fn an_expired_key_refuses_sign_in_and_its_live_sessions() {
     // Wrong credentials learn nothing about the key's state.
     let (wrong, _) = api_login_from(&app, &key, USER, "not-the-password", HERE).await;
     assert_eq!(wrong.code(), "INVALID_USERNAME_OR_PASSWORD");
-    assert_eq!(calls(&app, key_usage()).await, before, "refused calls not counted");
+    assert_eq!(
+        calls(&app, key_usage()).await,
+        before,
+        "refused calls not counted"
+    );
     let audit = &app.state.store.recent_audit("acme", 2).await.unwrap();
     assert!(
-        audit.iter().any(|r| r.reason.as_deref() == Some("API_KEY_EXPIRED")),
+        audit
+            .iter()
+            .any(|r| r.reason.as_deref() == Some("API_KEY_EXPIRED")),
         "the refused sign-in is audited: {audit:?}"
     );
 
     // The page shows it; a new date through the form lets the key in again.
     let cookie_admin = app.sign_in(USER).await;
     let page: ApiKeyPage = app
-        .call(Some(&cookie_admin), "api-keys/get", &[("kind", "cloud_service")])
+        .call(
+            Some(&cookie_admin),
+            "api-keys/get",
+            &[("kind", "cloud_service")],
+        )
         .await
         .parse();
-    assert!(matches!(page.key.unwrap().policy.expiry, Expiry::Expired(_)));
+    assert!(matches!(
+        page.key.unwrap().policy.expiry,
+        Expiry::Expired(_)
+    ));
     let later = (now_ms() + 10 * DAY_MS).to_string();
-    let set = set_policy(&app, &[("policy[expires_at]", &later), ("policy[ip_allowlist]", "")]).await;
+    let set = set_policy(
+        &app,
+        &[("policy[expires_at]", &later), ("policy[ip_allowlist]", "")],
+    )
+    .await;
     assert_status(&set, StatusCode::OK, "new expiry");
-    assert_status(&status_from(&app, &cookie, HERE).await, StatusCode::OK, "session again");
+    assert_status(
+        &status_from(&app, &cookie, HERE).await,
+        StatusCode::OK,
+        "session again",
+    );
     let (back, _) = api_login_from(&app, &key, USER, DEMO_PASSWORD, HERE).await;
     assert_status(&back, StatusCode::OK, "sign-in again");
 }
@@ -100,15 +125,29 @@ async fn a_key_allowlist_refuses_other_addresses_at_sign_in_and_per_call() {
     assert_status(&denied, StatusCode::FORBIDDEN, "sign-in from 127.0.0.2");
     assert_eq!(denied.code(), "IP_NOT_ALLOWED");
     assert_eq!(none, None);
-    assert_eq!(calls(&app, key_usage()).await, before, "refused calls not counted");
+    assert_eq!(
+        calls(&app, key_usage()).await,
+        before,
+        "refused calls not counted"
+    );
 
     let (ok, here) = api_login_from(&app, &key, USER, DEMO_PASSWORD, HERE).await;
     assert_status(&ok, StatusCode::OK, "sign-in from 127.0.0.1");
     let here = here.unwrap();
-    assert_status(&status_from(&app, &here, HERE).await, StatusCode::OK, "status from 127.0.0.1");
+    assert_status(
+        &status_from(&app, &here, HERE).await,
+        StatusCode::OK,
+        "status from 127.0.0.1",
+    );
     // The same session cookie, carried to another address, is refused.
-    assert_eq!(status_from(&app, &here, ELSEWHERE).await.code(), "IP_NOT_ALLOWED");
-    assert_eq!(calls(&app, key_usage()).await.calls_24h, before.calls_24h + 2);
+    assert_eq!(
+        status_from(&app, &here, ELSEWHERE).await.code(),
+        "IP_NOT_ALLOWED"
+    );
+    assert_eq!(
+        calls(&app, key_usage()).await.calls_24h,
+        before.calls_24h + 2
+    );
 }
 
 #[tokio::test]
@@ -162,15 +201,30 @@ async fn bad_key_restrictions_change_nothing() {
     let before = key_row(&app, &cookie).await;
     let past = (now_ms() - 1).to_string();
     let far = (now_ms() + 800 * DAY_MS).to_string();
-    let many = (0..40).map(|i| format!("10.0.{i}.0/24")).collect::<Vec<_>>().join(" ");
+    let many = (0..40)
+        .map(|i| format!("10.0.{i}.0/24"))
+        .collect::<Vec<_>>()
+        .join(" ");
     let huge = "1".repeat(100_000);
     for (form, field) in [
         (vec![("policy[expires_at]", past.as_str())], "expires_at"),
         (vec![("policy[expires_at]", far.as_str())], "expires_at"),
-        (vec![("policy[ip_allowlist]", "10.0.0.0/33")], "ip_allowlist"),
-        (vec![("policy[ip_allowlist]", "127.0.0.1\u{200b}")], "ip_allowlist"),
-        (vec![("policy[ip_allowlist]", many.as_str())], "ip_allowlist"),
-        (vec![("policy[ip_allowlist]", huge.as_str())], "ip_allowlist"),
+        (
+            vec![("policy[ip_allowlist]", "10.0.0.0/33")],
+            "ip_allowlist",
+        ),
+        (
+            vec![("policy[ip_allowlist]", "127.0.0.1\u{200b}")],
+            "ip_allowlist",
+        ),
+        (
+            vec![("policy[ip_allowlist]", many.as_str())],
+            "ip_allowlist",
+        ),
+        (
+            vec![("policy[ip_allowlist]", huge.as_str())],
+            "ip_allowlist",
+        ),
         (vec![("policy[daily_cap]", "5")], "daily_cap"),
     ] {
         let reply = set_policy(&app, &form).await;
@@ -193,7 +247,10 @@ async fn bad_key_restrictions_change_nothing() {
             .call(
                 Some(&other),
                 "api-keys/policy",
-                &[("kind", "cloud_service"), ("policy[ip_allowlist]", "127.0.0.1")],
+                &[
+                    ("kind", "cloud_service"),
+                    ("policy[ip_allowlist]", "127.0.0.1"),
+                ],
             )
             .await;
         assert_status(&reply, StatusCode::FORBIDDEN, user);

@@ -53,7 +53,12 @@ async fn an_allowlisted_token_works_from_listed_addresses_only() {
     );
     let before = calls(&app, Credential::SandboxToken(issued.token.id)).await;
 
-    for peer in ["127.0.0.2:5000", "[::2]:5000", "192.0.2.1:80", "[::ffff:127.0.0.2]:5000"] {
+    for peer in [
+        "127.0.0.2:5000",
+        "[::2]:5000",
+        "192.0.2.1:80",
+        "[::ffff:127.0.0.2]:5000",
+    ] {
         let refused = submit_from(&app.caller, "acme", token, peer).await;
         assert_status(&refused, StatusCode::FORBIDDEN, peer);
         assert_eq!(refused.code(), "IP_NOT_ALLOWED", "{peer}");
@@ -67,7 +72,10 @@ async fn an_allowlisted_token_works_from_listed_addresses_only() {
 
     // Refused calls counted nowhere: not the token's usage, not the
     // organisation's allowance, and Last Used is still the allowed client.
-    assert_eq!(calls(&app, Credential::SandboxToken(issued.token.id)).await, before);
+    assert_eq!(
+        calls(&app, Credential::SandboxToken(issued.token.id)).await,
+        before
+    );
     let org = app.org_id("acme").await;
     let used = app
         .state
@@ -103,7 +111,13 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_checked() {
     })
     .await;
     let cookie = app.sign_in("api@acme.example").await;
-    let issued = add(&app, &cookie, "Proxied", &[("policy[ip_allowlist]", "127.0.0.1")]).await;
+    let issued = add(
+        &app,
+        &cookie,
+        "Proxied",
+        &[("policy[ip_allowlist]", "127.0.0.1")],
+    )
+    .await;
     let send = |peer: &'static str, forwarded: &'static str| {
         let req = Request::post(format!(
             "/o/acme/zscsb/submit?api_token={}",
@@ -115,7 +129,11 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_checked() {
         .unwrap();
         app.send(from_peer(req, peer))
     };
-    assert_status(&send("10.0.0.5:443", "127.0.0.1").await, StatusCode::OK, "proxied 127.0.0.1");
+    assert_status(
+        &send("10.0.0.5:443", "127.0.0.1").await,
+        StatusCode::OK,
+        "proxied 127.0.0.1",
+    );
     let other = send("10.0.0.5:443", "127.0.0.2").await;
     assert_eq!(other.code(), "IP_NOT_ALLOWED", "proxied 127.0.0.2");
     // A client that is not a proxy cannot claim a listed address.
@@ -144,7 +162,11 @@ async fn an_expired_token_is_refused_until_its_expiry_is_moved() {
     );
     let token = secrecy::ExposeSecret::expose_secret(&issued.secret).to_owned();
     let id = issued.view.id;
-    assert_status(&app.submit("acme", &token, b"MZ").await, StatusCode::OK, "before");
+    assert_status(
+        &app.submit("acme", &token, b"MZ").await,
+        StatusCode::OK,
+        "before",
+    );
 
     expire_token(&app, id, now_ms() - 1).await;
     let before = calls(&app, Credential::SandboxToken(id)).await;
@@ -153,17 +175,45 @@ async fn an_expired_token_is_refused_until_its_expiry_is_moved() {
     assert_eq!(refused.code(), "API_KEY_EXPIRED");
     assert_eq!(refused.json()["message"], "The API token has expired.");
     let quota = app
-        .get(None, &format!("/o/acme/sandbox/report/quota?api_token={token}"))
+        .get(
+            None,
+            &format!("/o/acme/sandbox/report/quota?api_token={token}"),
+        )
         .await;
     assert_eq!(quota.code(), "API_KEY_EXPIRED");
     assert_eq!(calls(&app, Credential::SandboxToken(id)).await, before);
 
     // The page says so.
     let cookie = app.sign_in("readonly@acme.example").await;
-    let page: SandboxPage = app.call(Some(&cookie), "sandbox-tokens/list", &[]).await.parse();
+    let page: SandboxPage = app
+        .call(Some(&cookie), "sandbox-tokens/list", &[])
+        .await
+        .parse();
     let row = page.tokens.iter().find(|t| t.id == id).unwrap();
     assert!(matches!(row.policy.expiry, Expiry::Expired(_)));
     assert_eq!(row.policy.expiry.warning().as_deref(), Some("Expired"));
+
+    // The Edit form sends the passed expiry back unchanged: renaming works
+    // and the token stays expired; another past date is refused.
+    sandbox::edit(
+        &app.state,
+        &admin,
+        id,
+        "Temporary",
+        Some(&row.policy.form()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        app.submit("acme", &token, b"MZ").await.code(),
+        "API_KEY_EXPIRED"
+    );
+    let other_past = CredentialPolicy {
+        expires_at: Some(now_ms() - DAY_MS),
+        ..Default::default()
+    };
+    let refused = sandbox::edit(&app.state, &admin, id, "Temporary", Some(&other_past)).await;
+    assert!(refused.is_err_and(|e| e.field("expires_at").is_some()));
 
     // A new date, read on the very next request: no cache kept the refusal.
     let later = CredentialPolicy {
@@ -173,9 +223,15 @@ async fn an_expired_token_is_refused_until_its_expiry_is_moved() {
     sandbox::edit(&app.state, &admin, id, "Temporary", Some(&later))
         .await
         .unwrap();
-    assert_status(&app.submit("acme", &token, b"MZ").await, StatusCode::OK, "extended");
+    assert_status(
+        &app.submit("acme", &token, b"MZ").await,
+        StatusCode::OK,
+        "extended",
+    );
     // Without a policy, Edit renames and keeps the restrictions.
-    sandbox::rename(&app.state, &admin, id, "Renamed").await.unwrap();
+    sandbox::rename(&app.state, &admin, id, "Renamed")
+        .await
+        .unwrap();
     let row = app
         .state
         .store

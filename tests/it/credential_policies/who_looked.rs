@@ -9,7 +9,13 @@ use axum::http::{Request, StatusCode, header};
 use keyport::model::{RevealEntry, SandboxPage};
 
 /// Reveals a token through the server function from `peer`.
-async fn reveal_from(app: &TestApp, cookie: &str, endpoint: &str, form: &str, peer: &str) -> String {
+async fn reveal_from(
+    app: &TestApp,
+    cookie: &str,
+    endpoint: &str,
+    form: &str,
+    peer: &str,
+) -> String {
     let req = Request::post(format!("/api/{endpoint}"))
         .header(header::HOST, HOST)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -40,18 +46,33 @@ async fn the_reveals_of_one_token_newest_first_without_the_secret() {
     let ids = token_ids(&app, &api).await;
     let (first, second) = (format!("id={}", ids[0]), format!("id={}", ids[1]));
     let secret = reveal_from(&app, &api, "sandbox-tokens/reveal", &first, "127.0.0.1:1").await;
-    reveal_from(&app, &super_admin, "sandbox-tokens/reveal", &first, "127.0.0.2:1").await;
+    reveal_from(
+        &app,
+        &super_admin,
+        "sandbox-tokens/reveal",
+        &first,
+        "127.0.0.2:1",
+    )
+    .await;
     reveal_from(&app, &api, "sandbox-tokens/reveal", &second, "127.0.0.3:1").await;
     // A refused reveal (a view-only role) is not a look.
     let readonly = app.sign_in("readonly@acme.example").await;
     let refused = app
-        .call(Some(&readonly), "sandbox-tokens/reveal", &[("id", &ids[0].to_string())])
+        .call(
+            Some(&readonly),
+            "sandbox-tokens/reveal",
+            &[("id", &ids[0].to_string())],
+        )
         .await;
     assert_status(&refused, StatusCode::FORBIDDEN, "read-only reveal");
 
     // Every role that may view the page may ask (the read-only one too).
     let reply = app
-        .call(Some(&readonly), "sandbox-tokens/reveals", &[("id", &ids[0].to_string())])
+        .call(
+            Some(&readonly),
+            "sandbox-tokens/reveals",
+            &[("id", &ids[0].to_string())],
+        )
         .await;
     assert_status(&reply, StatusCode::OK, "reveals");
     assert!(!reply.text.contains(&secret), "the secret is never listed");
@@ -60,10 +81,20 @@ async fn the_reveals_of_one_token_newest_first_without_the_secret() {
         .iter()
         .map(|r| (r.admin.as_str(), r.client_ip.as_str()))
         .collect();
-    assert_eq!(seen, [("super@acme.example", "127.0.0.2"), ("api@acme.example", "127.0.0.1")]);
+    assert_eq!(
+        seen,
+        [
+            ("super@acme.example", "127.0.0.2"),
+            ("api@acme.example", "127.0.0.1")
+        ]
+    );
     assert!(list[0].at >= list[1].at);
     let other: Vec<RevealEntry> = app
-        .call(Some(&readonly), "sandbox-tokens/reveals", &[("id", &ids[1].to_string())])
+        .call(
+            Some(&readonly),
+            "sandbox-tokens/reveals",
+            &[("id", &ids[1].to_string())],
+        )
         .await
         .parse();
     assert_eq!(other.len(), 1);
@@ -74,14 +105,27 @@ async fn the_reveals_of_one_token_newest_first_without_the_secret() {
 async fn at_most_ten_and_only_of_the_token_as_it_exists_now() {
     let app = TestApp::new().await;
     let api = app.sign_in("api@acme.example").await;
-    let added = app.call(Some(&api), "sandbox-tokens/add", &[("name", "Peeked")]).await;
+    let added = app
+        .call(Some(&api), "sandbox-tokens/add", &[("name", "Peeked")])
+        .await;
     let id: i64 = added.json()["token"]["id"].as_i64().unwrap();
     let form = format!("id={id}");
     for i in 0..12 {
-        reveal_from(&app, &api, "sandbox-tokens/reveal", &form, &format!("127.0.0.{}:1", i + 1)).await;
+        reveal_from(
+            &app,
+            &api,
+            "sandbox-tokens/reveal",
+            &form,
+            &format!("127.0.0.{}:1", i + 1),
+        )
+        .await;
     }
     let list: Vec<RevealEntry> = app
-        .call(Some(&api), "sandbox-tokens/reveals", &[("id", &id.to_string())])
+        .call(
+            Some(&api),
+            "sandbox-tokens/reveals",
+            &[("id", &id.to_string())],
+        )
         .await
         .parse();
     assert_eq!(list.len(), 10);
@@ -89,15 +133,26 @@ async fn at_most_ten_and_only_of_the_token_as_it_exists_now() {
 
     // A new token of the same name does not inherit the old one's reveals.
     assert_status(
-        &app.call(Some(&api), "sandbox-tokens/delete", &[("id", &id.to_string())]).await,
+        &app.call(
+            Some(&api),
+            "sandbox-tokens/delete",
+            &[("id", &id.to_string())],
+        )
+        .await,
         StatusCode::OK,
         "delete",
     );
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let again = app.call(Some(&api), "sandbox-tokens/add", &[("name", "Peeked")]).await;
+    let again = app
+        .call(Some(&api), "sandbox-tokens/add", &[("name", "Peeked")])
+        .await;
     let new_id = again.json()["token"]["id"].as_i64().unwrap();
     let list: Vec<RevealEntry> = app
-        .call(Some(&api), "sandbox-tokens/reveals", &[("id", &new_id.to_string())])
+        .call(
+            Some(&api),
+            "sandbox-tokens/reveals",
+            &[("id", &new_id.to_string())],
+        )
         .await
         .parse();
     assert_eq!(list, []);
@@ -108,10 +163,23 @@ async fn another_organisations_token_or_key_is_not_shown() {
     let app = TestApp::new().await;
     let api = app.sign_in("api@acme.example").await;
     let acme_id = token_ids(&app, &api).await[0];
-    reveal_from(&app, &api, "sandbox-tokens/reveal", &format!("id={acme_id}"), "127.0.0.1:1").await;
+    reveal_from(
+        &app,
+        &api,
+        "sandbox-tokens/reveal",
+        &format!("id={acme_id}"),
+        "127.0.0.1:1",
+    )
+    .await;
     let globex = app.sign_in("api@globex.example").await;
-    for id in [acme_id.to_string(), "-1".into(), "9223372036854775807".into()] {
-        let reply = app.call(Some(&globex), "sandbox-tokens/reveals", &[("id", &id)]).await;
+    for id in [
+        acme_id.to_string(),
+        "-1".into(),
+        "9223372036854775807".into(),
+    ] {
+        let reply = app
+            .call(Some(&globex), "sandbox-tokens/reveals", &[("id", &id)])
+            .await;
         assert_status(&reply, StatusCode::NOT_FOUND, &id);
         assert!(!reply.text.contains("api@acme.example"));
     }
@@ -121,7 +189,13 @@ async fn another_organisations_token_or_key_is_not_shown() {
             .await;
         assert!(reply.status.is_client_error(), "{junk:?}: {}", reply.status);
     }
-    let anonymous = app.call(None, "sandbox-tokens/reveals", &[("id", &acme_id.to_string())]).await;
+    let anonymous = app
+        .call(
+            None,
+            "sandbox-tokens/reveals",
+            &[("id", &acme_id.to_string())],
+        )
+        .await;
     assert_status(&anonymous, StatusCode::UNAUTHORIZED, "anonymous");
 }
 
@@ -134,9 +208,20 @@ async fn the_keys_reveals_since_it_was_added() {
     let key = reveal_from(&app, &api, "api-keys/reveal", &form, "127.0.0.1:1").await;
     reveal_from(&app, &connector, "api-keys/reveal", &form, "127.0.0.4:1").await;
     // The connector key's reveals are its own.
-    reveal_from(&app, &api, "api-keys/reveal", "kind=connector", "127.0.0.9:1").await;
+    reveal_from(
+        &app,
+        &api,
+        "api-keys/reveal",
+        "kind=connector",
+        "127.0.0.9:1",
+    )
+    .await;
     let reply = app
-        .call(Some(&connector), "api-keys/reveals", &[("kind", "cloud_service")])
+        .call(
+            Some(&connector),
+            "api-keys/reveals",
+            &[("kind", "cloud_service")],
+        )
         .await;
     assert_status(&reply, StatusCode::OK, "key reveals");
     assert!(!reply.text.contains(&key));
@@ -147,7 +232,9 @@ async fn the_keys_reveals_since_it_was_added() {
     // Deleted and added again: a new key, nobody has looked at it yet.
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     for endpoint in ["api-keys/delete", "api-keys/add"] {
-        let reply = app.call(Some(&api), endpoint, &[("kind", "cloud_service")]).await;
+        let reply = app
+            .call(Some(&api), endpoint, &[("kind", "cloud_service")])
+            .await;
         assert_status(&reply, StatusCode::OK, endpoint);
     }
     let list: Vec<RevealEntry> = app
