@@ -265,7 +265,10 @@ mod tests {
 
     #[test]
     fn sub_categories_show_as_labels() {
-        assert_eq!(sub_category_label("ManageSandboxTokens"), "Sandbox API Token");
+        assert_eq!(
+            sub_category_label("ManageSandboxTokens"),
+            "Sandbox API Token"
+        );
         assert_eq!(
             sub_category_label("ManageCloudServiceKey"),
             "Cloud Service API Key"
@@ -279,7 +282,10 @@ mod tests {
         // Every subject reads like the page it is about: no code, no Rust name.
         for p in Permission::ALL {
             let label = p.audit_subject();
-            assert!(label.starts_with(|c: char| c.is_ascii_uppercase()), "{label}");
+            assert!(
+                label.starts_with(|c: char| c.is_ascii_uppercase()),
+                "{label}"
+            );
             assert!(!label.contains('_') && label != p.legacy_name(), "{label}");
             assert_eq!(sub_category_label(label), label);
         }

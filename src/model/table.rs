@@ -249,7 +249,10 @@ mod tests {
         assert!(layout(&[("no spaces", true)]).check(specs).is_err());
         // Each table's row-naming column is its one fixed column; Last Used
         // shows by default (the audit log keeps when, what and the result).
-        for table in TableKey::ALL.into_iter().filter(|t| *t != TableKey::AuditLog) {
+        for table in TableKey::ALL
+            .into_iter()
+            .filter(|t| *t != TableKey::AuditLog)
+        {
             let fixed: Vec<_> = table.columns().iter().filter(|s| !s.optional).collect();
             assert_eq!(fixed.len(), 1, "{table:?}");
             if let Some(used) = table.columns().iter().find(|s| s.key == "last_used") {

@@ -12,7 +12,7 @@ use crate::components::local_time::LocalTime;
 use crate::components::tabs::InternetSaasTabs;
 use crate::components::toast::report_outcome;
 use crate::model::{
-    OAUTH_MAX_SERVERS, OAuthPage, Permission, OAuthServerForm, OAuthServerView, Subscription,
+    OAUTH_MAX_SERVERS, OAuthPage, OAuthServerForm, OAuthServerView, Permission, Subscription,
     validate_oauth_form,
 };
 use crate::paths::TableKey;

@@ -87,7 +87,11 @@ impl ResetSchedule {
                 let day_ms = i64::from(DAY_MINUTES) * 60_000;
                 let midnight = now_ms.div_euclid(day_ms) * day_ms;
                 let today = midnight + i64::from(minute.min(DAY_MINUTES - 1)) * 60_000;
-                Some(if today > now_ms { today } else { today + day_ms })
+                Some(if today > now_ms {
+                    today
+                } else {
+                    today + day_ms
+                })
             }
         }
     }

@@ -29,8 +29,10 @@ async fn the_provider_console_is_refused_not_drawn_for_other_roles() {
         assert_status(&page, StatusCode::FORBIDDEN, user);
         assert!(page.text.contains(NOT_PERMITTED), "{user}: the heading");
         assert!(
-            page.text
-                .contains(&format!("href=\"{}\">Go to API Configuration", paths::OVERVIEW)),
+            page.text.contains(&format!(
+                "href=\"{}\">Go to API Configuration",
+                paths::OVERVIEW
+            )),
             "{user}: a way back"
         );
         for console_markup in [
@@ -47,7 +49,10 @@ async fn the_provider_console_is_refused_not_drawn_for_other_roles() {
         }
         for path in [paths::PROVIDER, paths::OVERVIEW, paths::SANDBOX_API_TOKEN] {
             let html = app.get(Some(&cookie), path).await.text;
-            assert!(!html.contains(CONSOLE_LINK), "{user}: console link on {path}");
+            assert!(
+                !html.contains(CONSOLE_LINK),
+                "{user}: console link on {path}"
+            );
         }
     }
     let provider = app.sign_in("provider@keyport.example").await;
@@ -98,7 +103,10 @@ async fn view_only_roles_are_told_so_at_the_top_of_the_page() {
             );
             let notice = html.find("View only.").unwrap();
             let base_url = html.find("Base URL").unwrap_or(usize::MAX);
-            assert!(notice < base_url, "{user} on {path}: the notice comes first");
+            assert!(
+                notice < base_url,
+                "{user} on {path}: the notice comes first"
+            );
         }
     }
     let api = app.sign_in("api@acme.example").await;
@@ -118,8 +126,12 @@ async fn view_only_roles_are_told_so_at_the_top_of_the_page() {
         .get(Some(&super_admin), paths::CONNECTOR_KEY_MANAGEMENT)
         .await
         .text;
-    assert!(html.contains("View only.</strong> Changes here need your service provider&#x27;s permission.")
-        || html.contains("View only.</strong> Changes here need your service provider's permission."));
+    assert!(
+        html.contains(
+            "View only.</strong> Changes here need your service provider&#x27;s permission."
+        ) || html
+            .contains("View only.</strong> Changes here need your service provider's permission.")
+    );
     // Globex's expired Sandbox subscription has its own banner instead.
     let globex = app.sign_in("api@globex.example").await;
     let html = app.get(Some(&globex), paths::SANDBOX_API_TOKEN).await.text;
@@ -138,7 +150,10 @@ async fn times_are_sent_in_utc_for_the_browser_to_localise() {
     assert!(iso.ends_with('Z') && &iso[10..11] == "T", "{element}");
     let utc = format!("{} {} UTC", &iso[..10], &iso[11..19]);
     assert!(element.contains(&format!("title=\"{utc}\"")), "{element}");
-    assert!(element.contains(&format!(">{utc}")), "the server's text is UTC: {element}");
+    assert!(
+        element.contains(&format!(">{utc}")),
+        "the server's text is UTC: {element}"
+    );
 }
 
 #[tokio::test]
@@ -157,12 +172,19 @@ async fn seeded_credentials_were_made_by_the_provider() {
         .call(Some(&api), "api-keys/get", &[("kind", "cloud_service")])
         .await
         .parse();
-    assert_eq!(key.key.expect("the seeded key").last_modified_by, "Provider");
+    assert_eq!(
+        key.key.expect("the seeded key").last_modified_by,
+        "Provider"
+    );
     let html = app.get(Some(&api), paths::SANDBOX_API_TOKEN).await.text;
     assert!(!html.contains(">system<"));
 }
 
-async fn save_layout(app: &TestApp, cookie: &str, layout: serde_json::Value) -> crate::common::Reply {
+async fn save_layout(
+    app: &TestApp,
+    cookie: &str,
+    layout: serde_json::Value,
+) -> crate::common::Reply {
     let req = Request::post("/api/tables/save-layout")
         .header(header::HOST, HOST)
         .header(header::COOKIE, cookie)
@@ -191,10 +213,20 @@ async fn last_used_shows_by_default_and_every_column_but_name_can_be_hidden() {
         ["name", true], ["token", false], ["status", false], ["modified_by", false],
         ["modified_on", false], ["last_used", false]
     ]}});
-    assert_status(&save_layout(&app, &api, only_name).await, StatusCode::OK, "hide all but Name");
+    assert_status(
+        &save_layout(&app, &api, only_name).await,
+        StatusCode::OK,
+        "hide all but Name",
+    );
     let shown = headers(&app.get(Some(&api), paths::SANDBOX_API_TOKEN).await.text);
     assert!(shown.contains(">Name<"));
-    for gone in ["Sandbox API Token", "Status", "Last Modified By", "Last Modified On", "Last Used"] {
+    for gone in [
+        "Sandbox API Token",
+        "Status",
+        "Last Modified By",
+        "Last Modified On",
+        "Last Used",
+    ] {
         assert!(!shown.contains(gone), "{gone} is hidden");
     }
 
@@ -206,7 +238,11 @@ async fn last_used_shows_by_default_and_every_column_but_name_can_be_hidden() {
     let still = headers(&app.get(Some(&api), paths::SANDBOX_API_TOKEN).await.text);
     assert_eq!(still, shown, "the refused layout changed nothing");
     let no_key = json!({"table": "cloud_service_key", "layout": {"columns": [["key", false]]}});
-    assert_status(&save_layout(&app, &api, no_key).await, StatusCode::BAD_REQUEST, "hide Key");
+    assert_status(
+        &save_layout(&app, &api, no_key).await,
+        StatusCode::BAD_REQUEST,
+        "hide Key",
+    );
 }
 
 #[tokio::test]
@@ -233,17 +269,29 @@ async fn audit_sub_categories_are_shown_as_labels() {
         .await
         .text;
     assert!(html.contains(">Sandbox API Token<"), "the new refusal");
-    assert!(html.contains(">Cloud Service API Key<"), "the legacy one, by its label");
+    assert!(
+        html.contains(">Cloud Service API Key<"),
+        "the legacy one, by its label"
+    );
     // Shown nowhere as text (the filter's option values and the page's
     // hydration data carry stored values; what a person reads does not).
-    for code in ["ManageSandboxTokens", "ManageCloudServiceKey", "cloud_service"] {
+    for code in [
+        "ManageSandboxTokens",
+        "ManageCloudServiceKey",
+        "cloud_service",
+    ] {
         assert!(!html.contains(&format!(">{code}<")), "{code} shown");
     }
     let csv = app
-        .get(Some(&api), &format!("{}?action=access", paths::AUDIT_CSV_EXPORT))
+        .get(
+            Some(&api),
+            &format!("{}?action=access", paths::AUDIT_CSV_EXPORT),
+        )
         .await
         .text;
-    assert!(csv.contains("API Configuration / Cloud Service API Key,Cloud Service API Key,legacy refusal"));
+    assert!(csv.contains(
+        "API Configuration / Cloud Service API Key,Cloud Service API Key,legacy refusal"
+    ));
     assert!(!csv.contains("ManageCloudServiceKey"));
 }
 
@@ -251,15 +299,23 @@ async fn audit_sub_categories_are_shown_as_labels() {
 async fn a_demo_offers_one_click_sign_in_and_says_it_is_a_demo() {
     let app = TestApp::new().await;
     let login = app.get(None, paths::LOGIN).await.text;
-    for user in NON_PROVIDERS.iter().chain(["provider@keyport.example"].iter()) {
+    for user in NON_PROVIDERS
+        .iter()
+        .chain(["provider@keyport.example"].iter())
+    {
         assert!(login.contains(&format!("Sign in as {user}")), "{user}");
-        assert!(login.contains(&format!("name=\"username\" value=\"{user}\"")), "{user}");
+        assert!(
+            login.contains(&format!("name=\"username\" value=\"{user}\"")),
+            "{user}"
+        );
     }
     assert!(login.contains("Demo data — reset nightly at 03:00 UTC."));
     let api = app.sign_in("api@acme.example").await;
     for path in [paths::OVERVIEW, paths::SANDBOX_API_TOKEN, paths::AUDIT_LOGS] {
         let html = app.get(Some(&api), path).await.text;
-        let strip = html.find("class=\"demo-strip\"").map(|i| &html[i..(i + 120).min(html.len())]);
+        let strip = html
+            .find("class=\"demo-strip\"")
+            .map(|i| &html[i..(i + 120).min(html.len())]);
         assert!(
             strip.is_some_and(|s| s.contains("Demo data — reset nightly at 03:00 UTC.")),
             "{path}: {strip:?}"

@@ -290,15 +290,29 @@ mod tests {
     #[test]
     fn disabling_says_what_stops_and_that_it_can_be_undone() {
         let org = acme();
-        let token = disable(&org.name, &org.credentials[0], Some(DisableReason::TermsViolation));
-        assert_eq!(token.message, "Disable “Primary” in Acme Corp (reason: Terms violation)?");
+        let token = disable(
+            &org.name,
+            &org.credentials[0],
+            Some(DisableReason::TermsViolation),
+        );
+        assert_eq!(
+            token.message,
+            "Disable “Primary” in Acme Corp (reason: Terms violation)?"
+        );
         assert!(token.blast_radius.contains("integrations using it fail"));
-        assert!(token.blast_radius.contains("cannot add, regenerate or delete"));
+        assert!(
+            token
+                .blast_radius
+                .contains("cannot add, regenerate or delete")
+        );
         assert_eq!(token.warning.as_deref(), Some(RE_ENABLE));
         assert!(token.destructive);
         let key = disable(&org.name, &org.credentials[3], None);
         assert_eq!(key.title, "Disable Cloud Service API Key");
-        assert!(key.blast_radius.contains("ends every API session made with it"));
+        assert!(
+            key.blast_radius
+                .contains("ends every API session made with it")
+        );
     }
 
     #[test]
@@ -309,7 +323,10 @@ mod tests {
             api_access: true,
         };
         let c = remove_admin("Acme Corp", &member);
-        assert_eq!(c.message, "Remove alice@acme.example (API Admin) from Acme Corp?");
+        assert_eq!(
+            c.message,
+            "Remove alice@acme.example (API Admin) from Acme Corp?"
+        );
         assert!(
             c.blast_radius
                 .starts_with("Removing alice@acme.example ends their portal sessions and API sessions in Acme Corp now.")
@@ -331,8 +348,9 @@ mod tests {
         );
         let none = subscription(&org, SubscriptionKind::Api, Subscription::None, "");
         assert!(
-            none.blast_radius
-                .starts_with("Its Cloud Service API Key and OAuth 2.0 authorization servers stop working at once"),
+            none.blast_radius.starts_with(
+                "Its Cloud Service API Key and OAuth 2.0 authorization servers stop working at once"
+            ),
             "{}",
             none.blast_radius
         );
@@ -348,6 +366,10 @@ mod tests {
             until.message,
             "Set Acme Corp's Sandbox subscription to Active until the end of 2026-12-31 (UTC)?"
         );
-        assert!(until.blast_radius.starts_with("After 2026-12-31 (UTC) it expires by itself. Its 3"));
+        assert!(
+            until
+                .blast_radius
+                .starts_with("After 2026-12-31 (UTC) it expires by itself. Its 3")
+        );
     }
 }
