@@ -13,12 +13,12 @@ export PATH := $(HOME)/.cargo/bin:$(CURDIR)/$(E2E)/node_modules/.bin:$(PATH)
 # too keeps the two builds from invalidating each other.
 export LEPTOS_OUTPUT_NAME := keyport
 
-.PHONY: help run test bench setup setup-rust setup-node setup-browser build build-release test-rust test-sdk test-e2e lint clean
+.PHONY: help run test bench setup setup-rust setup-node setup-browser setup-wrk build build-release test-rust test-sdk test-e2e lint clean
 
 help:
 	@echo "make run    start the portal with demo data on http://127.0.0.1:3000"
 	@echo "make test   run every test (Rust, the public Python SDK, Playwright)"
-	@echo "make bench  measure throughput, latency, first-load bytes, hydration and RSS (target/bench.json)"
+	@echo "make bench  measure throughput (wrk), latency, CPU per request, first-load bytes, hydration and RSS (target/bench.json)"
 	@echo "make lint   cargo fmt --check and clippy on both feature sets"
 
 ## --- set-up -----------------------------------------------------------------
@@ -48,6 +48,13 @@ setup-browser:
 	@if [ ! -x /usr/bin/chromium ]; then \
 		echo "Installing Debian's chromium"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+
+# The bench's load generator.
+setup-wrk:
+	@if ! command -v wrk >/dev/null; then \
+		echo "Installing Debian's wrk"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
 	fi
 
 ## --- build and run -----------------------------------------------------------
@@ -113,11 +120,12 @@ test-e2e: build
 
 ## --- benchmarks -------------------------------------------------------------
 
-# Release build, then examples/bench.rs drives it (64 connections) on SQLite
-# and, when reachable, on a fresh PostgreSQL database keyport_bench.
+# Release build, then examples/bench.rs drives it with wrk (64 connections,
+# BENCH_SECONDS per run, 5 by default) on SQLite and, when reachable, on a
+# fresh PostgreSQL database keyport_bench (README.md#performance-make-bench).
 PG_BENCH_URL ?= postgres://postgres@127.0.0.1:5432/keyport_bench
 
-bench: setup setup-browser build-release
+bench: setup setup-browser setup-wrk build-release
 	cargo build --release --example bench --features ssr
 	@if psql "$(PG_ADMIN_URL)" -qAtc 'SELECT 1' >/dev/null 2>&1; then \
 		psql "$(PG_ADMIN_URL)" -qc 'DROP DATABASE IF EXISTS keyport_bench WITH (FORCE)' -c 'CREATE DATABASE keyport_bench' && \

@@ -57,6 +57,7 @@ async fn main() -> MainResult {
     }
 
     routes::spawn_housekeeping(state.clone());
+    let store = state.store.clone();
     let app = routes::router(state);
     let listener = tokio::net::TcpListener::bind(serve.addr).await?;
     tracing::info!("Keyport listening on http://{}", serve.addr);
@@ -68,6 +69,8 @@ async fn main() -> MainResult {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
+    // Usage noted in the last moments (written every 0.5 s otherwise).
+    store.flush_usage().await?;
     Ok(())
 }
 

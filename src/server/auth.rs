@@ -1,19 +1,23 @@
 //! Sessions and the guard every server function calls first.
 //!
 //! The session (tower-sessions, stored in the database so any instance can
-//! serve any request) holds only the admin's id, the organisation chosen and
-//! when they signed in. Everything else — role included — is read from the
-//! database on each request, so a changed role or password applies at once.
+//! serve any request) holds only the admin's id, the organisation chosen,
+//! when they signed in and when its idle window was last renewed. Everything
+//! else — role included — is read from the database on each request (once,
+//! however many resources ask: [`ActorCache`]), so a changed role or password
+//! applies at once.
 
 use super::http::RequestMeta;
 use super::now_ms;
 use super::state::AppState;
-use super::store::{AuditRecord, MembershipRow};
+use super::store::{AdminRow, AuditRecord, MembershipRow};
 use crate::error::AppError;
 use crate::model::{AuditAction, AuditResult, OrgSummary, Permission, Role, Viewer, category};
 use leptos::prelude::use_context;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::Duration;
 use tower_sessions::Session;
 
 mod sign_in;
@@ -138,24 +142,38 @@ fn request_parts() -> Result<axum::http::request::Parts, AppError> {
 
 /// The request's audit facts.
 pub fn request_meta() -> RequestMeta {
-    use_context::<axum::http::request::Parts>()
-        .and_then(|p| p.extensions.get::<RequestMeta>().cloned())
-        .unwrap_or_else(|| RequestMeta {
-            client_ip: "unknown".into(),
-            trace_id: super::http::new_trace_id(),
-            interface: crate::model::Interface::AdminUi,
-        })
+    match use_context::<axum::http::request::Parts>() {
+        Some(parts) => meta_of(&parts),
+        None => unknown_meta(),
+    }
+}
+
+/// The audit facts `http::request_meta` left in `parts`.
+fn meta_of(parts: &axum::http::request::Parts) -> RequestMeta {
+    parts
+        .extensions
+        .get::<RequestMeta>()
+        .cloned()
+        .unwrap_or_else(unknown_meta)
+}
+
+fn unknown_meta() -> RequestMeta {
+    RequestMeta {
+        client_ip: "unknown".into(),
+        trace_id: super::http::new_trace_id(),
+        interface: crate::model::Interface::AdminUi,
+    }
 }
 
 fn session() -> Result<Session, AppError> {
-    request_parts()?
-        .extensions
-        .get::<Session>()
-        .cloned()
-        .ok_or_else(|| {
-            tracing::error!("session layer missing");
-            AppError::internal()
-        })
+    session_of(&request_parts()?)
+}
+
+fn session_of(parts: &axum::http::request::Parts) -> Result<Session, AppError> {
+    parts.extensions.get::<Session>().cloned().ok_or_else(|| {
+        tracing::error!("session layer missing");
+        AppError::internal()
+    })
 }
 
 fn session_error(e: tower_sessions::session::Error) -> AppError {
@@ -167,13 +185,87 @@ fn password_tag(password_hash: &str) -> String {
     hex::encode(&Sha256::digest(password_hash.as_bytes())[..8])
 }
 
+/// How long a signed-in session may go without renewing its idle window.
+/// The session is written (and its expiry pushed to now + idle) only when it
+/// changed or its last renewal is older than this, not on every page view:
+/// a session so ends between `idle - interval` and `idle` after the last
+/// request. Capped at a quarter of the idle window ([`idle_renewal_interval`])
+/// so a short window keeps most of its length.
+const IDLE_RENEWAL_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Session key: when (ms) the idle window was last renewed.
+const RENEWED_KEY: &str = "renewed_at";
+
+fn idle_renewal_interval(idle: Duration) -> Duration {
+    IDLE_RENEWAL_INTERVAL.min(idle / 4)
+}
+
+/// The actor of the request being served, loaded at most once: a page's
+/// resources each call [`require`], and without this each would read the
+/// session's admin again. [`actor_cache`] puts one in every request's
+/// extensions; the clones Leptos hands each resource share it. Only a
+/// successful load is kept (a refusal is cheap to repeat and flushes the
+/// session, so the next attempt is refused without the database); what
+/// changes the session's admin or organisation calls [`forget_actor`].
+#[derive(Clone, Default)]
+pub struct ActorCache(Arc<tokio::sync::Mutex<Option<Actor>>>);
+
+impl ActorCache {
+    /// The kept actor, or `load`'s (kept if it succeeds). Concurrent callers
+    /// wait for the first one's load instead of starting their own.
+    async fn get_or_load<F>(&self, load: F) -> Result<Actor, AppError>
+    where
+        F: Future<Output = Result<Actor, AppError>>,
+    {
+        let mut kept = self.0.lock().await;
+        if let Some(actor) = kept.as_ref() {
+            return Ok(actor.clone());
+        }
+        let actor = load.await?;
+        *kept = Some(actor.clone());
+        Ok(actor)
+    }
+
+    async fn forget(&self) {
+        *self.0.lock().await = None;
+    }
+}
+
+/// Middleware: a fresh [`ActorCache`] for each request.
+pub async fn actor_cache(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    request.extensions_mut().insert(ActorCache::default());
+    next.run(request).await
+}
+
+/// Drops this request's kept actor, after the session changed: later reads
+/// in the same request load the actor the session now names.
+async fn forget_actor() {
+    let cache = use_context::<axum::http::request::Parts>()
+        .and_then(|p| p.extensions.get::<ActorCache>().cloned());
+    if let Some(cache) = cache {
+        cache.forget().await;
+    }
+}
+
 /// The signed-in admin, or `Unauthorized`. Ends sessions that are past their
-/// absolute lifetime or older than the admin's last password change.
+/// absolute lifetime or older than the admin's last password change. Loaded
+/// once per request ([`ActorCache`]).
 pub async fn current_actor() -> Result<Actor, AppError> {
-    actor_for_session(&super::app_state()?, &session()?, request_meta()).await
+    let parts = request_parts()?;
+    let state = super::app_state()?;
+    let session = session_of(&parts)?;
+    let load = actor_for_session(&state, &session, meta_of(&parts));
+    match parts.extensions.get::<ActorCache>() {
+        Some(cache) => cache.get_or_load(load).await,
+        None => load.await,
+    }
 }
 
 /// [`current_actor`] for plain axum handlers, which have no Leptos context.
+/// One query: the admin with all their memberships.
 pub async fn actor_for_session(
     state: &AppState,
     session: &Session,
@@ -187,28 +279,44 @@ pub async fn actor_for_session(
         return Err(AppError::unauthorized());
     };
     let expired = now_ms() - auth.signed_in_at > state.settings.session_absolute.as_millis() as i64;
-    let admin = state.store.admin_by_id(auth.admin_id).await?;
-    let admin = match admin {
-        Some(a)
+    let loaded = state.store.admin_with_memberships(auth.admin_id).await?;
+    let actor = match loaded {
+        Some((admin, memberships))
             if !expired
-                && a.password_hash.len() > 1
-                && password_tag(&a.password_hash) == auth.password_tag =>
+                && admin.password_hash.len() > 1
+                && password_tag(&admin.password_hash) == auth.password_tag =>
         {
-            a
+            // `None`: removed from the organisation since signing in.
+            Actor::from_rows(admin, &memberships, auth.org_id, meta)
         }
-        _ => {
-            session.flush().await.map_err(session_error)?;
-            return Err(AppError::unauthorized());
-        }
+        _ => None,
     };
-    match Actor::load(state, admin.id, auth.org_id, meta).await? {
-        Some(actor) => Ok(actor),
-        None => {
-            // Removed from the organisation since signing in.
-            session.flush().await.map_err(session_error)?;
-            Err(AppError::unauthorized())
-        }
+    let Some(actor) = actor else {
+        session.flush().await.map_err(session_error)?;
+        return Err(AppError::unauthorized());
+    };
+    renew_idle_window(session, state.settings.session_idle).await?;
+    Ok(actor)
+}
+
+/// Marks the session changed, so it is saved with its expiry pushed to
+/// `now + idle`, if its idle window was last renewed
+/// [`idle_renewal_interval`] ago or more — or, by another instance's clock,
+/// in the future.
+async fn renew_idle_window(session: &Session, idle: Duration) -> Result<(), AppError> {
+    let now = now_ms();
+    let interval = idle_renewal_interval(idle).as_millis() as i64;
+    let renewed = session
+        .get::<i64>(RENEWED_KEY)
+        .await
+        .map_err(session_error)?;
+    if renewed.is_none_or(|at| now < at || now - at >= interval) {
+        session
+            .insert(RENEWED_KEY, now)
+            .await
+            .map_err(session_error)?;
     }
+    Ok(())
 }
 
 impl Actor {
@@ -220,14 +328,23 @@ impl Actor {
         org_id: i64,
         meta: RequestMeta,
     ) -> Result<Option<Actor>, AppError> {
-        let Some(admin) = state.store.admin_by_id(admin_id).await? else {
-            return Ok(None);
-        };
-        let memberships = state.store.memberships(admin.id).await?;
-        let Some(current) = memberships.iter().find(|m| m.org_id == org_id) else {
-            return Ok(None);
-        };
-        Ok(Some(Actor {
+        Ok(state
+            .store
+            .admin_with_memberships(admin_id)
+            .await?
+            .and_then(|(admin, memberships)| Actor::from_rows(admin, &memberships, org_id, meta)))
+    }
+
+    /// `admin` acting in `org_id`, one of `memberships` (theirs); `None` if
+    /// it is none of them.
+    fn from_rows(
+        admin: AdminRow,
+        memberships: &[MembershipRow],
+        org_id: i64,
+        meta: RequestMeta,
+    ) -> Option<Actor> {
+        let current = memberships.iter().find(|m| m.org_id == org_id)?;
+        Some(Actor {
             admin_id: admin.id,
             username: admin.username,
             role: current.role.0,
@@ -235,7 +352,7 @@ impl Actor {
             org: summary(current),
             orgs: memberships.iter().map(summary).collect(),
             meta,
-        }))
+        })
     }
 }
 
@@ -293,6 +410,7 @@ pub async fn switch_org(actor: &Actor, short_name: &str) -> Result<(), AppError>
         .insert(SESSION_KEY, &auth)
         .await
         .map_err(session_error)?;
+    forget_actor().await;
     let mut record = audit_record(
         &actor.meta,
         &actor.username,
@@ -318,5 +436,84 @@ pub async fn sign_out() -> Result<(), AppError> {
             .append_audit(&actor.audit(AuditAction::SignOut, category::SIGN_IN, &actor.username))
             .await?;
     }
-    session()?.flush().await.map_err(session_error)
+    session()?.flush().await.map_err(session_error)?;
+    forget_actor().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn actor(org: &str) -> Actor {
+        let org = OrgSummary {
+            short_name: org.into(),
+            name: org.into(),
+        };
+        Actor {
+            admin_id: 1,
+            username: "api@acme.example".into(),
+            role: Role::ApiAdmin,
+            org_id: 1,
+            org: org.clone(),
+            orgs: vec![org],
+            meta: RequestMeta::cli(),
+        }
+    }
+
+    /// What one request's resources see: each holds a clone of the cache
+    /// (Leptos clones the request's extensions for each), and together they
+    /// load the actor once, even when they ask at the same moment.
+    #[tokio::test]
+    async fn one_request_loads_its_actor_once() {
+        let cache = ActorCache::default();
+        let loads = AtomicUsize::new(0);
+        let load = |org: &'static str| {
+            let loads = &loads;
+            async move {
+                loads.fetch_add(1, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                Ok(actor(org))
+            }
+        };
+        let (first, second) = (cache.clone(), cache.clone());
+        let (a, b, c) = tokio::join!(
+            first.get_or_load(load("acme")),
+            second.get_or_load(load("acme")),
+            cache.get_or_load(load("acme")),
+        );
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+        for actor in [a, b, c] {
+            assert_eq!(actor.expect("the actor").org.short_name, "acme");
+        }
+
+        // Forgotten (the session moved to another organisation): loaded again.
+        second.forget().await;
+        let moved = first.get_or_load(load("globex")).await.expect("the actor");
+        assert_eq!(moved.org.short_name, "globex");
+        assert_eq!(loads.load(Ordering::SeqCst), 2);
+        let kept = cache.get_or_load(load("acme")).await.expect("the actor");
+        assert_eq!(kept.org.short_name, "globex");
+        assert_eq!(loads.load(Ordering::SeqCst), 2);
+    }
+
+    /// A refusal is not kept: the next caller loads (and is refused) again.
+    #[tokio::test]
+    async fn a_refusal_is_not_kept() {
+        let cache = ActorCache::default();
+        let refused = cache
+            .get_or_load(async { Err(AppError::unauthorized()) })
+            .await;
+        assert!(matches!(refused, Err(AppError::Unauthorized { .. })));
+        let loaded = cache.get_or_load(async { Ok(actor("acme")) }).await;
+        assert_eq!(loaded.expect("the actor").org.short_name, "acme");
+    }
+
+    #[test]
+    fn a_short_idle_window_is_renewed_within_a_quarter_of_it() {
+        let minutes = |m: u64| Duration::from_secs(60 * m);
+        assert_eq!(idle_renewal_interval(minutes(30)), IDLE_RENEWAL_INTERVAL);
+        assert_eq!(idle_renewal_interval(minutes(2)), Duration::from_secs(30));
+    }
 }

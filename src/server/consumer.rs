@@ -17,10 +17,10 @@ pub use bearer::{ApiCaller, JwksCache, Via};
 pub use login::obfuscate_api_key;
 pub use session::LiveSession;
 
+use super::now_ms;
 use super::state::AppState;
 use super::store::OrgRow;
-use super::store::Window;
-use super::{HOUR_MS, now_ms};
+use super::store::RateLimit;
 use crate::model::KeyKind;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -80,30 +80,25 @@ pub(crate) enum RateClass {
 /// How many liveness checks an organisation gets per real call allowed.
 const CHECKS_PER_CALL: i64 = 5;
 
-/// The organisation's windows for `class`.
-pub(crate) fn limits(state: &AppState, class: RateClass) -> [Window; 2] {
+/// The organisation's limits for `class`.
+pub(crate) fn limits(state: &AppState, class: RateClass) -> RateLimit {
     let s = &state.settings;
     match class {
-        RateClass::Session => [
-            Window::new("second", 1_000, s.api_rate_per_second),
-            Window::new("hour", HOUR_MS, s.api_rate_per_hour),
-        ],
-        RateClass::Submit => [
-            Window::new("submit_second", 1_000, s.submit_rate_per_second),
-            Window::new("submit_hour", HOUR_MS, s.submit_rate_per_hour),
-        ],
-        RateClass::SessionCheck => [
-            Window::new(
-                "check_second",
-                1_000,
-                s.api_rate_per_second.saturating_mul(CHECKS_PER_CALL),
-            ),
-            Window::new(
-                "check_hour",
-                HOUR_MS,
-                s.api_rate_per_hour.saturating_mul(CHECKS_PER_CALL),
-            ),
-        ],
+        RateClass::Session => RateLimit {
+            class: "session",
+            per_second: s.api_rate_per_second,
+            per_hour: s.api_rate_per_hour,
+        },
+        RateClass::Submit => RateLimit {
+            class: "submit",
+            per_second: s.submit_rate_per_second,
+            per_hour: s.submit_rate_per_hour,
+        },
+        RateClass::SessionCheck => RateLimit {
+            class: "check",
+            per_second: s.api_rate_per_second.saturating_mul(CHECKS_PER_CALL),
+            per_hour: s.api_rate_per_hour.saturating_mul(CHECKS_PER_CALL),
+        },
     }
 }
 

@@ -16,21 +16,25 @@ mod layouts;
 mod oauth;
 mod orgs;
 mod provision;
+mod rate;
 mod sandbox;
 mod usage;
 mod write;
 
 pub use admins::{AdminRow, Admission, MemberRow, MembershipRow, SignInPolicy, api_access_not_for};
-pub use api_keys::{ApiCall, ApiCallRequest, Window};
-pub use api_keys::{ApiKeyRow, ApiSessionRow, EXISTS_MESSAGE};
+pub use api_keys::{ApiCall, ApiCallRequest, LiveApiSession};
+pub use api_keys::{ApiKeyRow, EXISTS_MESSAGE};
 pub use audit::{AuditColumn, AuditQuery, AuditRecord, AuditRow};
 pub use oauth::{
     BearerCall, BearerCallRequest, OAUTH_LIMIT_MESSAGE, OAUTH_ONE_ENABLED_MESSAGE, OAuthRow,
 };
 pub use orgs::{OrgChange, OrgRow, SubscriptionKind};
 pub use provision::Provision;
-pub use sandbox::{LIMIT_MESSAGE, NewSubmission, SandboxTokenRow, SealedSecret, SubmitOutcome};
-pub use usage::{CallCounts, Credential};
+pub use rate::RateLimit;
+pub use sandbox::{
+    LIMIT_MESSAGE, NewSubmission, SandboxTokenRow, SealedSecret, SubmitOutcome, TokenCheck,
+};
+pub use usage::{CallCounts, Credential, Generation};
 pub use write::{AuditedTx, Refusal, Ruled};
 
 use crate::error::AppError;
@@ -46,9 +50,18 @@ use std::time::Duration;
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// Connections per instance. SQLite has one writer at a time anyway;
-/// PostgreSQL instances share the server's connection limit.
-const POOL_SIZE: u32 = 16;
+/// PostgreSQL connections per instance (plus [`SESSION_POOL_SIZE`] for the
+/// portal's sessions): instances share the server's `max_connections`, so
+/// e.g. the default 100 (3 reserved) fits 8 instances (README.md,
+/// "Several instances on PostgreSQL").
+/// Override with `KEYPORT_DB_POOL_SIZE`.
+const PG_POOL_SIZE: u32 = 10;
+/// SQLite has one writer at a time: one connection writes (writers queue
+/// for it in the pool, not in SQLite's busy handler, which sleeps in steps
+/// of up to 100 ms), a few read-only ones serve reads meanwhile (WAL).
+const SQLITE_READERS: u32 = 4;
+/// The session store's (tower-sessions) own pool, both backends.
+const SESSION_POOL_SIZE: u32 = 2;
 
 /// Which database `DATABASE_URL` names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,20 +90,23 @@ pub enum SessionPool {
 
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// Writes, and reads that decide a write. On SQLite its one connection
+    /// is the database's one writer.
     pool: AnyPool,
+    /// Reads on their own: on SQLite read-only connections beside the
+    /// writer; on PostgreSQL the same pool.
+    read: AnyPool,
     backend: Backend,
     sessions: SessionPool,
-    /// SQLite has one writer at a time. Writers of this process queue here
-    /// instead of in SQLite's busy handler, which sleeps in steps of up to
-    /// 100 ms and left the CPUs idle under load (see README, Performance).
-    sqlite_writer: Arc<tokio::sync::Mutex<()>>,
+    /// Rate-limit refusals known to this process (`rate.rs`).
+    rate_memo: Arc<rate::DenyMemo>,
+    /// Credential and session use not yet written (`usage.rs`).
+    usage: Arc<usage::UsageBuffer>,
 }
 
-/// A write transaction ([`Store::begin_write`]); on SQLite it holds this
-/// process's writer slot until it commits or is dropped.
+/// A write transaction ([`Store::begin_write`]).
 pub(crate) struct WriteTx {
     tx: Transaction<'static, Any>,
-    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl WriteTx {
@@ -138,6 +154,9 @@ pub(crate) enum Lock<'a> {
     Org(i64),
     /// Writers of something named, e.g. one account's failed sign-ins.
     Key(&'a str),
+    /// No lock beyond the rows the statements change: counters whose
+    /// conditional UPSERTs are their own check (a submission's counts).
+    Rows,
 }
 
 /// SQLite's settings for the session store's pool (the `Any` pool sets the
@@ -216,13 +235,50 @@ fn restrict_sqlite_files(path: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The `Any` pool options for SQLite: `size` connections, read-only ones
+/// for readers. No ping before checkout (`test_before_acquire`): a local
+/// file does not drop connections, and the ping was a round trip per query.
+fn sqlite_pool(size: u32, read_only: bool) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(size)
+        .test_before_acquire(false)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                // Writers from other processes (the CLI, the session store's
+                // pool) are waited for instead of failing with SQLITE_BUSY.
+                conn.execute(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL;",
+                )
+                .await?;
+                if read_only {
+                    conn.execute("PRAGMA query_only = ON;").await?;
+                }
+                Ok(())
+            })
+        })
+}
+
+/// [`PG_POOL_SIZE`], or `KEYPORT_DB_POOL_SIZE` when set to a positive number.
+fn pg_pool_size() -> u32 {
+    std::env::var("KEYPORT_DB_POOL_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &u32| n > 0)
+        .unwrap_or(PG_POOL_SIZE)
+}
+
 impl Store {
+    /// A connection of the writer pool, for one statement on its own.
+    pub(crate) async fn writer(&self) -> Result<sqlx::pool::PoolConnection<Any>, sqlx::Error> {
+        self.pool.acquire().await
+    }
+
     /// Opens (creating if needed) the database at `url` — `sqlite://…` or
     /// `postgres://…` — and migrates it.
     pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of(url);
-        let (pool, sessions) = match backend {
+        let (pool, read, sessions) = match backend {
             Backend::Sqlite => {
                 let options = SqliteConnectOptions::from_str(url)?;
                 let in_memory = sqlx::ConnectOptions::to_url_lossy(&options)
@@ -234,48 +290,49 @@ impl Store {
                 // The session store's own pool sets WAL (and creates the file
                 // where the step above did not, e.g. in memory).
                 let sessions = sqlx::sqlite::SqlitePoolOptions::new()
-                    .max_connections(4)
+                    .max_connections(SESSION_POOL_SIZE)
+                    .test_before_acquire(false)
                     .connect_with(sqlite_options(options))
                     .await?;
-                let pool = AnyPoolOptions::new()
-                    .max_connections(POOL_SIZE)
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            // Writers queue for the lock instead of failing with
-                            // SQLITE_BUSY; WAL lets readers go on meanwhile.
-                            conn.execute(
-                                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL;",
-                            )
-                            .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect(url)
-                    .await?;
-                (pool, SessionPool::Sqlite(sessions))
+                let pool = sqlite_pool(1, false).connect(url).await?;
+                // An in-memory database is per connection: it has no readers.
+                let read = if in_memory {
+                    pool.clone()
+                } else {
+                    sqlite_pool(SQLITE_READERS, true).connect(url).await?
+                };
+                (pool, read, SessionPool::Sqlite(sessions))
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
-                    .max_connections(POOL_SIZE)
+                    .max_connections(pg_pool_size())
+                    // A ping before every checkout doubles the round trips
+                    // of a short request; a broken connection fails its
+                    // query instead, and the pool replaces it.
+                    .test_before_acquire(false)
                     .connect(url)
                     .await?;
                 let sessions = sqlx::postgres::PgPoolOptions::new()
-                    .max_connections(4)
+                    .max_connections(SESSION_POOL_SIZE)
+                    .test_before_acquire(false)
                     .connect(url)
                     .await?;
                 let (schema,): (String,) = sqlx::query_as("SELECT current_schema()")
                     .fetch_one(&sessions)
                     .await?;
-                (pool, SessionPool::Postgres(sessions, schema))
+                (pool.clone(), pool, SessionPool::Postgres(sessions, schema))
             }
         };
         let store = Store {
             pool,
+            read,
             backend,
             sessions,
-            sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
+            rate_memo: Arc::default(),
+            usage: Arc::default(),
         };
         store.migrate().await?;
+        usage::spawn_flusher(&store);
         Ok(store)
     }
 
@@ -308,12 +365,8 @@ impl Store {
     async fn begin_write(&self, lock: Lock<'_>) -> Result<WriteTx, sqlx::Error> {
         match self.backend {
             Backend::Sqlite => {
-                let writer = self.sqlite_writer.clone().lock_owned().await;
                 let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-                Ok(WriteTx {
-                    tx,
-                    _writer: Some(writer),
-                })
+                Ok(WriteTx { tx })
             }
             Backend::Postgres => {
                 let mut tx = self.pool.begin().await?;
@@ -330,8 +383,9 @@ impl Store {
                             .fetch_optional(&mut *tx)
                             .await?;
                     }
+                    Lock::Rows => {}
                 }
-                Ok(WriteTx { tx, _writer: None })
+                Ok(WriteTx { tx })
             }
         }
     }
@@ -357,7 +411,8 @@ impl Store {
             "credential_calls",
             "table_layouts",
             "oauth_servers",
-            "api_rate_counters",
+            "api_rate_limits",
+            "submission_days",
             "api_sessions",
             "api_keys",
             "sandbox_submissions",

@@ -28,6 +28,11 @@ struct Instance {
 
 impl Instance {
     async fn start(database_url: &str) -> Instance {
+        Instance::start_with(database_url, &[]).await
+    }
+
+    /// With `env` set on top of the defaults (e.g. other rate limits).
+    async fn start_with(database_url: &str, env: &[(&str, &str)]) -> Instance {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -40,6 +45,7 @@ impl Instance {
             .env("KEYPORT_SUBMIT_RATE_PER_SECOND", "100000")
             .env("KEYPORT_SUBMIT_RATE_PER_HOUR", "1000000")
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .spawn()
             .expect("keyport binary");
@@ -336,4 +342,286 @@ async fn two_instances_share_sessions_invalidation_and_survive_a_crash() {
         "kill -9 after {} acknowledged submissions: none lost",
         acknowledged.len()
     );
+}
+
+/// What one load client saw: when each request was sent (ms since the
+/// start) and whether it was served.
+type Log = Vec<(u128, StatusCode)>;
+
+/// `clients` clients against `bases` in turn, each request timed from `t0`,
+/// until `stop` is set.
+fn hammer<F, Fut>(
+    bases: &[String],
+    clients: usize,
+    t0: std::time::Instant,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    request: F,
+) -> Vec<tokio::task::JoinHandle<Log>>
+where
+    F: Fn(reqwest::Client, String) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = StatusCode> + Send,
+{
+    (0..clients)
+        .map(|c| {
+            let base = bases[c % bases.len()].clone();
+            let stop = stop.clone();
+            let request = request.clone();
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut log = Log::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let sent = t0.elapsed().as_millis();
+                    log.push((sent, request(client.clone(), base.clone()).await));
+                }
+                log
+            })
+        })
+        .collect()
+}
+
+/// Under load on both instances, a regenerate on A: no request sent after
+/// its response is served with the old secret, on either instance — for a
+/// Cloud Service API session (status) and a sandbox token (submit).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_regenerate_under_load_on_two_instances_stops_the_old_secret_at_once() {
+    let Some(pg) = crate::common::postgres_url() else {
+        println!("SKIPPED: two instances need PostgreSQL; set KEYPORT_TEST_DATABASE_URL");
+        return;
+    };
+    let url = crate::common::fresh_schema(&pg).await;
+    // Each phase's load comes from an address of its own (through the
+    // trusted proxy), so the first phase's refusals do not get the second
+    // phase's address throttled.
+    let limits = [
+        ("KEYPORT_TRUSTED_PROXY", "127.0.0.1/32"),
+        ("KEYPORT_API_RATE_PER_HOUR", "100000000"),
+        ("KEYPORT_API_RATE_PER_SECOND", "100000000"),
+        ("KEYPORT_SUBMIT_RATE_PER_SECOND", "100000000"),
+        ("KEYPORT_SUBMIT_RATE_PER_HOUR", "100000000"),
+    ];
+    let a = Instance::start_with(&url, &limits).await;
+    let b = Instance::start_with(&url, &limits).await;
+    let bases = [a.base.clone(), b.base.clone()];
+    let client = reqwest::Client::new();
+    let (_, cookie) = call(
+        &client,
+        &a.base,
+        "",
+        "session/sign-in",
+        &[
+            ("username", "api@acme.example"),
+            ("password", "Keyport-demo-1"),
+        ],
+    )
+    .await;
+    let cookie = cookie.expect("session cookie");
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE organisations SET sandbox_daily_allowance = 100000000")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    // The Cloud Service key: sessions made with it, on both instances.
+    let (key, _) = call(
+        &client,
+        &a.base,
+        &cookie,
+        "api-keys/reveal",
+        &[("kind", "cloud_service")],
+    )
+    .await;
+    let key: String = key.parse();
+    let mut sessions = Vec::new();
+    for base in &bases {
+        let (status, session) = api_login(&client, base, &key).await;
+        assert_eq!(status, StatusCode::OK);
+        sessions.push(session.unwrap());
+    }
+    let t0 = std::time::Instant::now();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Each instance's clients use the session made on it.
+    let on_a = a.base.clone();
+    let load = hammer(&bases, 8, t0, stop.clone(), move |client, base| {
+        let session = sessions[usize::from(base != on_a)].clone();
+        async move {
+            client
+                .get(format!("{base}/o/acme/api/v1/status"))
+                .header("cookie", session)
+                .header("x-forwarded-for", "203.0.113.1")
+                .send()
+                .await
+                .map_or(StatusCode::SERVICE_UNAVAILABLE, |r| r.status())
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (regenerated, _) = call(
+        &client,
+        &a.base,
+        &cookie,
+        "api-keys/regenerate",
+        &[("kind", "cloud_service")],
+    )
+    .await;
+    assert_eq!(regenerated.status, StatusCode::OK);
+    let answered = t0.elapsed().as_millis();
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut served_before = 0;
+    let mut after = 0;
+    for client in load {
+        for (sent, status) in client.await.unwrap() {
+            if sent > answered {
+                after += 1;
+                // 401, or 429 once the address has failed often enough
+                // (the anonymous throttle): refused either way.
+                assert!(
+                    matches!(
+                        status,
+                        StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
+                    ),
+                    "a status call sent {} ms after the regenerate's response: {status}",
+                    sent - answered
+                );
+            } else if status == StatusCode::OK {
+                served_before += 1;
+            }
+        }
+    }
+    assert!(served_before > 50, "the load got going: {served_before}");
+    assert!(after > 50, "requests after the regenerate: {after}");
+
+    // A sandbox token, the same way.
+    let (added, _) = call(
+        &client,
+        &a.base,
+        &cookie,
+        "sandbox-tokens/add",
+        &[("name", "Under load")],
+    )
+    .await;
+    let IssuedToken { token, secret: old } = added.parse();
+    let id = token.id.to_string();
+    let t0 = std::time::Instant::now();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = hammer(&bases, 8, t0, stop.clone(), move |client, base| {
+        let old = old.clone();
+        async move {
+            client
+                .post(format!(
+                    "{base}/o/acme/zscsb/submit?api_token={old}&force=0"
+                ))
+                .header("x-forwarded-for", "203.0.113.2")
+                .body(b"MZ under load".to_vec())
+                .send()
+                .await
+                .map_or(StatusCode::SERVICE_UNAVAILABLE, |r| r.status())
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (regenerated, _) = call(
+        &client,
+        &a.base,
+        &cookie,
+        "sandbox-tokens/regenerate",
+        &[("id", &id)],
+    )
+    .await;
+    assert_eq!(regenerated.status, StatusCode::OK);
+    let answered = t0.elapsed().as_millis();
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut served_before, mut after) = (0, 0);
+    for client in load {
+        for (sent, status) in client.await.unwrap() {
+            if sent > answered {
+                after += 1;
+                // 401, or 429 once the address has failed often enough
+                // (the anonymous throttle): refused either way.
+                assert!(
+                    matches!(
+                        status,
+                        StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
+                    ),
+                    "a submission sent {} ms after the regenerate's response: {status}",
+                    sent - answered
+                );
+            } else if status == StatusCode::OK {
+                served_before += 1;
+            }
+        }
+    }
+    assert!(served_before > 50, "the load got going: {served_before}");
+    assert!(after > 50, "requests after the regenerate: {after}");
+    println!("regenerate under load: {after} requests after the response, none served");
+}
+
+/// An organisation's hourly limit holds exactly across two instances under
+/// parallel calls: 40 of 200 served, the rest 429 with Retry-After.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rate_limit_is_exact_across_two_instances() {
+    let Some(pg) = crate::common::postgres_url() else {
+        println!("SKIPPED: two instances need PostgreSQL; set KEYPORT_TEST_DATABASE_URL");
+        return;
+    };
+    let url = crate::common::fresh_schema(&pg).await;
+    // 41 per hour: the sign-in below counts as one.
+    let limits = [
+        ("KEYPORT_API_RATE_PER_HOUR", "41"),
+        ("KEYPORT_API_RATE_PER_SECOND", "100000"),
+    ];
+    let a = Instance::start_with(&url, &limits).await;
+    let b = Instance::start_with(&url, &limits).await;
+    let client = reqwest::Client::new();
+    let (_, cookie) = call(
+        &client,
+        &a.base,
+        "",
+        "session/sign-in",
+        &[
+            ("username", "api@acme.example"),
+            ("password", "Keyport-demo-1"),
+        ],
+    )
+    .await;
+    let (key, _) = call(
+        &client,
+        &a.base,
+        &cookie.expect("session cookie"),
+        "api-keys/reveal",
+        &[("kind", "cloud_service")],
+    )
+    .await;
+    let key: String = key.parse();
+    let (status, session) = api_login(&client, &a.base, &key).await;
+    assert_eq!(status, StatusCode::OK);
+    let session = session.unwrap();
+    let calls: Vec<_> = (0..200)
+        .map(|i| {
+            let client = client.clone();
+            let base = if i % 2 == 0 {
+                a.base.clone()
+            } else {
+                b.base.clone()
+            };
+            let session = session.clone();
+            tokio::spawn(async move {
+                let r = client
+                    .get(format!("{base}/o/acme/api/v1/status"))
+                    .header("cookie", session)
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status(), r.headers().contains_key("retry-after"))
+            })
+        })
+        .collect();
+    let (mut served, mut limited) = (0, 0);
+    for c in calls {
+        match c.await.unwrap() {
+            (StatusCode::OK, _) => served += 1,
+            (StatusCode::TOO_MANY_REQUESTS, true) => limited += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((served, limited), (40, 160));
 }

@@ -17,7 +17,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use keyport::model::{OAuthServerForm, Subscription, SubscriptionKind};
 use keyport::server::consumer::JwksCache;
 use keyport::server::provider::{self, Operator};
-use keyport::server::store::{BearerCall, BearerCallRequest, Window};
+use keyport::server::store::{BearerCall, BearerCallRequest, RateLimit};
 use keyport::server::{oauth, routes};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -746,13 +746,17 @@ async fn the_count_refuses_a_server_changed_since_the_token_was_checked() {
     let org_id = app.org_id("acme").await;
     let store = &app.state.store;
     let row = store.enabled_oauth_server(org_id).await.unwrap().unwrap();
-    let limits = [Window::new("second", 1_000, 10_000)];
+    let limit = RateLimit {
+        class: "session",
+        per_second: 10_000,
+        per_hour: 10_000,
+    };
     let call = |modified_at: i64| BearerCallRequest {
         org_id,
         server_id: id,
         server_modified_at: modified_at,
         now: keyport::server::now_ms(),
-        limits: &limits,
+        limit: &limit,
     };
     assert_eq!(
         store.bearer_call(&call(row.modified_at)).await.unwrap(),

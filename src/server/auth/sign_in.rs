@@ -4,7 +4,8 @@
 //! session a fresh id.
 
 use super::{
-    Actor, SESSION_KEY, SessionAuth, password_tag, request_meta, session, session_error, summary,
+    Actor, RENEWED_KEY, SESSION_KEY, SessionAuth, forget_actor, password_tag, request_meta,
+    session, session_error,
 };
 use crate::error::AppError;
 use crate::model::{AuditAction, PASSWORD_MAX, USERNAME_MAX, category, normalise_username};
@@ -148,15 +149,15 @@ async fn start_session(
         .insert(SESSION_KEY, &auth)
         .await
         .map_err(session_error)?;
-    let actor = Actor {
-        admin_id: admin.id,
-        username: admin.username.clone(),
-        role: first.role.0,
-        org_id: first.org_id,
-        org: summary(first),
-        orgs: memberships.iter().map(summary).collect(),
-        meta: meta.clone(),
-    };
+    // The idle window starts now: the next views need not renew it.
+    session
+        .insert(RENEWED_KEY, auth.signed_in_at)
+        .await
+        .map_err(session_error)?;
+    // Whoever this request saw before, it is this admin from here on.
+    forget_actor().await;
+    let actor = Actor::from_rows(admin, &memberships, first.org_id, meta.clone())
+        .ok_or_else(AppError::internal)?;
     state
         .store
         .append_audit(&actor.audit(AuditAction::SignIn, category::SIGN_IN, &actor.username))

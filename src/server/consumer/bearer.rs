@@ -240,7 +240,7 @@ async fn bearer_call(
         server_id: server.id,
         server_modified_at: server.modified_at,
         now,
-        limits: &limits(state, RateClass::Session),
+        limit: &limits(state, RateClass::Session),
     };
     match state.store.bearer_call(&call).await? {
         BearerCall::Served => {}

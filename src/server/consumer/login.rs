@@ -15,7 +15,7 @@ use crate::server::credential_policy::{self, CredentialKind};
 use crate::server::http::RequestMeta;
 use crate::server::state::AppState;
 use crate::server::store::{
-    AdminRow, ApiKeyRow, AuditRecord, Credential, OrgRow, SubscriptionKind,
+    AdminRow, ApiKeyRow, AuditRecord, Credential, Generation, OrgRow, SubscriptionKind,
 };
 use crate::server::{api_keys, auth, crypto, lockout, now_ms};
 use axum::extract::rejection::JsonRejection;
@@ -129,7 +129,7 @@ pub async fn login(
         return Err(refusal);
     }
     rate_limit(&state, &org, RateClass::Session).await?;
-    open_session(&state, &meta, &org, kind, &admin, &audit, now).await
+    open_session(&state, &meta, &org, (kind, &key), &admin, &audit, now).await
 }
 
 /// Step 1: a body that can be someone's, or 400 `INVALID_INPUT` with
@@ -309,7 +309,7 @@ async fn open_session(
     state: &AppState,
     meta: &RequestMeta,
     org: &OrgRow,
-    kind: KeyKind,
+    (kind, key): (KeyKind, &ApiKeyRow),
     admin: &AdminRow,
     audit: &AuditRecord,
     now: i64,
@@ -320,10 +320,13 @@ async fn open_session(
         .store
         .create_api_session(&digest, org.id, kind, admin.id, now)
         .await?;
-    state
-        .store
-        .note_use(org.id, Credential::ApiKey(kind), now, &meta.client_ip)
-        .await?;
+    state.store.note_use(
+        org.id,
+        Credential::ApiKey(kind),
+        Generation(key.key_sealed.clone()),
+        now,
+        &meta.client_ip,
+    );
     state.store.append_audit(audit).await?;
     let mut cookie = format!(
         "{COOKIE}={}; Path=/o/{}; HttpOnly; SameSite=Strict",

@@ -1,6 +1,6 @@
 //! The Sandbox Submission API: every request looks the presented token up in
-//! the database — there is no cache — so a replaced or deleted token fails on
-//! the very next request, on every instance.
+//! the database (one read) — there is no cache — so a replaced or deleted
+//! token fails on the very next request, on every instance.
 
 use super::session::{Access, subscription_refusal};
 use super::{ApiError, RateClass, limits, too_many_requests};
@@ -9,8 +9,8 @@ use crate::server::credential_policy::{self, CredentialKind};
 use crate::server::http::RequestMeta;
 use crate::server::state::AppState;
 use crate::server::store::{
-    AuditRecord, Credential, NewSubmission, OrgRow, SandboxTokenRow, SubmitOutcome,
-    SubscriptionKind,
+    AuditRecord, Credential, Generation, NewSubmission, OrgRow, SubmitOutcome, SubscriptionKind,
+    TokenCheck,
 };
 use crate::server::{auth, day_start, now_ms};
 use axum::body::{Body, Bytes};
@@ -42,7 +42,7 @@ async fn authenticate(
     org: &str,
     token: Option<&str>,
     access: Access,
-) -> Result<(OrgRow, SandboxTokenRow), ApiError> {
+) -> Result<TokenCheck, ApiError> {
     let now = now_ms();
     if let Some(wait) = state.throttle.blocked(&meta.client_ip, now) {
         return Err(ApiError::new(
@@ -56,21 +56,17 @@ async fn authenticate(
     if found.is_none() {
         state.throttle.failed(&meta.client_ip, now);
     }
-    let (org, row) = found.ok_or_else(invalid_token)?;
+    let token = found.ok_or_else(invalid_token)?;
     // The token's own restrictions first: from an address its allowlist
     // does not name, nothing else about it is told.
-    credential_policy::check(row.expires_at, &row.ip_allowlist, &meta.client_ip, now)
+    credential_policy::check(token.expires_at, &token.ip_allowlist, &meta.client_ip, now)
         .map_err(|denied| super::denied(denied, CredentialKind::SandboxToken))?;
-    if row.disabled_reason.is_some() {
+    if token.disabled {
         return Err(token_disabled());
     }
-    let subscription = state
-        .store
-        .subscription(org.id, SubscriptionKind::Sandbox, now)
-        .await?;
-    match subscription_refusal(SubscriptionKind::Sandbox, subscription, access) {
+    match subscription_refusal(SubscriptionKind::Sandbox, token.subscription, access) {
         Some(refusal) => Err(refusal),
-        None => Ok((org, row)),
+        None => Ok(token),
     }
 }
 
@@ -80,20 +76,16 @@ async fn find_token(
     org: &str,
     token: Option<&str>,
     now: i64,
-) -> Result<Option<(OrgRow, SandboxTokenRow)>, ApiError> {
+) -> Result<Option<TokenCheck>, ApiError> {
     let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN_LEN) else {
-        return Ok(None);
-    };
-    let Some(org) = state.store.org_by_short_name(org).await? else {
         return Ok(None);
     };
     let digest = state.secrets.digest(token);
     Ok(state
         .store
-        .sandbox_token_by_digest(org.id, &digest, now)
+        .sandbox_call(org, &digest, now)
         .await?
-        .filter(|row| state.secrets.verify(token, &row.secret_digest))
-        .map(|row| (org, row)))
+        .filter(|row| state.secrets.verify(token, &row.secret_digest)))
 }
 
 /// Longer than any token Keyport issues; longer ones are not looked up.
@@ -110,15 +102,20 @@ pub async fn submit(
     body: Body,
 ) -> Result<Response, ApiError> {
     let token = q.api_token.as_deref();
-    let (org, token) = authenticate(&state, &meta, &org, token, Access::Change).await?;
+    let TokenCheck {
+        org,
+        token_id,
+        secret_digest,
+        ..
+    } = authenticate(&state, &meta, &org, token, Access::Change).await?;
     let body = read_file(body).await?;
     let md5 = hex::encode(Md5::digest(&body));
     let file_type = file_type(&body);
     let now = now_ms();
     let submission = NewSubmission {
         org_id: org.id,
-        token_id: token.id,
-        token_digest: &token.secret_digest,
+        token_id,
+        token_digest: &secret_digest,
         size: body.len() as i64,
         md5: &md5,
         file_type,
@@ -126,7 +123,7 @@ pub async fn submit(
         client_ip: &meta.client_ip,
         at: now,
         day_start: day_start(now),
-        limits: &limits(&state, RateClass::Submit),
+        limit: &limits(&state, RateClass::Submit),
     };
     let on_exceeded = threshold_audit(&meta, &org);
     let outcome = state
@@ -223,17 +220,20 @@ pub async fn quota(
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, ApiError> {
     let token = q.api_token.as_deref();
-    let (org, token) = authenticate(&state, &meta, &org, token, Access::Read).await?;
+    let TokenCheck {
+        org,
+        token_id,
+        secret_digest,
+        ..
+    } = authenticate(&state, &meta, &org, token, Access::Read).await?;
     let now = now_ms();
-    state
-        .store
-        .note_use(
-            org.id,
-            Credential::SandboxToken(token.id),
-            now,
-            &meta.client_ip,
-        )
-        .await?;
+    state.store.note_use(
+        org.id,
+        Credential::SandboxToken(token_id),
+        Generation(secret_digest),
+        now,
+        &meta.client_ip,
+    );
     let start = day_start(now);
     let used = state.store.submissions_since(org.id, start).await?;
     let allowed = org.sandbox_daily_allowance;

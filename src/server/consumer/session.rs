@@ -199,39 +199,41 @@ async fn live_session(
         state.throttle.failed(&meta.client_ip, now);
         e
     };
-    let org = find_org(state, org).await.map_err(anonymous)?;
-    let id = session_cookie(headers).ok_or_else(|| anonymous(session_not_valid()))?;
+    let Some(id) = session_cookie(headers) else {
+        // Which refusal: an unknown organisation is told as such.
+        find_org(state, org).await.map_err(anonymous)?;
+        return Err(anonymous(session_not_valid()));
+    };
     let call = ApiCallRequest {
-        org_id: org.id,
+        org,
         kind,
         id_digest: &session_digest(id),
         now,
         idle_ms: state.settings.api_session_idle.as_millis() as i64,
         max_age_ms: state.settings.session_absolute.as_millis() as i64,
-        limits: &limits(state, class),
+        limit: &limits(state, class),
         client_ip: &meta.client_ip,
     };
-    // Session, rate limit and usage in one write transaction.
-    let admin_id = match state.store.api_call(&call).await? {
+    // One read validates everything; one statement counts the call.
+    let live = match state.store.api_call(&call).await? {
         ApiCall::RateLimited(wait) => return Err(too_many_requests(wait)),
-        ApiCall::NoSession => return Err(anonymous(session_not_valid())),
+        ApiCall::NoSession => {
+            find_org(state, org).await.map_err(anonymous)?;
+            return Err(anonymous(session_not_valid()));
+        }
         // The key's expiry or allowlist (docs/CONSUMER-API.md#credential-restrictions).
         ApiCall::Denied(denied) => {
             let kind = crate::server::credential_policy::CredentialKind::ApiKey;
             return Err(super::denied(denied, kind));
         }
-        ApiCall::Live(session) => session.admin_id,
+        ApiCall::Live(live) => live,
     };
     // Checked on every call: a session made before the subscription lapsed
     // keeps reading, and changes nothing (docs/STATES.md).
-    let subscription = state
-        .store
-        .subscription(org.id, SubscriptionKind::Api, now)
-        .await?;
-    if let Some(refusal) = subscription_refusal(SubscriptionKind::Api, subscription, access) {
+    if let Some(refusal) = subscription_refusal(SubscriptionKind::Api, live.subscription, access) {
         return Err(refusal);
     }
-    Ok((org, admin_id))
+    Ok((live.org, live.admin_id))
 }
 
 /// What a consumer-API call does, as the subscription rule sees it

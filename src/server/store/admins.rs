@@ -45,6 +45,19 @@ pub struct MembershipRow {
     pub role: RoleText,
 }
 
+/// One row of [`Store::admin_with_memberships`]: the admin's columns, and
+/// one membership's (all `NULL` for an admin without any).
+#[derive(sqlx::FromRow)]
+struct AdminMembershipRow {
+    id: i64,
+    username: String,
+    password_hash: String,
+    org_id: Option<i64>,
+    short_name: Option<String>,
+    name: Option<String>,
+    role: Option<String>,
+}
+
 /// `Role` read from its TEXT column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RoleText(pub Role);
@@ -183,13 +196,6 @@ impl Store {
             .await
     }
 
-    pub async fn admin_by_id(&self, id: i64) -> Result<Option<AdminRow>, sqlx::Error> {
-        sqlx::query_as("SELECT id, username, password_hash FROM admins WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-    }
-
     pub async fn create_admin(
         &self,
         username: &str,
@@ -227,6 +233,55 @@ impl Store {
         .bind(admin_id)
         .fetch_all(&self.pool)
         .await
+    }
+
+    /// The admin `id` and all their memberships (by short name), in one
+    /// statement: what every signed-in request needs to know who acts
+    /// (`auth::actor_for_session`). `None` if there is no such admin; an
+    /// empty list if they belong to no organisation.
+    pub async fn admin_with_memberships(
+        &self,
+        id: i64,
+    ) -> Result<Option<(AdminRow, Vec<MembershipRow>)>, sqlx::Error> {
+        let rows: Vec<AdminMembershipRow> = sqlx::query_as(
+            "SELECT a.id, a.username, a.password_hash,
+                    o.id AS org_id, o.short_name, o.name, m.role
+             FROM admins a
+             LEFT JOIN memberships m ON m.admin_id = a.id
+             LEFT JOIN organisations o ON o.id = m.org_id
+             WHERE a.id = $1 ORDER BY o.short_name",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let admin = AdminRow {
+            id: first.id,
+            username: first.username.clone(),
+            password_hash: first.password_hash.clone(),
+        };
+        let mut memberships = Vec::with_capacity(rows.len());
+        for row in rows {
+            // The admin's columns repeat on every row; a row without an
+            // organisation is the one of an admin with no memberships.
+            if let (Some(org_id), Some(short_name), Some(name), Some(role)) =
+                (row.org_id, row.short_name, row.name, row.role)
+            {
+                let role = RoleText::try_from(role).map_err(|e| sqlx::Error::ColumnDecode {
+                    index: "role".into(),
+                    source: e.into(),
+                })?;
+                memberships.push(MembershipRow {
+                    org_id,
+                    short_name,
+                    name,
+                    role,
+                });
+            }
+        }
+        Ok(Some((admin, memberships)))
     }
 
     /// Admits one sign-in attempt under `policy`, counting it *before* the

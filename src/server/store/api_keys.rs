@@ -1,9 +1,11 @@
 //! The Cloud Service and Connector API keys, the consumer API's sessions and
 //! its rate counters.
 
-use super::usage::{Credential, forget_use, note_use};
-use super::{AuditRecord, AuditedTx, Lock, Refusal, Ruled, Store, SubscriptionKind};
-use crate::model::{DisableReason, KeyKind, Role};
+use super::orgs::effective;
+use super::rate::{self, RateLimit};
+use super::usage::{Credential, Generation, forget_use};
+use super::{AuditRecord, AuditedTx, Lock, OrgRow, Refusal, Ruled, Store, SubscriptionKind};
+use crate::model::{DisableReason, KeyKind, Role, Subscription};
 use crate::server::credential_policy::{self, Denied, StoredPolicy};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -30,19 +32,14 @@ impl ApiKeyRow {
     }
 }
 
-/// A live consumer-API session.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
-pub struct ApiSessionRow {
-    pub kind: String,
-    pub admin_id: i64,
-}
-
 impl Store {
     pub async fn api_key(
         &self,
         org_id: i64,
         kind: KeyKind,
     ) -> Result<Option<ApiKeyRow>, sqlx::Error> {
+        // Last Used included.
+        self.flush_usage().await?;
         sqlx::query_as(
             "SELECT key_sealed, last4, disabled_reason, modified_at, modified_by, last_used_at, last_used_ip, created_at, expires_at, ip_allowlist
              FROM api_keys WHERE org_id = $1 AND kind = $2",
@@ -259,89 +256,106 @@ impl Store {
         Ok(deleted > 0)
     }
 
-    /// Counts one request against the organisation's fixed windows. Returns
-    /// `Some(seconds)` to wait when a window is full (the request is not counted).
-    pub async fn hit_rate_limit(
-        &self,
-        org_id: i64,
-        now: i64,
-        limits: &[Window],
-    ) -> Result<Option<u64>, sqlx::Error> {
-        let mut tx = self.begin_write(Lock::Org(org_id)).await?;
-        if let Some(wait) = count_request(&mut tx, org_id, now, limits).await? {
-            return Ok(Some(wait));
-        }
-        tx.commit().await?;
-        Ok(None)
-    }
-
-    /// One consumer-API call made with a session, in one write transaction:
-    /// the session checked (alive within its idle and absolute limits, its
-    /// admin still a member who holds API access — the grant, and a role
-    /// that may hold it, `Role::has_api_access`), then — only for a
-    /// live session — counted against the organisation's rate limits, the
-    /// session touched and the key's use noted. Calls without a live session
-    /// cost the organisation nothing.
+    /// One consumer-API call made with a session, validated with one read
+    /// (on a reader connection) and counted with one statement: the session
+    /// alive within its idle and absolute limits, its admin still a member
+    /// who holds API access (the grant, and a role that may hold it,
+    /// `Role::has_api_access`), the key's restrictions, and the API
+    /// subscription read with it. Only then is the call counted against the
+    /// organisation's rate limit ([`RateLimit`]); the session's idle time
+    /// and the key's use are noted in memory (`usage.rs`). Calls without a
+    /// live session cost the organisation nothing.
     pub async fn api_call(&self, call: &ApiCallRequest<'_>) -> Result<ApiCall, sqlx::Error> {
-        let mut tx = self.begin_write(Lock::Org(call.org_id)).await?;
-        let session: Option<(String, i64, String, i64)> = sqlx::query_as(
-            "SELECT s.kind, s.admin_id, m.role, m.api_access FROM api_sessions s
+        // Straight from the request's path: a name no organisation can
+        // have is not looked up (PostgreSQL refuses some bytes outright).
+        if crate::model::validate_short_name(call.org).is_err() {
+            return Ok(ApiCall::NoSession);
+        }
+        let found: Option<SessionCheck> = sqlx::query_as(
+            "SELECT o.id, o.short_name, o.name, o.sandbox_token_limit, o.sandbox_daily_allowance,
+                    o.super_admins_manage_connector_key AS connector_self_manage,
+                    s.kind, s.admin_id, m.role, m.api_access, k.expires_at, k.ip_allowlist, k.key_sealed,
+                    sub.status AS subscription_status, sub.expires_at AS subscription_expires_at
+             FROM organisations o
+             JOIN api_sessions s ON s.org_id = o.id AND s.id_digest = $1
              JOIN memberships m ON m.admin_id = s.admin_id AND m.org_id = s.org_id
-             WHERE s.id_digest = $1 AND s.org_id = $2 AND s.last_seen_at > $3 AND s.created_at > $4",
+             JOIN api_keys k ON k.org_id = s.org_id AND k.kind = s.kind
+             LEFT JOIN subscriptions sub ON sub.org_id = o.id AND sub.kind = 'api'
+             WHERE o.short_name = $2 AND s.last_seen_at > $3 AND s.created_at > $4",
         )
         .bind(call.id_digest)
-        .bind(call.org_id)
+        .bind(call.org)
         .bind(call.now - call.idle_ms)
         .bind(call.now - call.max_age_ms)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&self.read)
         .await?;
-        let usable = session.filter(|(kind, _, role, granted)| {
-            kind == call.kind.as_str()
-                && role
+        let usable = found.filter(|row| {
+            row.kind == call.kind.as_str()
+                && row
+                    .role
                     .parse::<Role>()
-                    .is_ok_and(|r| r.has_api_access(*granted != 0))
+                    .is_ok_and(|r| r.has_api_access(row.api_access != 0))
         });
-        let Some((kind, admin_id, _, _)) = usable else {
+        let Some(row) = usable else {
             return Ok(ApiCall::NoSession);
         };
-        // The key's own restrictions, read in this transaction: a key that
-        // has expired, or a client its allowlist does not name, is refused
-        // before anything is counted.
-        let Some((expires_at, allowlist)) =
-            key_restrictions(&mut tx, call.org_id, call.kind).await?
-        else {
-            return Ok(ApiCall::NoSession);
-        };
+        // The key's own restrictions: a key that has expired, or a client
+        // its allowlist does not name, is refused before anything is counted.
         if let Err(denied) =
-            credential_policy::check(expires_at, &allowlist, call.client_ip, call.now)
+            credential_policy::check(row.expires_at, &row.ip_allowlist, call.client_ip, call.now)
         {
             return Ok(ApiCall::Denied(denied));
         }
-        if let Some(wait) = count_request(&mut tx, call.org_id, call.now, call.limits).await? {
+        let org_id = row.org.id;
+        if let Some(wait) = self.rate_refused(org_id, call.now, call.limit) {
             return Ok(ApiCall::RateLimited(wait));
         }
-        sqlx::query("UPDATE api_sessions SET last_seen_at = $1 WHERE id_digest = $2")
-            .bind(call.now)
-            .bind(call.id_digest)
-            .execute(&mut *tx)
-            .await?;
-        note_use(
-            &mut tx,
-            call.org_id,
+        let counted = rate::count(&mut *self.writer().await?, org_id, call.now, call.limit).await?;
+        if let Some(wait) = self.rate_outcome(org_id, call.now, call.limit, counted) {
+            return Ok(ApiCall::RateLimited(wait));
+        }
+        self.note_session_use(call.id_digest, call.now);
+        self.note_use(
+            org_id,
             Credential::ApiKey(call.kind),
+            Generation(row.key_sealed),
             call.now,
             call.client_ip,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(ApiCall::Live(ApiSessionRow { kind, admin_id }))
+        );
+        let subscription = match row.subscription_status {
+            None => Subscription::None,
+            Some(status) => effective(&status, row.subscription_expires_at, call.now),
+        };
+        Ok(ApiCall::Live(LiveApiSession {
+            org: row.org,
+            admin_id: row.admin_id,
+            subscription,
+        }))
     }
+}
+
+/// What [`Store::api_call`] reads: the organisation, the session, its
+/// admin's membership, the key and the API subscription, in one row.
+#[derive(sqlx::FromRow)]
+struct SessionCheck {
+    #[sqlx(flatten)]
+    org: OrgRow,
+    kind: String,
+    admin_id: i64,
+    role: String,
+    api_access: i64,
+    expires_at: Option<i64>,
+    ip_allowlist: String,
+    key_sealed: Vec<u8>,
+    subscription_status: Option<String>,
+    subscription_expires_at: Option<i64>,
 }
 
 /// One consumer-API call as [`Store::api_call`] checks it.
 #[derive(Debug)]
 pub struct ApiCallRequest<'a> {
-    pub org_id: i64,
+    /// The organisation's short name, from the request's path.
+    pub org: &'a str,
     pub kind: KeyKind,
     pub id_digest: &'a [u8],
     pub now: i64,
@@ -349,28 +363,17 @@ pub struct ApiCallRequest<'a> {
     pub idle_ms: i64,
     /// …and this long after it was opened, whatever happens.
     pub max_age_ms: i64,
-    /// The organisation's windows: (name, length in ms, maximum).
-    pub limits: &'a [Window],
+    pub limit: &'a RateLimit,
     pub client_ip: &'a str,
 }
 
-/// One fixed window of a rate limit: at most `max` requests per
-/// `length_ms`, counted under `name` (a row of `api_rate_counters`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Window {
-    pub name: &'static str,
-    pub length_ms: i64,
-    pub max: i64,
-}
-
-impl Window {
-    pub const fn new(name: &'static str, length_ms: i64, max: i64) -> Self {
-        Window {
-            name,
-            length_ms,
-            max,
-        }
-    }
+/// A live session's call, counted.
+#[derive(Debug)]
+pub struct LiveApiSession {
+    pub org: OrgRow,
+    pub admin_id: i64,
+    /// The API subscription at the time of the call (its rule is the caller's).
+    pub subscription: Subscription,
 }
 
 /// What [`Store::api_call`] found.
@@ -380,74 +383,7 @@ pub enum ApiCall {
     NoSession,
     /// A live session whose key's restrictions refuse this call.
     Denied(Denied),
-    Live(ApiSessionRow),
-}
-
-/// The expiry and allowlist of the organisation's key of `kind`, if it has one.
-async fn key_restrictions(
-    conn: &mut sqlx::AnyConnection,
-    org_id: i64,
-    kind: KeyKind,
-) -> Result<Option<(Option<i64>, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT expires_at, ip_allowlist FROM api_keys WHERE org_id = $1 AND kind = $2")
-        .bind(org_id)
-        .bind(kind.as_str())
-        .fetch_optional(conn)
-        .await
-}
-
-/// Counts a request in the caller's write transaction; `Some(seconds)` to
-/// wait when a window is full (then nothing is counted).
-pub(super) async fn count_request(
-    conn: &mut sqlx::AnyConnection,
-    org_id: i64,
-    now: i64,
-    limits: &[Window],
-) -> Result<Option<u64>, sqlx::Error> {
-    for &Window {
-        name,
-        length_ms: window_ms,
-        max,
-    } in limits
-    {
-        let start = now - now.rem_euclid(window_ms);
-        let (count,): (i64,) = sqlx::query_as(
-            "SELECT COALESCE((SELECT count FROM api_rate_counters WHERE org_id = $1 AND window_kind = $2 AND window_start = $3), 0)",
-        )
-        .bind(org_id)
-        .bind(name)
-        .bind(start)
-        .fetch_one(&mut *conn)
-        .await?;
-        if count >= max {
-            let wait_ms = start + window_ms - now;
-            return Ok(Some(((wait_ms + 999) / 1000).max(1) as u64));
-        }
-    }
-    for &Window {
-        name,
-        length_ms: window_ms,
-        ..
-    } in limits
-    {
-        let start = now - now.rem_euclid(window_ms);
-        sqlx::query(
-            "INSERT INTO api_rate_counters (org_id, window_kind, window_start, count) VALUES ($1, $2, $3, 1)
-             ON CONFLICT (org_id, window_kind, window_start) DO UPDATE SET count = api_rate_counters.count + 1",
-        )
-        .bind(org_id)
-        .bind(name)
-        .bind(start)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query("DELETE FROM api_rate_counters WHERE org_id = $1 AND window_kind = $2 AND window_start < $3")
-            .bind(org_id)
-            .bind(name)
-            .bind(start)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(None)
+    Live(LiveApiSession),
 }
 
 /// What Add answers while the organisation has a key.

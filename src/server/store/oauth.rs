@@ -2,8 +2,8 @@
 //! enabled) are checked and written under one write lock.
 
 use super::Flag;
-use super::api_keys::count_request;
-use super::{AuditRecord, Lock, Refusal, Ruled, Store, SubscriptionKind, Window};
+use super::rate::{self, RateLimit};
+use super::{AuditRecord, Lock, Refusal, Ruled, Store, SubscriptionKind};
 use crate::model::{OAUTH_MAX_SERVERS, OAuthServerForm};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -54,32 +54,42 @@ impl Store {
         .await
     }
 
-    /// One consumer-API call made with a verified bearer token, in one write
-    /// transaction: the server that verified it must still be enabled and
-    /// unchanged (an edit, disable or delete since it was read refuses the
-    /// call), then the call is counted against the organisation's rate
-    /// limits, exactly as a call with a session ([`Store::api_call`]).
+    /// One consumer-API call made with a verified bearer token: the server
+    /// that verified it must still be enabled and unchanged (an edit,
+    /// disable or delete committed since it was read refuses the call),
+    /// then the call is counted against the organisation's rate limit,
+    /// exactly as a call with a session ([`Store::api_call`]).
     pub async fn bearer_call(
         &self,
         call: &BearerCallRequest<'_>,
     ) -> Result<BearerCall, sqlx::Error> {
-        let mut tx = self.begin_write(Lock::Org(call.org_id)).await?;
         let unchanged: Option<(i64,)> = sqlx::query_as(
             "SELECT id FROM oauth_servers WHERE id = $1 AND org_id = $2 AND enabled <> 0 AND modified_at = $3",
         )
         .bind(call.server_id)
         .bind(call.org_id)
         .bind(call.server_modified_at)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&self.read)
         .await?;
         if unchanged.is_none() {
             return Ok(BearerCall::ServerChanged);
         }
-        if let Some(wait) = count_request(&mut tx, call.org_id, call.now, call.limits).await? {
+        if let Some(wait) = self.rate_refused(call.org_id, call.now, call.limit) {
             return Ok(BearerCall::RateLimited(wait));
         }
-        tx.commit().await?;
-        Ok(BearerCall::Served)
+        let counted = rate::count(
+            &mut *self.writer().await?,
+            call.org_id,
+            call.now,
+            call.limit,
+        )
+        .await?;
+        Ok(
+            match self.rate_outcome(call.org_id, call.now, call.limit, counted) {
+                Some(wait) => BearerCall::RateLimited(wait),
+                None => BearerCall::Served,
+            },
+        )
     }
 
     /// Adds (`id = None`) or replaces a server, with the JWKS just fetched.
@@ -176,7 +186,7 @@ pub struct BearerCallRequest<'a> {
     pub server_modified_at: i64,
     pub now: i64,
     /// The organisation's windows, the same as for session calls.
-    pub limits: &'a [Window],
+    pub limit: &'a RateLimit,
 }
 
 /// What [`Store::bearer_call`] found.

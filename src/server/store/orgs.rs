@@ -46,7 +46,7 @@ impl Store {
             "SELECT {ORG_COLUMNS} FROM organisations WHERE short_name = $1"
         ))
         .bind(short_name)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await
     }
 
@@ -55,7 +55,7 @@ impl Store {
             "SELECT {ORG_COLUMNS} FROM organisations WHERE id = $1"
         ))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await
     }
 
@@ -89,7 +89,7 @@ impl Store {
         kind: SubscriptionKind,
         now: i64,
     ) -> Result<Subscription, sqlx::Error> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.read.acquire().await?;
         subscription_in(&mut conn, org_id, kind, now).await
     }
 
@@ -165,7 +165,7 @@ impl Store {
         )
         .bind(org_id)
         .bind(kind.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await?;
         Ok(match row {
             None => SubscriptionInfo {
@@ -237,7 +237,7 @@ pub(super) async fn subscription_in(
 }
 
 /// Active, unless marked expired or past its end date at `now`.
-fn effective(status: &str, expires_at: Option<i64>, now: i64) -> Subscription {
+pub(super) fn effective(status: &str, expires_at: Option<i64>, now: i64) -> Subscription {
     if status == "expired" || expires_at.is_some_and(|t| t <= now) {
         Subscription::Expired
     } else {

@@ -1,13 +1,43 @@
 //! Sandbox API tokens and the submissions made with them.
 
+use super::orgs::effective;
 use super::usage::{Credential, forget_use};
-use super::{AuditRecord, AuditedTx, Lock, Refusal, Ruled, Store, SubscriptionKind};
-use crate::model::DisableReason;
+use super::{AuditRecord, AuditedTx, Lock, OrgRow, Refusal, Ruled, Store, SubscriptionKind};
+use crate::model::{DisableReason, Subscription};
 use crate::server::credential_policy::StoredPolicy;
 
 mod submissions;
 
 pub use submissions::{NewSubmission, SubmitOutcome};
+
+pub(super) use submissions::forget_token_days;
+
+/// A token as a consumer-API call checks it ([`Store::sandbox_call`]).
+#[derive(Debug)]
+pub struct TokenCheck {
+    pub org: OrgRow,
+    pub token_id: i64,
+    /// Also the token's usage [`super::Generation`].
+    pub secret_digest: Vec<u8>,
+    pub disabled: bool,
+    pub expires_at: Option<i64>,
+    pub ip_allowlist: String,
+    /// The Sandbox subscription at the time of the call.
+    pub subscription: Subscription,
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenCheckRow {
+    #[sqlx(flatten)]
+    org: OrgRow,
+    token_id: i64,
+    secret_digest: Vec<u8>,
+    disabled_reason: Option<String>,
+    expires_at: Option<i64>,
+    ip_allowlist: String,
+    subscription_status: Option<String>,
+    subscription_expires_at: Option<i64>,
+}
 
 /// One token as stored (the sealed secret included, for reveal).
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -89,13 +119,14 @@ impl Store {
         org_id: i64,
         now: i64,
     ) -> Result<Vec<SandboxTokenRow>, sqlx::Error> {
+        self.flush_usage().await?;
         sqlx::query_as(&format!(
             "SELECT {TOKEN_COLUMNS} FROM sandbox_tokens t WHERE t.org_id = $3 ORDER BY t.id"
         ))
         .bind(now - HOUR_MS)
         .bind(now - DAY_MS)
         .bind(org_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await
     }
 
@@ -106,6 +137,7 @@ impl Store {
         id: i64,
         now: i64,
     ) -> Result<Option<SandboxTokenRow>, sqlx::Error> {
+        self.flush_usage().await?;
         sqlx::query_as(&format!(
             "SELECT {TOKEN_COLUMNS} FROM sandbox_tokens t WHERE t.org_id = $3 AND t.id = $4"
         ))
@@ -113,24 +145,49 @@ impl Store {
         .bind(now - DAY_MS)
         .bind(org_id)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await
     }
 
-    /// The token of organisation `org_id` whose digest is `digest`.
-    pub async fn sandbox_token_by_digest(
+    /// The organisation named `org` (short name, from the request path)
+    /// and its token whose digest is `digest`, with what a consumer-API
+    /// call checks (restrictions, disable, the Sandbox subscription): one
+    /// read, on a reader connection.
+    pub async fn sandbox_call(
         &self,
-        org_id: i64,
+        org: &str,
         digest: &[u8],
         now: i64,
-    ) -> Result<Option<SandboxTokenRow>, sqlx::Error> {
-        sqlx::query_as(&format!("SELECT {TOKEN_COLUMNS} FROM sandbox_tokens t WHERE t.org_id = $3 AND t.secret_digest = $4"))
-            .bind(now - HOUR_MS)
-            .bind(now - DAY_MS)
-            .bind(org_id)
-            .bind(digest)
-            .fetch_optional(&self.pool)
-            .await
+    ) -> Result<Option<TokenCheck>, sqlx::Error> {
+        if crate::model::validate_short_name(org).is_err() {
+            return Ok(None);
+        }
+        let row: Option<TokenCheckRow> = sqlx::query_as(
+            "SELECT o.id, o.short_name, o.name, o.sandbox_token_limit, o.sandbox_daily_allowance,
+                    o.super_admins_manage_connector_key AS connector_self_manage,
+                    t.id AS token_id, t.secret_digest, t.disabled_reason, t.expires_at, t.ip_allowlist,
+                    sub.status AS subscription_status, sub.expires_at AS subscription_expires_at
+             FROM organisations o
+             JOIN sandbox_tokens t ON t.org_id = o.id AND t.secret_digest = $1
+             LEFT JOIN subscriptions sub ON sub.org_id = o.id AND sub.kind = 'sandbox'
+             WHERE o.short_name = $2",
+        )
+        .bind(digest)
+        .bind(org)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.map(|row| TokenCheck {
+            subscription: match row.subscription_status {
+                None => Subscription::None,
+                Some(status) => effective(&status, row.subscription_expires_at, now),
+            },
+            org: row.org,
+            token_id: row.token_id,
+            secret_digest: row.secret_digest,
+            disabled: row.disabled_reason.is_some(),
+            expires_at: row.expires_at,
+            ip_allowlist: row.ip_allowlist,
+        }))
     }
 
     /// Adds a token with its restrictions under the rules: an active
@@ -287,6 +344,8 @@ impl Store {
             return tx.refuse(Refusal::NotFound("The token")).await;
         }
         forget_use(&mut tx, org_id, Credential::SandboxToken(id)).await?;
+        // A later token may get the same id: it starts its cap afresh.
+        forget_token_days(&mut tx, org_id, id).await?;
         tx.commit().await?;
         Ok(Ok(()))
     }

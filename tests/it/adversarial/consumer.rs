@@ -250,11 +250,12 @@ async fn anonymous_floods_do_not_use_the_organisations_limit() {
         }
     }
     assert_eq!(throttled, 10, "the address is throttled after 30 failures");
-    let counted: (i64,) =
-        sqlx::query_as("SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM api_rate_counters")
-            .fetch_one(app.state.store.pool())
-            .await
-            .unwrap();
+    let counted: (i64,) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(second_count + hour_count), 0) AS BIGINT) FROM api_rate_limits",
+    )
+    .fetch_one(app.state.store.pool())
+    .await
+    .unwrap();
     assert_eq!(
         counted.0, 0,
         "anonymous calls were counted against the organisation"

@@ -272,7 +272,11 @@ async fn an_expiry_passing_between_check_and_record_records_nothing() {
         client_ip: "127.0.0.1",
         at: now,
         day_start: keyport::server::day_start(now),
-        limits: &[],
+        limit: &keyport::server::store::RateLimit {
+            class: "submit",
+            per_second: 100,
+            per_hour: 100,
+        },
     };
     let audit = admin.audit(keyport::model::AuditAction::Disable, "x", "x");
     let outcome = app

@@ -1,11 +1,20 @@
 //! Submissions made with Sandbox API tokens, counted against the
 //! organisation's rate limits and daily allowance.
+//!
+//! The day's counts live in `submission_days`: one row for the
+//! organisation (`token_id` 0, against its allowance) and one per token
+//! (against its cap), each counted by a conditional UPSERT in the
+//! submission's own transaction, so the insert and its counts commit
+//! together and parallel submissions cannot both take the last place.
 
 use crate::model::DisableReason;
 use crate::server::credential_policy::{self, Denied};
-use crate::server::store::api_keys::count_request;
-use crate::server::store::usage::{Credential, note_use};
-use crate::server::store::{AuditRecord, Lock, Store, Window};
+use crate::server::store::rate::{self, RateLimit};
+use crate::server::store::usage::{Credential, Generation};
+use crate::server::store::{AuditRecord, Lock, Store};
+
+/// The organisation's own row in `submission_days`.
+const ORG_ROW: i64 = 0;
 
 /// A submission to record.
 pub struct NewSubmission<'a> {
@@ -20,10 +29,10 @@ pub struct NewSubmission<'a> {
     pub force: bool,
     pub client_ip: &'a str,
     pub at: i64,
-    /// Submissions since this time count toward the daily allowance.
+    /// The UTC day the submission counts in (its start, ms).
     pub day_start: i64,
-    /// The organisation's submission rate limits (see `count_request`).
-    pub limits: &'a [Window],
+    /// The organisation's submission rate limits.
+    pub limit: &'a RateLimit,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -46,21 +55,53 @@ pub enum SubmitOutcome {
     RateLimited(u64),
 }
 
+/// Counts one more of the day in row `token_id` (or [`ORG_ROW`]) if fewer
+/// than `max` are counted; `Some(count)` after counting, `None` at `max`.
+const COUNT_DAY: &str =
+    "INSERT INTO submission_days (org_id, token_id, day_start, used) VALUES ($1, $2, $3, 1)
+     ON CONFLICT (org_id, token_id, day_start) DO UPDATE SET used = submission_days.used + 1
+     WHERE submission_days.used < $4
+     RETURNING used";
+
+async fn count_day(
+    conn: &mut sqlx::AnyConnection,
+    sub: &NewSubmission<'_>,
+    row: i64,
+    max: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    if max <= 0 {
+        return Ok(None);
+    }
+    let counted: Option<(i64,)> = sqlx::query_as(COUNT_DAY)
+        .bind(sub.org_id)
+        .bind(row)
+        .bind(sub.day_start)
+        .bind(max)
+        .fetch_optional(conn)
+        .await?;
+    Ok(counted.map(|(used,)| used))
+}
+
 impl Store {
     /// Records a submission against the token's restrictions and daily cap,
     /// then the organisation's rate limits and daily allowance, all in one
-    /// write transaction (so parallel submissions cannot both take the last
-    /// place under the cap or the allowance). A submission over the token's
-    /// cap changes nothing; the one that would go past the allowance is not
-    /// recorded and disables the organisation's tokens.
+    /// write transaction. A submission over the token's cap changes nothing;
+    /// the one that would go past the allowance is not recorded and
+    /// disables the organisation's tokens.
     pub async fn record_submission(
         &self,
         sub: &NewSubmission<'_>,
         allowance: i64,
         on_exceeded: &AuditRecord,
     ) -> Result<SubmitOutcome, sqlx::Error> {
-        let mut tx = self.begin_write(Lock::Org(sub.org_id)).await?;
+        if let Some(wait) = self.rate_refused(sub.org_id, sub.at, sub.limit) {
+            return Ok(SubmitOutcome::RateLimited(wait));
+        }
+        let mut tx = self.begin_write(Lock::Rows).await?;
         type Current = (Option<String>, Option<i64>, String, Option<i64>);
+        // Read again in the transaction: a regenerate, delete or disable
+        // committed since the token was checked is seen. (No share lock: a
+        // stream of submissions holding one starved the regenerate.)
         let current: Option<Current> = sqlx::query_as(
             "SELECT disabled_reason, expires_at, ip_allowlist, daily_cap FROM sandbox_tokens WHERE id = $1 AND secret_digest = $2",
         )
@@ -82,30 +123,17 @@ impl Store {
         };
         // The token's own cap comes before the organisation's limits, so a
         // busy token is stopped before it uses up what the others share.
-        if let Some(cap) = daily_cap {
-            let (made,): (i64,) = sqlx::query_as(
-                "SELECT COUNT(*) FROM sandbox_submissions WHERE token_id = $1 AND at >= $2",
-            )
-            .bind(sub.token_id)
-            .bind(sub.day_start)
-            .fetch_one(&mut *tx)
-            .await?;
-            if made >= cap {
-                return Ok(SubmitOutcome::OverTokenCap);
-            }
+        if let Some(cap) = daily_cap
+            && count_day(&mut tx, sub, sub.token_id, cap).await?.is_none()
+        {
+            return Ok(SubmitOutcome::OverTokenCap);
         }
         // Counted only for a valid token: strangers cannot use up the limit.
-        if let Some(wait) = count_request(&mut tx, sub.org_id, sub.at, sub.limits).await? {
+        let counted = rate::count(&mut tx, sub.org_id, sub.at, sub.limit).await?;
+        if let Some(wait) = self.rate_outcome(sub.org_id, sub.at, sub.limit, counted) {
             return Ok(SubmitOutcome::RateLimited(wait));
         }
-        let (used,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM sandbox_submissions WHERE org_id = $1 AND at >= $2",
-        )
-        .bind(sub.org_id)
-        .bind(sub.day_start)
-        .fetch_one(&mut *tx)
-        .await?;
-        if used >= allowance {
+        let Some(used) = count_day(&mut tx, sub, ORG_ROW, allowance).await? else {
             sqlx::query("UPDATE sandbox_tokens SET disabled_reason = $1 WHERE org_id = $2 AND disabled_reason IS NULL")
                 .bind(DisableReason::ThresholdExceeded.as_str())
                 .bind(sub.org_id)
@@ -114,26 +142,59 @@ impl Store {
             on_exceeded.insert(&mut tx).await?;
             tx.commit().await?;
             return Ok(SubmitOutcome::OverAllowance);
-        }
+        };
         record_accepted(&mut tx, sub).await?;
         tx.commit().await?;
-        Ok(SubmitOutcome::Accepted { used: used + 1 })
+        self.note_use(
+            sub.org_id,
+            Credential::SandboxToken(sub.token_id),
+            Generation(sub.token_digest.to_vec()),
+            sub.at,
+            sub.client_ip,
+        );
+        Ok(SubmitOutcome::Accepted { used })
     }
 
-    /// Submissions an organisation made since `day_start`.
+    /// Submissions an organisation made on the UTC day starting at `day_start`.
     pub async fn submissions_since(&self, org_id: i64, day_start: i64) -> Result<i64, sqlx::Error> {
-        let (used,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM sandbox_submissions WHERE org_id = $1 AND at >= $2",
+        let used: Option<(i64,)> = sqlx::query_as(
+            "SELECT used FROM submission_days WHERE org_id = $1 AND token_id = $2 AND day_start = $3",
         )
         .bind(org_id)
+        .bind(ORG_ROW)
         .bind(day_start)
-        .fetch_one(&self.pool)
+        .fetch_optional(&self.read)
         .await?;
-        Ok(used)
+        Ok(used.map_or(0, |(n,)| n))
+    }
+
+    /// Drops the day counts of days before `before`.
+    pub async fn prune_submission_days(&self, before: i64) -> Result<u64, sqlx::Error> {
+        Ok(
+            sqlx::query("DELETE FROM submission_days WHERE day_start < $1")
+                .bind(before)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
     }
 }
 
-/// Records an accepted submission and notes the token's use.
+/// Forgets a deleted token's day counts.
+pub(in crate::server::store) async fn forget_token_days(
+    conn: &mut sqlx::AnyConnection,
+    org_id: i64,
+    token_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM submission_days WHERE org_id = $1 AND token_id = $2")
+        .bind(org_id)
+        .bind(token_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records an accepted submission.
 async fn record_accepted(
     conn: &mut sqlx::AnyConnection,
     sub: &NewSubmission<'_>,
@@ -149,15 +210,7 @@ async fn record_accepted(
     .bind(i64::from(sub.force))
     .bind(sub.client_ip)
     .bind(sub.at)
-    .execute(&mut *conn)
-    .await?;
-    note_use(
-        conn,
-        sub.org_id,
-        Credential::SandboxToken(sub.token_id),
-        sub.at,
-        sub.client_ip,
-    )
+    .execute(conn)
     .await?;
     Ok(())
 }

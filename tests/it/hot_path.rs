@@ -1,0 +1,172 @@
+//! The consumer API's hot path (README, Performance): usage noted in
+//! memory never comes back for a replaced secret, a refused call is
+//! answered from this process's memory without touching the database, and
+//! the day's counts kept beside the submissions stay exact under parallel
+//! submissions.
+
+use crate::common::{TestApp, assert_status};
+use axum::http::StatusCode;
+use keyport::model::{ApiKeyPage, KeyKind, Usage};
+use keyport::server::sandbox;
+use keyport::server::store::{Credential, Generation, OrgChange};
+
+const FILE: &[u8] = b"%PDF-1.7 fake";
+
+async fn usage(app: &TestApp, cookie: &str) -> Usage {
+    let page: ApiKeyPage = app
+        .call(Some(cookie), "api-keys/get", &[("kind", "cloud_service")])
+        .await
+        .parse();
+    page.key.expect("a Cloud Service key").usage
+}
+
+#[tokio::test]
+async fn use_noted_for_a_replaced_key_is_never_written() {
+    let app = TestApp::new().await;
+    let org = app.org_id("acme").await;
+    let api = app.sign_in("api@acme.example").await;
+    let store = &app.state.store;
+    let old = store
+        .api_key(org, KeyKind::CloudService)
+        .await
+        .unwrap()
+        .expect("acme's key")
+        .key_sealed;
+    assert_status(
+        &app.call(
+            Some(&api),
+            "api-keys/regenerate",
+            &[("kind", "cloud_service")],
+        )
+        .await,
+        StatusCode::OK,
+        "regenerate",
+    );
+    // A call the old key served, noted before the regenerate and written after it.
+    let now = keyport::server::now_ms();
+    let key = Credential::ApiKey(KeyKind::CloudService);
+    store.note_use(org, key, Generation(old), now, "198.51.100.7");
+    store.flush_usage().await.unwrap();
+    assert_eq!(
+        usage(&app, &api).await,
+        Usage::default(),
+        "nothing came back"
+    );
+
+    // The new key's calls are written.
+    let new = store
+        .api_key(org, KeyKind::CloudService)
+        .await
+        .unwrap()
+        .expect("acme's key")
+        .key_sealed;
+    store.note_use(org, key, Generation(new), now, "198.51.100.8");
+    let used = usage(&app, &api).await;
+    assert_eq!((used.calls_1h, used.calls_24h), (1, 1));
+    assert!(
+        used.last_used_from
+            .is_some_and(|ip| ip.contains("198.51.100.8"))
+    );
+}
+
+#[tokio::test]
+async fn a_refusal_is_answered_without_database_work_until_its_window_ends() {
+    // Two calls an hour: the sign-in and one status call.
+    let app = TestApp::with_settings(|s| {
+        s.api_rate_per_second = 1_000;
+        s.api_rate_per_hour = 2;
+    })
+    .await;
+    let api = app.sign_in("api@acme.example").await;
+    let key: String = app
+        .call(Some(&api), "api-keys/reveal", &[("kind", "cloud_service")])
+        .await
+        .parse();
+    let (login, cookie) = app
+        .api_login(
+            "/o/acme/api/v1/authenticatedSession",
+            &key,
+            "api@acme.example",
+        )
+        .await;
+    assert_status(&login, StatusCode::OK, "login");
+    let status = || app.consumer("GET", "/o/acme/api/v1/status", cookie.as_deref(), None);
+    assert_status(
+        &status().await,
+        StatusCode::OK,
+        "the second call of the hour",
+    );
+    let refused = status().await;
+    assert_status(&refused, StatusCode::TOO_MANY_REQUESTS, "the third");
+    let wait: u64 = refused.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait > 1, "until the hour ends, not the second: {wait}");
+
+    // The counts are gone from the database; the refusal is remembered.
+    let pool = app.state.store.pool();
+    sqlx::query("DELETE FROM api_rate_limits")
+        .execute(pool)
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        assert_status(&status().await, StatusCode::TOO_MANY_REQUESTS, "remembered");
+    }
+    let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM api_rate_limits")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 0, "a remembered refusal wrote nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_submissions_take_exactly_the_allowance_and_the_counts_match() {
+    let app = TestApp::with_settings(|s| {
+        s.submit_rate_per_second = 1_000;
+        s.submit_rate_per_hour = 1_000;
+    })
+    .await;
+    let org = app.org_id("acme").await;
+    let store = &app.state.store;
+    store
+        .set_org(org, OrgChange::DailyAllowance(10))
+        .await
+        .unwrap();
+    let admin = app.actor("api@acme.example", "acme").await;
+    let issued = sandbox::add(&app.state, &admin, "Parallel").await.unwrap();
+    let secret = secrecy::ExposeSecret::expose_secret(&issued.secret).to_owned();
+    let app = std::sync::Arc::new(app);
+    let submissions: Vec<_> = (0..30)
+        .map(|_| {
+            let app = app.clone();
+            let secret = secret.clone();
+            tokio::spawn(async move { app.submit("acme", &secret, FILE).await.status })
+        })
+        .collect();
+    let mut accepted = 0;
+    for s in submissions {
+        match s.await.unwrap() {
+            StatusCode::OK => accepted += 1,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::FORBIDDEN => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(accepted, 10);
+    let store = &app.state.store;
+    let (stored,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sandbox_submissions")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let counted = store
+        .submissions_since(org, keyport::server::day_start(keyport::server::now_ms()))
+        .await
+        .unwrap();
+    assert_eq!((stored, counted), (10, 10));
+    let page = sandbox::page(&app.state, &admin).await.unwrap();
+    assert_eq!(
+        page.disabled_reason,
+        Some(keyport::model::DisableReason::ThresholdExceeded)
+    );
+}
