@@ -62,8 +62,11 @@ setup-wrk:
 build: setup
 	cargo leptos build
 
+# --precompress writes .br (brotli, quality 11) and .gz beside each asset;
+# the file service (leptos_axum) sends them with Content-Encoding and Vary,
+# instead of compressing the wasm again at every first load.
 build-release: setup
-	cargo leptos build --release
+	cargo leptos build --release --precompress
 
 run: build-release
 	mkdir -p data

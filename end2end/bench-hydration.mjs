@@ -18,7 +18,7 @@ await page.goto('/login');
 await page.locator('body[data-hydrated="true"]').waitFor({ state: 'attached' });
 await page.getByLabel('Username').fill('api@acme.example');
 await page.getByLabel('Password').fill('Keyport-demo-1');
-await page.getByRole('button', { name: 'Sign In' }).click();
+await page.getByRole('button', { name: 'Sign In', exact: true }).click();
 await page.waitForURL(/api-configuration$/);
 
 const times = [];
