@@ -143,7 +143,7 @@ pub(crate) fn denied(
 async fn rate_limit(state: &AppState, org: &OrgRow, class: RateClass) -> Result<(), ApiError> {
     match state
         .store
-        .hit_rate_limit(org.id, now_ms(), &limits(state, class))
+        .hit_rate_limit(org, now_ms(), &limits(state, class))
         .await?
     {
         None => Ok(()),

@@ -379,6 +379,41 @@ where
         .collect()
 }
 
+/// Checks one load's log against the time the regenerate answered: the
+/// load got going before it, and every request sent after it was refused —
+/// 401, or 429 once the address had failed often enough (the anonymous
+/// throttle). Returns how many were sent after it.
+async fn refused_after(
+    load: Vec<tokio::task::JoinHandle<Log>>,
+    answered: u128,
+    what: &str,
+) -> usize {
+    let (mut served_before, mut after) = (0, 0);
+    for client in load {
+        for (sent, status) in client.await.unwrap() {
+            if sent > answered {
+                after += 1;
+                assert!(
+                    matches!(
+                        status,
+                        StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
+                    ),
+                    "{what} sent {} ms after the regenerate's response: {status}",
+                    sent - answered
+                );
+            } else if status == StatusCode::OK {
+                served_before += 1;
+            }
+        }
+    }
+    assert!(
+        served_before > 50,
+        "{what}: the load got going ({served_before})"
+    );
+    assert!(after > 50, "{what}: requests after the regenerate: {after}");
+    after
+}
+
 /// Under load on both instances, a regenerate on A: no request sent after
 /// its response is served with the old secret, on either instance — for a
 /// Cloud Service API session (status) and a sandbox token (submit).
@@ -466,29 +501,7 @@ async fn a_regenerate_under_load_on_two_instances_stops_the_old_secret_at_once()
     let answered = t0.elapsed().as_millis();
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let mut served_before = 0;
-    let mut after = 0;
-    for client in load {
-        for (sent, status) in client.await.unwrap() {
-            if sent > answered {
-                after += 1;
-                // 401, or 429 once the address has failed often enough
-                // (the anonymous throttle): refused either way.
-                assert!(
-                    matches!(
-                        status,
-                        StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
-                    ),
-                    "a status call sent {} ms after the regenerate's response: {status}",
-                    sent - answered
-                );
-            } else if status == StatusCode::OK {
-                served_before += 1;
-            }
-        }
-    }
-    assert!(served_before > 50, "the load got going: {served_before}");
-    assert!(after > 50, "requests after the regenerate: {after}");
+    let calls = refused_after(load, answered, "a status call").await;
 
     // A sandbox token, the same way.
     let (added, _) = call(
@@ -530,29 +543,10 @@ async fn a_regenerate_under_load_on_two_instances_stops_the_old_secret_at_once()
     let answered = t0.elapsed().as_millis();
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (mut served_before, mut after) = (0, 0);
-    for client in load {
-        for (sent, status) in client.await.unwrap() {
-            if sent > answered {
-                after += 1;
-                // 401, or 429 once the address has failed often enough
-                // (the anonymous throttle): refused either way.
-                assert!(
-                    matches!(
-                        status,
-                        StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
-                    ),
-                    "a submission sent {} ms after the regenerate's response: {status}",
-                    sent - answered
-                );
-            } else if status == StatusCode::OK {
-                served_before += 1;
-            }
-        }
-    }
-    assert!(served_before > 50, "the load got going: {served_before}");
-    assert!(after > 50, "requests after the regenerate: {after}");
-    println!("regenerate under load: {after} requests after the response, none served");
+    let submissions = refused_after(load, answered, "a submission").await;
+    println!(
+        "regenerate under load: {calls} status calls and {submissions} submissions sent after the response, none served"
+    );
 }
 
 /// An organisation's hourly limit holds exactly across two instances under

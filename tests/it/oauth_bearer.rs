@@ -753,6 +753,7 @@ async fn the_count_refuses_a_server_changed_since_the_token_was_checked() {
     };
     let call = |modified_at: i64| BearerCallRequest {
         org_id,
+        org: "acme",
         server_id: id,
         server_modified_at: modified_at,
         now: keyport::server::now_ms(),
@@ -777,6 +778,7 @@ async fn the_count_refuses_a_server_changed_since_the_token_was_checked() {
     let other_org = app.org_id("globex").await;
     let foreign = BearerCallRequest {
         org_id: other_org,
+        org: "globex",
         ..call(row.modified_at)
     };
     assert_eq!(

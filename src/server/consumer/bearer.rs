@@ -221,6 +221,13 @@ async fn bearer_call(
 ) -> Result<(OrgRow, i64), ApiError> {
     let now = now_ms();
     anonymous_gate(state, meta, now)?;
+    // A known refusal first: a 429 costs no database work or verification.
+    if let Some(wait) = state
+        .store
+        .rate_refused(org, now, &limits(state, RateClass::Session))
+    {
+        return Err(too_many_requests(wait));
+    }
     let anonymous = |e: ApiError| {
         state.throttle.failed(&meta.client_ip, now);
         e
@@ -237,6 +244,7 @@ async fn bearer_call(
     };
     let call = BearerCallRequest {
         org_id: org.id,
+        org: &org.short_name,
         server_id: server.id,
         server_modified_at: server.modified_at,
         now,

@@ -102,6 +102,11 @@ pub async fn submit(
     body: Body,
 ) -> Result<Response, ApiError> {
     let token = q.api_token.as_deref();
+    let limit = limits(&state, RateClass::Submit);
+    // A known refusal first: a 429 costs no database work, nor the body.
+    if let Some(wait) = state.store.rate_refused(&org, now_ms(), &limit) {
+        return Err(too_many_requests(wait));
+    }
     let TokenCheck {
         org,
         token_id,
@@ -114,6 +119,7 @@ pub async fn submit(
     let now = now_ms();
     let submission = NewSubmission {
         org_id: org.id,
+        org: &org.short_name,
         token_id,
         token_digest: &secret_digest,
         size: body.len() as i64,
@@ -123,7 +129,7 @@ pub async fn submit(
         client_ip: &meta.client_ip,
         at: now,
         day_start: day_start(now),
-        limit: &limits(&state, RateClass::Submit),
+        limit: &limit,
     };
     let on_exceeded = threshold_audit(&meta, &org);
     let outcome = state

@@ -271,6 +271,10 @@ impl Store {
         if crate::model::validate_short_name(call.org).is_err() {
             return Ok(ApiCall::NoSession);
         }
+        // A known refusal first: a 429 costs no database work.
+        if let Some(wait) = self.rate_refused(call.org, call.now, call.limit) {
+            return Ok(ApiCall::RateLimited(wait));
+        }
         let found: Option<SessionCheck> = sqlx::query_as(
             "SELECT o.id, o.short_name, o.name, o.sandbox_token_limit, o.sandbox_daily_allowance,
                     o.super_admins_manage_connector_key AS connector_self_manage,
@@ -307,11 +311,8 @@ impl Store {
             return Ok(ApiCall::Denied(denied));
         }
         let org_id = row.org.id;
-        if let Some(wait) = self.rate_refused(org_id, call.now, call.limit) {
-            return Ok(ApiCall::RateLimited(wait));
-        }
         let counted = rate::count(&mut *self.writer().await?, org_id, call.now, call.limit).await?;
-        if let Some(wait) = self.rate_outcome(org_id, call.now, call.limit, counted) {
+        if let Some(wait) = self.rate_outcome(call.org, call.now, call.limit, counted) {
             return Ok(ApiCall::RateLimited(wait));
         }
         self.note_session_use(call.id_digest, call.now);

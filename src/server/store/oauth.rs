@@ -74,7 +74,7 @@ impl Store {
         if unchanged.is_none() {
             return Ok(BearerCall::ServerChanged);
         }
-        if let Some(wait) = self.rate_refused(call.org_id, call.now, call.limit) {
+        if let Some(wait) = self.rate_refused(call.org, call.now, call.limit) {
             return Ok(BearerCall::RateLimited(wait));
         }
         let counted = rate::count(
@@ -85,7 +85,7 @@ impl Store {
         )
         .await?;
         Ok(
-            match self.rate_outcome(call.org_id, call.now, call.limit, counted) {
+            match self.rate_outcome(call.org, call.now, call.limit, counted) {
                 Some(wait) => BearerCall::RateLimited(wait),
                 None => BearerCall::Served,
             },
@@ -180,6 +180,8 @@ impl Store {
 #[derive(Debug)]
 pub struct BearerCallRequest<'a> {
     pub org_id: i64,
+    /// Its short name: rate-limit refusals are remembered under it.
+    pub org: &'a str,
     /// The server whose key, issuer, audience and client id the token
     /// matched, and its `modified_at` when it was read.
     pub server_id: i64,

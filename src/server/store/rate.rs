@@ -7,9 +7,11 @@
 //!
 //! A refusal is remembered in this process until its window ends
 //! ([`DenyMemo`]): a full window cannot empty before its end, so the 429s
-//! that follow are answered without database work and are still exact.
+//! that follow are answered without database work and are still exact. It
+//! is kept under the organisation's short name, which every consumer-API
+//! path carries, so it is consulted before the credential is even read.
 
-use super::Store;
+use super::{OrgRow, Store};
 use crate::server::HOUR_MS;
 use sqlx::AnyConnection;
 use std::collections::HashMap;
@@ -30,26 +32,26 @@ pub struct RateLimit {
 /// Entries kept before expired ones are swept out.
 const MEMO_SWEEP_AT: usize = 4_096;
 
-/// Refusals of this process, per organisation and class: refused until
-/// this time (ms).
+/// Refusals of this process, per organisation (short name) and class:
+/// refused until this time (ms).
 #[derive(Debug, Default)]
-pub(super) struct DenyMemo(Mutex<HashMap<(i64, &'static str), i64>>);
+pub(super) struct DenyMemo(Mutex<HashMap<(String, &'static str), i64>>);
 
 impl DenyMemo {
     /// Seconds to wait, if a refusal at `now` is already known.
-    fn refused(&self, org_id: i64, class: &'static str, now: i64) -> Option<u64> {
+    fn refused(&self, org: &str, class: &'static str, now: i64) -> Option<u64> {
         let memo = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        memo.get(&(org_id, class))
+        memo.get(&(org.to_owned(), class))
             .filter(|&&until| until > now)
             .map(|&until| wait_seconds(until, now))
     }
 
-    fn remember(&self, org_id: i64, class: &'static str, until: i64, now: i64) {
+    fn remember(&self, org: &str, class: &'static str, until: i64, now: i64) {
         let mut memo = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if memo.len() >= MEMO_SWEEP_AT {
             memo.retain(|_, &mut t| t > now);
         }
-        memo.insert((org_id, class), until);
+        memo.insert((org.to_owned(), class), until);
     }
 }
 
@@ -123,33 +125,34 @@ impl Store {
     /// window is full (the request is not counted).
     pub async fn hit_rate_limit(
         &self,
-        org_id: i64,
+        org: &OrgRow,
         now: i64,
         limit: &RateLimit,
     ) -> Result<Option<u64>, sqlx::Error> {
-        if let Some(wait) = self.rate_refused(org_id, now, limit) {
+        if let Some(wait) = self.rate_refused(&org.short_name, now, limit) {
             return Ok(Some(wait));
         }
         let mut conn = self.writer().await?;
-        let counted = count(&mut conn, org_id, now, limit).await?;
-        Ok(self.rate_outcome(org_id, now, limit, counted))
+        let counted = count(&mut conn, org.id, now, limit).await?;
+        Ok(self.rate_outcome(&org.short_name, now, limit, counted))
     }
 
-    /// A refusal this process already knows of, without database work.
-    pub(super) fn rate_refused(&self, org_id: i64, now: i64, limit: &RateLimit) -> Option<u64> {
-        self.rate_memo.refused(org_id, limit.class, now)
+    /// Seconds to wait, if this process already knows that organisation
+    /// `org` (short name) is over `limit` at `now`: no database work.
+    pub fn rate_refused(&self, org: &str, now: i64, limit: &RateLimit) -> Option<u64> {
+        self.rate_memo.refused(org, limit.class, now)
     }
 
     /// [`count`]'s answer as seconds to wait, remembering a refusal.
     pub(super) fn rate_outcome(
         &self,
-        org_id: i64,
+        org: &str,
         now: i64,
         limit: &RateLimit,
         counted: Result<(), i64>,
     ) -> Option<u64> {
         let until = counted.err()?;
-        self.rate_memo.remember(org_id, limit.class, until, now);
+        self.rate_memo.remember(org, limit.class, until, now);
         Some(wait_seconds(until, now))
     }
 }
@@ -161,12 +164,12 @@ mod tests {
     #[test]
     fn a_refusal_is_remembered_until_its_window_ends() {
         let memo = DenyMemo::default();
-        memo.remember(7, "session", 2_000, 1_250);
-        assert_eq!(memo.refused(7, "session", 1_250), Some(1));
-        assert_eq!(memo.refused(7, "session", 1_999), Some(1));
-        assert_eq!(memo.refused(7, "session", 2_000), None);
-        assert_eq!(memo.refused(7, "submit", 1_250), None);
-        assert_eq!(memo.refused(8, "session", 1_250), None);
+        memo.remember("acme", "session", 2_000, 1_250);
+        assert_eq!(memo.refused("acme", "session", 1_250), Some(1));
+        assert_eq!(memo.refused("acme", "session", 1_999), Some(1));
+        assert_eq!(memo.refused("acme", "session", 2_000), None);
+        assert_eq!(memo.refused("acme", "submit", 1_250), None);
+        assert_eq!(memo.refused("globex", "session", 1_250), None);
     }
 
     #[test]

@@ -263,6 +263,7 @@ async fn an_expiry_passing_between_check_and_record_records_nothing() {
     let now = now_ms();
     let submission = keyport::server::store::NewSubmission {
         org_id: org,
+        org: "acme",
         token_id: row.id,
         token_digest: &row.secret_digest,
         size: 2,

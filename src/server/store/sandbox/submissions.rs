@@ -19,6 +19,8 @@ const ORG_ROW: i64 = 0;
 /// A submission to record.
 pub struct NewSubmission<'a> {
     pub org_id: i64,
+    /// Its short name: rate-limit refusals are remembered under it.
+    pub org: &'a str,
     pub token_id: i64,
     /// The presented token's digest: checked again inside the transaction,
     /// so a token replaced or deleted a moment ago records nothing.
@@ -94,7 +96,7 @@ impl Store {
         allowance: i64,
         on_exceeded: &AuditRecord,
     ) -> Result<SubmitOutcome, sqlx::Error> {
-        if let Some(wait) = self.rate_refused(sub.org_id, sub.at, sub.limit) {
+        if let Some(wait) = self.rate_refused(sub.org, sub.at, sub.limit) {
             return Ok(SubmitOutcome::RateLimited(wait));
         }
         let mut tx = self.begin_write(Lock::Rows).await?;
@@ -130,7 +132,7 @@ impl Store {
         }
         // Counted only for a valid token: strangers cannot use up the limit.
         let counted = rate::count(&mut tx, sub.org_id, sub.at, sub.limit).await?;
-        if let Some(wait) = self.rate_outcome(sub.org_id, sub.at, sub.limit, counted) {
+        if let Some(wait) = self.rate_outcome(sub.org, sub.at, sub.limit, counted) {
             return Ok(SubmitOutcome::RateLimited(wait));
         }
         let Some(used) = count_day(&mut tx, sub, ORG_ROW, allowance).await? else {
