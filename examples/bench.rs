@@ -869,6 +869,8 @@ async fn bench_backend(
         .unwrap_or(0);
     let hydration = hydration(&server.base);
     println!("hydrated: {hydration}");
+    let first_load = first_load_per_role(&server.base);
+    println!("first load per role (wire bytes, interactive): {first_load}");
     let signed_in = sign_in_burst(&server.base, &seeded.burst).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_burst = server.rss_kib();
@@ -888,6 +890,7 @@ async fn bench_backend(
         "submit": submit.measure(baselines),
         "sandbox_page": page.measure(baselines),
         "hydration": hydration,
+        "first_load_per_role": first_load,
         "rss_kib": {
             "idle": rss_idle,
             "under_load_peak": rss_load,
@@ -1114,18 +1117,54 @@ fn cookie(r: &reqwest::Response, name: &str) -> Option<String> {
 // --- the browser's view -------------------------------------------------------
 
 fn site_built() -> bool {
-    Path::new("target/site/pkg/keyport.wasm").exists()
+    Path::new("target/site/pkg")
+        .join(asset_file("wasm"))
+        .exists()
+}
+
+/// The release build's asset of kind `ext` (wasm, js, css):
+/// `keyport.<hash>.<ext>` when cargo-leptos hashed the names (`hash-files`;
+/// the hashes are in hash.txt beside the release binary), else `keyport.<ext>`.
+fn asset_file(ext: &str) -> String {
+    let hash = std::fs::read_to_string("target/release/hash.txt")
+        .ok()
+        .and_then(|hashes| {
+            hashes.lines().find_map(|line| {
+                let (kind, hash) = line.split_once(':')?;
+                (kind.trim() == ext).then(|| hash.trim().to_owned())
+            })
+        });
+    match hash {
+        Some(hash) => format!("keyport.{hash}.{ext}"),
+        None => format!("keyport.{ext}"),
+    }
 }
 
 /// Navigation to hydrated, median of 10, in headless Chromium (Playwright);
 /// `{"skipped": why}` when it cannot run.
 fn hydration(base: &str) -> Value {
+    browser_script(&["bench-hydration.mjs", base, "10"])
+}
+
+/// Each role's first signed-in page with an empty cache, in headless
+/// Chromium: the wasm, JS and CSS bytes as sent over the wire, and the time
+/// from navigation to interactive (`end2end/bench-first-load.mjs`).
+fn first_load_per_role(base: &str) -> Value {
+    browser_script(&["bench-first-load.mjs", base])
+}
+
+/// Runs a measuring script of `end2end/` with node and reads its JSON;
+/// `{"skipped": why}` when it cannot run.
+fn browser_script(args: &[&str]) -> Value {
     if !site_built() {
-        println!("!! target/site is not built (cargo leptos build --release): hydration skipped");
+        println!(
+            "!! target/site is not built (cargo leptos build --release): {} skipped",
+            args[0]
+        );
         return json!({ "skipped": "target/site not built" });
     }
     let out = Command::new("node")
-        .args(["bench-hydration.mjs", base, "10"])
+        .args(args)
         .current_dir("end2end")
         .output();
     let failed = |why: String| {
@@ -1158,11 +1197,8 @@ async fn first_load_bytes() -> BenchResult<Value> {
     let client = reqwest::Client::builder().no_brotli().no_gzip().build()?;
     let mut out = serde_json::Map::new();
     let mut total = (0u64, 0u64);
-    for (name, file) in [
-        ("wasm", "keyport.wasm"),
-        ("js", "keyport.js"),
-        ("css", "keyport.css"),
-    ] {
+    for name in ["wasm", "js", "css"] {
+        let file = asset_file(name);
         let raw = std::fs::metadata(format!("target/site/pkg/{file}"))?.len();
         let sent = client
             .get(format!("{}/pkg/{file}", server.base))

@@ -5,7 +5,7 @@ use crate::pages::{
     api_key, audit_logs, login, not_found, oauth_servers, overview, provider, sandbox_tokens,
 };
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -21,6 +21,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+                <HashedStylesheet options=options.clone() id="keyport" />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -55,7 +56,6 @@ pub fn App() -> impl IntoView {
     let ssr = SsrMode::Async;
     let (provider_shell, provider_page) = (ssr.clone(), ssr.clone());
     view! {
-        <Stylesheet id="keyport" href="/pkg/keyport.css" />
         <Title formatter=|t: String| if t.is_empty() { "Keyport".to_owned() } else { format!("{t} · Keyport") } />
         <Router>
             <Routes fallback=|| view! { <not_found::NotFound /> }>

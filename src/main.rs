@@ -97,14 +97,24 @@ async fn start_demo(state: &AppState, schedule: demo::ResetSchedule) -> MainResu
 /// The site settings cargo-leptos compiled in (site root, package name),
 /// with `LEPTOS_*` environment variables taking precedence.
 fn leptos_options() -> LeptosOptions {
-    get_configuration(None)
+    let mut options = get_configuration(None)
         .map(|conf| conf.leptos_options)
         .unwrap_or_else(|_| {
             LeptosOptions::builder()
                 .output_name("keyport")
                 .site_root("target/site")
                 .build()
-        })
+        });
+    // cargo-leptos (`hash-files` in Cargo.toml) names the assets by their
+    // content and lists the names in hash.txt beside the binary; only
+    // `cargo leptos serve` sets LEPTOS_HASH_FILES, so the file decides.
+    let beside_binary = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())));
+    if beside_binary.is_some_and(|file| file.exists()) {
+        options.hash_files = true;
+    }
+    options
 }
 
 /// argon2 allocates ~19 MiB per hash on whichever blocking thread runs it;

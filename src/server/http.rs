@@ -155,7 +155,19 @@ fn same_origin(req: &Request) -> bool {
 pub async fn security_headers(req: Request, next: Next) -> Response {
     // Server functions and the consumer API may answer with secrets.
     let no_store = req.uri().path().starts_with("/api/") || req.uri().path().starts_with("/o/");
+    let asset_cache = asset_cache_control(req.uri().path());
     let mut res = next.run(req).await;
+    if let Some(policy) = asset_cache
+        && (res.status().is_success() || res.status() == axum::http::StatusCode::NOT_MODIFIED)
+    {
+        let headers = res.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+        // The body depends on Accept-Encoding (a precompressed .br or .gz,
+        // or the file itself): caches must keep them apart.
+        if !headers.contains_key(header::VARY) {
+            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        }
+    }
     if no_store {
         res.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -183,6 +195,25 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
     );
     res
+}
+
+/// How long a browser may keep a built asset (`/pkg/…`): a year for one
+/// whose name carries its content's hash (`keyport.3f9a…c1.wasm`, a new
+/// build gets new names), otherwise it must ask again (`no-cache`: a 304
+/// when unchanged). `None` for everything else.
+fn asset_cache_control(path: &str) -> Option<&'static str> {
+    let name = path.strip_prefix("/pkg/")?;
+    let hashed = name.split('.').nth(1).is_some_and(|part| {
+        part.len() >= 16
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }) && name.matches('.').count() >= 2;
+    Some(if hashed {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    })
 }
 
 /// Whether the current server-function call is a browser navigation (a
@@ -222,6 +253,19 @@ pub fn page_csp(nonce: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn hashed_assets_are_kept_a_year_and_the_others_revalidated() {
+        use super::asset_cache_control as cache;
+        let year = Some("public, max-age=31536000, immutable");
+        assert_eq!(cache("/pkg/keyport.Yh0aDmkPKqC3Pf3LpMdFsg.wasm"), year);
+        assert_eq!(cache("/pkg/keyport.Yh0a-mkPKqC3_f3LpMdFsg.js"), year);
+        assert_eq!(cache("/pkg/keyport.wasm"), Some("no-cache"));
+        assert_eq!(cache("/pkg/keyport_bg.wasm"), Some("no-cache"));
+        assert_eq!(cache("/pkg/keyport.css"), Some("no-cache"));
+        assert_eq!(cache("/favicon.svg"), None);
+        assert_eq!(cache("/administration/sandbox"), None);
+    }
+
     use super::*;
     use axum::body::Body;
 
