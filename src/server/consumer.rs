@@ -3,8 +3,10 @@
 //! Service / Connector APIs (the 12-character keys, with sessions; the
 //! Cloud Service API also takes bearer JWTs, `bearer.rs`).
 //!
-//! No answer is cached: every request reads the current credential from the
-//! database, so a replaced one fails at once on every instance.
+//! No credential is cached: every request reads the current one from the
+//! database (one read), so a replaced one fails at once on every instance.
+//! What an instance keeps in memory is usage not yet written (flushed every
+//! 0.5 s) and rate-limit refusals until their window ends (`store/rate.rs`).
 
 mod base_url;
 mod bearer;
