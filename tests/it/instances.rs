@@ -379,6 +379,45 @@ where
         .collect()
 }
 
+/// Two instances on a fresh schema of the PostgreSQL test database, with
+/// `env` set; `None` (the test says it is skipped) without PostgreSQL.
+async fn two_instances(env: &[(&str, &str)]) -> Option<(String, Instance, Instance)> {
+    let Some(pg) = crate::common::postgres_url() else {
+        println!("SKIPPED: two instances need PostgreSQL; set KEYPORT_TEST_DATABASE_URL");
+        return None;
+    };
+    let url = crate::common::fresh_schema(&pg).await;
+    let a = Instance::start_with(&url, env).await;
+    let b = Instance::start_with(&url, env).await;
+    Some((url, a, b))
+}
+
+/// Signs in to the portal on `base` as acme's API Admin; the session
+/// cookie, and the Cloud Service key revealed with it.
+async fn api_admin_with_key(client: &reqwest::Client, base: &str) -> (String, String) {
+    let (_, cookie) = call(
+        client,
+        base,
+        "",
+        "session/sign-in",
+        &[
+            ("username", "api@acme.example"),
+            ("password", "Keyport-demo-1"),
+        ],
+    )
+    .await;
+    let cookie = cookie.expect("session cookie");
+    let (key, _) = call(
+        client,
+        base,
+        &cookie,
+        "api-keys/reveal",
+        &[("kind", "cloud_service")],
+    )
+    .await;
+    (cookie, key.parse())
+}
+
 /// Checks one load's log against the time the regenerate answered: the
 /// load got going before it, and every request sent after it was refused —
 /// 401, or 429 once the address had failed often enough (the anonymous
@@ -419,11 +458,6 @@ async fn refused_after(
 /// Cloud Service API session (status) and a sandbox token (submit).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_regenerate_under_load_on_two_instances_stops_the_old_secret_at_once() {
-    let Some(pg) = crate::common::postgres_url() else {
-        println!("SKIPPED: two instances need PostgreSQL; set KEYPORT_TEST_DATABASE_URL");
-        return;
-    };
-    let url = crate::common::fresh_schema(&pg).await;
     // Each phase's load comes from an address of its own (through the
     // trusted proxy), so the first phase's refusals do not get the second
     // phase's address throttled.
@@ -434,22 +468,12 @@ async fn a_regenerate_under_load_on_two_instances_stops_the_old_secret_at_once()
         ("KEYPORT_SUBMIT_RATE_PER_SECOND", "100000000"),
         ("KEYPORT_SUBMIT_RATE_PER_HOUR", "100000000"),
     ];
-    let a = Instance::start_with(&url, &limits).await;
-    let b = Instance::start_with(&url, &limits).await;
+    let Some((url, a, b)) = two_instances(&limits).await else {
+        return;
+    };
     let bases = [a.base.clone(), b.base.clone()];
     let client = reqwest::Client::new();
-    let (_, cookie) = call(
-        &client,
-        &a.base,
-        "",
-        "session/sign-in",
-        &[
-            ("username", "api@acme.example"),
-            ("password", "Keyport-demo-1"),
-        ],
-    )
-    .await;
-    let cookie = cookie.expect("session cookie");
+    let (cookie, key) = api_admin_with_key(&client, &a.base).await;
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
     sqlx::query("UPDATE organisations SET sandbox_daily_allowance = 100000000")
         .execute(&pool)
@@ -457,15 +481,6 @@ async fn a_regenerate_under_load_on_two_instances_stops_the_old_secret_at_once()
         .unwrap();
 
     // The Cloud Service key: sessions made with it, on both instances.
-    let (key, _) = call(
-        &client,
-        &a.base,
-        &cookie,
-        "api-keys/reveal",
-        &[("kind", "cloud_service")],
-    )
-    .await;
-    let key: String = key.parse();
     let mut sessions = Vec::new();
     for base in &bases {
         let (status, session) = api_login(&client, base, &key).await;
@@ -553,39 +568,16 @@ async fn a_regenerate_under_load_on_two_instances_stops_the_old_secret_at_once()
 /// parallel calls: 40 of 200 served, the rest 429 with Retry-After.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_rate_limit_is_exact_across_two_instances() {
-    let Some(pg) = crate::common::postgres_url() else {
-        println!("SKIPPED: two instances need PostgreSQL; set KEYPORT_TEST_DATABASE_URL");
-        return;
-    };
-    let url = crate::common::fresh_schema(&pg).await;
     // 41 per hour: the sign-in below counts as one.
     let limits = [
         ("KEYPORT_API_RATE_PER_HOUR", "41"),
         ("KEYPORT_API_RATE_PER_SECOND", "100000"),
     ];
-    let a = Instance::start_with(&url, &limits).await;
-    let b = Instance::start_with(&url, &limits).await;
+    let Some((_, a, b)) = two_instances(&limits).await else {
+        return;
+    };
     let client = reqwest::Client::new();
-    let (_, cookie) = call(
-        &client,
-        &a.base,
-        "",
-        "session/sign-in",
-        &[
-            ("username", "api@acme.example"),
-            ("password", "Keyport-demo-1"),
-        ],
-    )
-    .await;
-    let (key, _) = call(
-        &client,
-        &a.base,
-        &cookie.expect("session cookie"),
-        "api-keys/reveal",
-        &[("kind", "cloud_service")],
-    )
-    .await;
-    let key: String = key.parse();
+    let (_, key) = api_admin_with_key(&client, &a.base).await;
     let (status, session) = api_login(&client, &a.base, &key).await;
     assert_eq!(status, StatusCode::OK);
     let session = session.unwrap();
