@@ -1,20 +1,20 @@
 //! The two one-key pages: Cloud Service API Key (a tab of Internet & SaaS
 //! API) and API Key Management (Cloud & Branch Connector API).
 
+mod dialogs;
 mod share;
 mod test_auth;
+
+use dialogs::Dialogs;
 
 use crate::api::api_keys::{
     AddApiKey, DeleteApiKey, EditApiKey, RegenerateApiKey, SetApiKeyPolicy, get_api_key,
     reveal_api_key,
 };
-use crate::components::credential_policy::{
-    CredentialDetails, ExpiresCell, ExpiryNote, PolicyFields, PolicyInputs, is_policy_error,
-};
+use crate::components::credential_policy::{CredentialDetails, ExpiresCell, ExpiryNote};
 use crate::components::data_table::{
     ActionsFn, CellFn, DataTable, LoadedLayout, SavedLayout, SortKey,
 };
-use crate::components::dialog::{ConfirmDialog, FormDialog};
 use crate::components::layout::{
     BaseUrl, Breadcrumbs, ExpiredBanner, ViewOnlyNotice, internet_saas_trail,
 };
@@ -24,8 +24,8 @@ use crate::components::tabs::InternetSaasTabs;
 use crate::components::toast::report_outcome;
 use crate::error::AppError;
 use crate::model::{
-    API_KEY_LEN, ApiKeyPage, ApiKeyView, CredentialPolicy, KeyDisabled, KeyKind, OrgSummary,
-    Permission, Subscription, Usage, validate_api_key,
+    ApiKeyPage, ApiKeyView, CredentialPolicy, KeyDisabled, KeyKind, OrgSummary, Permission,
+    Subscription, Usage,
 };
 use crate::paths::{OVERVIEW, TableKey};
 use leptos::prelude::*;
@@ -307,140 +307,4 @@ fn key_actions(c: Controls, row_actions: bool) -> ActionsFn<ApiKeyView> {
         }
         .into_any()
     })
-}
-
-#[component]
-fn Dialogs(c: Controls) -> impl IntoView {
-    let close = Callback::new(move |_| c.dialog.set(Dialog::Closed));
-    let kind = c.kind;
-    move || {
-        match c.dialog.get() {
-        Dialog::Closed => ().into_any(),
-        Dialog::Edit => view! { <EditKeyDialog c on_cancel=close /> }.into_any(),
-        Dialog::Restrict(policy) => view! { <RestrictDialog c policy on_cancel=close /> }.into_any(),
-        Dialog::Regenerate => view! {
-            <ConfirmDialog
-                title="Regenerate API Key"
-                message="Regenerate the key? The current key and every API session made with it stop working immediately."
-                blast_radius=c.usage.get_untracked().blast_radius()
-                pending=c.regenerate.pending()
-                on_ok=Callback::new(move |_| { c.regenerate.dispatch(RegenerateApiKey { kind, policy: None }); })
-                on_cancel=close
-            />
-        }
-        .into_any(),
-        Dialog::Delete => view! {
-            <ConfirmDialog
-                title="Delete API Key"
-                message="Delete the key? It and every API session made with it stop working immediately."
-                blast_radius=c.usage.get_untracked().blast_radius()
-                pending=c.delete.pending()
-                on_ok=Callback::new(move |_| { c.delete.dispatch(DeleteApiKey { kind }); })
-                on_cancel=close
-            />
-        }
-        .into_any(),
-        Dialog::Share(orgs) => view! {
-            <share::ShareDialog action=c.share orgs on_close=close />
-        }
-        .into_any(),
-    }
-    }
-}
-
-/// Typing a specific key, e.g. to share one key between organisations.
-#[component]
-fn EditKeyDialog(c: Controls, on_cancel: Callback<()>) -> impl IntoView {
-    let key = RwSignal::new(String::new());
-    let local_error = RwSignal::new(None::<String>);
-    let server_error = move || c.edit.value().get().and_then(Result::err);
-    let message = move || {
-        local_error.get().or_else(|| {
-            server_error().map(|e: AppError| {
-                e.field("key")
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| e.to_string())
-            })
-        })
-    };
-    let kind = c.kind;
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let value = key.get_untracked();
-        let problem = validate_api_key(&value).err();
-        local_error.set(problem.clone());
-        if problem.is_none() {
-            c.edit.dispatch(EditApiKey {
-                kind,
-                key: value,
-                policy: None,
-            });
-        }
-    };
-    let pending = c.edit.pending();
-    view! {
-        <FormDialog title="Edit API Key">
-            <form on:submit=submit novalidate>
-                <label for="api-key">"New key"</label>
-                <input
-                    id="api-key"
-                    name="key"
-                    type="text"
-                    autocomplete="off"
-                    spellcheck="false"
-                    maxlength=API_KEY_LEN.to_string()
-                    bind:value=key
-                    aria-invalid=move || message().is_some().to_string()
-                    aria-describedby="api-key-help api-key-error"
-                />
-                <p id="api-key-help" class="hint">{format!("Exactly {API_KEY_LEN} characters: A-Z, a-z and 0-9. The current key stops working when you save.")}</p>
-                <p id="api-key-error" class="field-error" role="alert">{message}</p>
-                <div class="dialog-actions">
-                    <button type="submit" class="primary" disabled=move || pending.get()>
-                        {move || if pending.get() { "Saving…" } else { "Save" }}
-                    </button>
-                    <button type="button" disabled=move || pending.get() on:click=move |_| on_cancel.run(())>"Cancel"</button>
-                </div>
-            </form>
-        </FormDialog>
-    }
-}
-
-/// The key's expiry and IP allowlist (docs/PAGES.md#credential-restrictions); the key
-/// itself and its API sessions stay, and each call meets the new rules.
-#[component]
-fn RestrictDialog(c: Controls, policy: CredentialPolicy, on_cancel: Callback<()>) -> impl IntoView {
-    let inputs = PolicyInputs::new(&policy);
-    let local = RwSignal::new(None::<(&'static str, String)>);
-    let error = Signal::derive(move || c.restrict.value().get().and_then(Result::err));
-    let general = move || {
-        error
-            .get()
-            .filter(|e| !is_policy_error(e))
-            .map(|e| e.to_string())
-    };
-    let kind = c.kind;
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let read = inputs.read(false);
-        local.set(read.as_ref().err().cloned());
-        if let Ok(policy) = read {
-            c.restrict.dispatch(SetApiKeyPolicy { kind, policy });
-        }
-    };
-    let pending = c.restrict.pending();
-    view! {
-        <FormDialog title="API Key Restrictions">
-            <form on:submit=submit novalidate>
-                <PolicyFields inputs with_cap=false error local />
-                <p class="field-error" role="alert">{general}</p>
-                <div class="dialog-actions">
-                    <button type="submit" class="primary" disabled=move || pending.get()>
-                        {move || if pending.get() { "Saving…" } else { "Save" }}
-                    </button>
-                    <button type="button" disabled=move || pending.get() on:click=move |_| on_cancel.run(())>"Cancel"</button>
-                </div>
-            </form>
-        </FormDialog>
-    }
 }

@@ -26,9 +26,6 @@ pub fn OverviewPage() -> impl IntoView {
 
 #[component]
 fn Sections(viewer: Viewer) -> impl IntoView {
-    let manage_keys = viewer.can(Permission::ManageCloudServiceKey);
-    let manage_connector = viewer.can(Permission::ManageConnectorKey);
-    let reveal = viewer.can(Permission::RevealSecrets);
     // A role that may change none of the sections is told so up front.
     let view_only = ![
         Permission::ManageSandboxTokens,
@@ -38,12 +35,38 @@ fn Sections(viewer: Viewer) -> impl IntoView {
     ]
     .into_iter()
     .any(|p| viewer.can(p));
+    let sections = sections(&viewer);
+    view! {
+        {view_only.then(|| view! { <ViewOnlyNotice permission=Permission::ManageSandboxTokens /> })}
+        <p>{format!("Signed in as {} ({}) in {}.", viewer.username, viewer.role.label(), viewer.org.name)}</p>
+        <BaseUrl url=viewer.base_url.clone() />
+        <ul class="cards">
+            {sections
+                .into_iter()
+                .map(|(title, href, text, may)| view! {
+                    <li class="card">
+                        <h2><a href=href>{title}</a></h2>
+                        <p>{text}</p>
+                        <p class="hint">{may}</p>
+                    </li>
+                })
+                .collect_view()}
+        </ul>
+    }
+}
+
+/// Each section's title, link and description, and what the viewer may do
+/// there.
+fn sections(viewer: &Viewer) -> [(&'static str, &'static str, &'static str, &'static str); 4] {
+    let manage_keys = viewer.can(Permission::ManageCloudServiceKey);
+    let manage_connector = viewer.can(Permission::ManageConnectorKey);
+    let reveal = viewer.can(Permission::RevealSecrets);
     let what = |manage: bool| match (manage, reveal) {
         (true, _) => "You can view, reveal and change it.",
         (false, true) => "You can view and reveal it; changes need another role.",
         (false, false) => "You can view it (masked); changes need another role.",
     };
-    let sections = [
+    [
         (
             "Cloud Service API Key",
             CLOUD_SERVICE_API_KEY,
@@ -72,22 +95,5 @@ fn Sections(viewer: Viewer) -> impl IntoView {
                 what(false)
             },
         ),
-    ];
-    view! {
-        {view_only.then(|| view! { <ViewOnlyNotice permission=Permission::ManageSandboxTokens /> })}
-        <p>{format!("Signed in as {} ({}) in {}.", viewer.username, viewer.role.label(), viewer.org.name)}</p>
-        <BaseUrl url=viewer.base_url.clone() />
-        <ul class="cards">
-            {sections
-                .into_iter()
-                .map(|(title, href, text, may)| view! {
-                    <li class="card">
-                        <h2><a href=href>{title}</a></h2>
-                        <p>{text}</p>
-                        <p class="hint">{may}</p>
-                    </li>
-                })
-                .collect_view()}
-        </ul>
-    }
+    ]
 }

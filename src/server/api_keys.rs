@@ -2,8 +2,14 @@
 //! one key per organisation and kind, typed or generated, and every change
 //! ends the API sessions made with the old key in the same transaction.
 
+mod restrictions;
+mod share;
+
+pub use restrictions::{reveals, set_policy};
+pub use share::share;
+
 use super::auth::{Actor, refuse};
-use super::credential_policy::{self, CredentialKind, StoredPolicy};
+use super::credential_policy::{self, StoredPolicy};
 use super::crypto;
 use super::now_ms;
 use super::state::AppState;
@@ -13,9 +19,9 @@ use super::store::{
 use crate::error::AppError;
 use crate::model::{
     API_KEY_LEN, ApiKeyPage, ApiKeyView, AuditAction, CredentialPolicy, KeyDisabled, KeyKind,
-    KeyShareOutcome, Permission, REVEALS_LISTED, RevealEntry, Role, Subscription, Usage, mask,
-    validate_api_key,
+    Permission, Role, Subscription, Usage, mask, validate_api_key,
 };
+use restrictions::{checked_policy, reveals_of, with_restrictions};
 use secrecy::{ExposeSecret, SecretString};
 
 pub use super::store::EXISTS_MESSAGE;
@@ -220,80 +226,6 @@ fn replaced(outcome: Ruled<()>) -> Result<Put, AppError> {
     }
 }
 
-/// "Use this key in other organisations" (docs/PAGES.md#beyond-the-reference-portal): sets this
-/// organisation's Cloud Service API key in each of `targets`, one result
-/// per organisation. Each is decided as if the admin acted there: their
-/// role in it (from the database), its subscription and its provider state.
-pub async fn share(
-    state: &AppState,
-    actor: &Actor,
-    targets: &[String],
-) -> Result<Vec<KeyShareOutcome>, AppError> {
-    let kind = KeyKind::CloudService;
-    actor.ensure(kind.manage_permission())?;
-    let (_, key) = current_key(state, actor.org_id, kind)
-        .await?
-        .ok_or_else(|| AppError::not_found("This organisation's key"))?;
-    let memberships = state.store.memberships(actor.admin_id).await?;
-    let mut seen = std::collections::BTreeSet::new();
-    let mut outcomes = Vec::new();
-    for short_name in targets {
-        if *short_name == actor.org.short_name || !seen.insert(short_name.as_str()) {
-            continue;
-        }
-        let membership = memberships.iter().find(|m| &m.short_name == short_name);
-        let target = match membership {
-            Some(m) => Actor::load(state, actor.admin_id, m.org_id, actor.meta.clone()).await?,
-            None => None,
-        };
-        let Some(target) = target else {
-            // Not theirs: refused without saying whether it exists.
-            let record = actor
-                .audit(AuditAction::Update, kind.label(), short_name)
-                .failed("forbidden: not an admin of that organisation");
-            state.store.append_audit(&record).await?;
-            outcomes.push(KeyShareOutcome {
-                org: crate::model::OrgSummary {
-                    short_name: short_name.clone(),
-                    name: short_name.clone(),
-                },
-                ok: false,
-                message: "You are not an admin of this organisation.".into(),
-            });
-            continue;
-        };
-        let outcome = share_into(state, &target, &key).await;
-        outcomes.push(KeyShareOutcome {
-            org: target.org.clone(),
-            ok: outcome.is_ok(),
-            message: match outcome {
-                Ok(message) => message.to_owned(),
-                Err(e) => e.to_string(),
-            },
-        });
-    }
-    Ok(outcomes)
-}
-
-async fn share_into(
-    state: &AppState,
-    target: &Actor,
-    key: &SecretString,
-) -> Result<&'static str, AppError> {
-    let kind = KeyKind::CloudService;
-    let mut audit = target.audit(AuditAction::Update, kind.label(), kind.label());
-    audit.resource = format!("{} (shared key)", kind.label());
-    if !target.role.allows(kind.manage_permission()) {
-        return Err(refuse(state, audit, AppError::forbidden()).await);
-    }
-    ensure_changeable(state, target, kind, &audit).await?;
-    match put_key(state, target, kind, key, &audit, true, None).await? {
-        Put::Set => Ok("Key set. The previous key and its API sessions no longer work."),
-        Put::Unchanged => Ok("Already uses this key."),
-        Put::Missing => Err(AppError::not_found("The key")),
-    }
-}
-
 /// Replaces the key with a new random one, and with `policy` sets its
 /// restrictions; without, they stay.
 pub async fn regenerate(
@@ -320,95 +252,6 @@ pub async fn regenerate(
         )
         .await??;
     Ok(key)
-}
-
-/// Sets the key's restrictions (docs/PAGES.md#credential-restrictions), the key itself
-/// unchanged. Its sessions stay, and each of their calls meets the new
-/// restrictions. A wrong restriction changes nothing.
-pub async fn set_policy(
-    state: &AppState,
-    actor: &Actor,
-    kind: KeyKind,
-    policy: &CredentialPolicy,
-) -> Result<(), AppError> {
-    let mut audit = actor.audit(AuditAction::Update, kind.label(), kind.label());
-    ensure_changeable(state, actor, kind, &audit).await?;
-    let policy = checked_policy(state, actor, kind, Some(policy))
-        .await?
-        .unwrap_or_default();
-    audit.resource = with_restrictions(kind, Some(&policy));
-    Ok(state
-        .store
-        .set_api_key_policy(actor.org_id, kind, &policy, &audit)
-        .await??)
-}
-
-/// "Who looked" (docs/PAGES.md#credential-restrictions): the newest reveals of the
-/// organisation's key of `kind` since it was added, from the audit log —
-/// who, when and from where; never the key.
-pub async fn reveals(
-    state: &AppState,
-    actor: &Actor,
-    kind: KeyKind,
-) -> Result<Vec<RevealEntry>, AppError> {
-    actor.ensure(Permission::ViewApiConfiguration)?;
-    let row = existing(state, actor, kind).await?;
-    reveals_of(state, actor, kind, &row).await
-}
-
-/// The reveals of the key of `kind` in `row`, since it was added.
-async fn reveals_of(
-    state: &AppState,
-    actor: &Actor,
-    kind: KeyKind,
-    row: &ApiKeyRow,
-) -> Result<Vec<RevealEntry>, AppError> {
-    let rows = state
-        .store
-        .reveals(
-            &actor.org.short_name,
-            kind.label(),
-            kind.label(),
-            row.created_at,
-            REVEALS_LISTED,
-        )
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(admin, at, client_ip)| RevealEntry {
-            admin,
-            at,
-            client_ip,
-        })
-        .collect())
-}
-
-/// A form's restrictions, checked against the organisation's key of
-/// `kind` as it is (its expiry sent back unchanged is kept); a daily cap
-/// is refused: it is for sandbox tokens.
-async fn checked_policy(
-    state: &AppState,
-    actor: &Actor,
-    kind: KeyKind,
-    policy: Option<&CredentialPolicy>,
-) -> Result<Option<StoredPolicy>, AppError> {
-    let Some(policy) = policy else {
-        return Ok(None);
-    };
-    let stored = match state.store.api_key(actor.org_id, kind).await? {
-        Some(row) => row.expires_at,
-        None => None,
-    };
-    credential_policy::validate(policy, CredentialKind::ApiKey, stored, now_ms()).map(Some)
-}
-
-/// The audit resource of a change: the key's label, and the restrictions
-/// it was given (none secret).
-fn with_restrictions(kind: KeyKind, policy: Option<&StoredPolicy>) -> String {
-    match policy {
-        None => kind.label().to_owned(),
-        Some(p) => format!("{} ({})", kind.label(), credential_policy::summary(p)),
-    }
 }
 
 pub async fn delete(state: &AppState, actor: &Actor, kind: KeyKind) -> Result<(), AppError> {

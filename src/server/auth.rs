@@ -16,13 +16,16 @@ use crate::model::{AuditAction, AuditResult, OrgSummary, Permission, Role, Viewe
 use leptos::prelude::use_context;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
 use std::time::Duration;
 use tower_sessions::Session;
 
+mod actor_cache;
 mod sign_in;
 
+pub use actor_cache::{ActorCache, actor_cache};
 pub use sign_in::{sign_in, sign_in_request};
+
+use actor_cache::forget_actor;
 
 pub const SESSION_KEY: &str = "auth";
 
@@ -198,56 +201,6 @@ const RENEWED_KEY: &str = "renewed_at";
 
 fn idle_renewal_interval(idle: Duration) -> Duration {
     IDLE_RENEWAL_INTERVAL.min(idle / 4)
-}
-
-/// The actor of the request being served, loaded at most once: a page's
-/// resources each call [`require`], and without this each would read the
-/// session's admin again. [`actor_cache`] puts one in every request's
-/// extensions; the clones Leptos hands each resource share it. Only a
-/// successful load is kept (a refusal is cheap to repeat and flushes the
-/// session, so the next attempt is refused without the database); what
-/// changes the session's admin or organisation calls [`forget_actor`].
-#[derive(Clone, Default)]
-pub struct ActorCache(Arc<tokio::sync::Mutex<Option<Actor>>>);
-
-impl ActorCache {
-    /// The kept actor, or `load`'s (kept if it succeeds). Concurrent callers
-    /// wait for the first one's load instead of starting their own.
-    async fn get_or_load<F>(&self, load: F) -> Result<Actor, AppError>
-    where
-        F: Future<Output = Result<Actor, AppError>>,
-    {
-        let mut kept = self.0.lock().await;
-        if let Some(actor) = kept.as_ref() {
-            return Ok(actor.clone());
-        }
-        let actor = load.await?;
-        *kept = Some(actor.clone());
-        Ok(actor)
-    }
-
-    async fn forget(&self) {
-        *self.0.lock().await = None;
-    }
-}
-
-/// Middleware: a fresh [`ActorCache`] for each request.
-pub async fn actor_cache(
-    mut request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    request.extensions_mut().insert(ActorCache::default());
-    next.run(request).await
-}
-
-/// Drops this request's kept actor, after the session changed: later reads
-/// in the same request load the actor the session now names.
-async fn forget_actor() {
-    let cache = use_context::<axum::http::request::Parts>()
-        .and_then(|p| p.extensions.get::<ActorCache>().cloned());
-    if let Some(cache) = cache {
-        cache.forget().await;
-    }
 }
 
 /// The signed-in admin, or `Unauthorized`. Ends sessions that are past their
@@ -442,78 +395,4 @@ pub async fn sign_out() -> Result<(), AppError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    fn actor(org: &str) -> Actor {
-        let org = OrgSummary {
-            short_name: org.into(),
-            name: org.into(),
-        };
-        Actor {
-            admin_id: 1,
-            username: "api@acme.example".into(),
-            role: Role::ApiAdmin,
-            org_id: 1,
-            org: org.clone(),
-            orgs: vec![org],
-            meta: RequestMeta::cli(),
-        }
-    }
-
-    /// What one request's resources see: each holds a clone of the cache
-    /// (Leptos clones the request's extensions for each), and together they
-    /// load the actor once, even when they ask at the same moment.
-    #[tokio::test]
-    async fn one_request_loads_its_actor_once() {
-        let cache = ActorCache::default();
-        let loads = AtomicUsize::new(0);
-        let load = |org: &'static str| {
-            let loads = &loads;
-            async move {
-                loads.fetch_add(1, Ordering::SeqCst);
-                tokio::task::yield_now().await;
-                Ok(actor(org))
-            }
-        };
-        let (first, second) = (cache.clone(), cache.clone());
-        let (a, b, c) = tokio::join!(
-            first.get_or_load(load("acme")),
-            second.get_or_load(load("acme")),
-            cache.get_or_load(load("acme")),
-        );
-        assert_eq!(loads.load(Ordering::SeqCst), 1);
-        for actor in [a, b, c] {
-            assert_eq!(actor.expect("the actor").org.short_name, "acme");
-        }
-
-        // Forgotten (the session moved to another organisation): loaded again.
-        second.forget().await;
-        let moved = first.get_or_load(load("globex")).await.expect("the actor");
-        assert_eq!(moved.org.short_name, "globex");
-        assert_eq!(loads.load(Ordering::SeqCst), 2);
-        let kept = cache.get_or_load(load("acme")).await.expect("the actor");
-        assert_eq!(kept.org.short_name, "globex");
-        assert_eq!(loads.load(Ordering::SeqCst), 2);
-    }
-
-    /// A refusal is not kept: the next caller loads (and is refused) again.
-    #[tokio::test]
-    async fn a_refusal_is_not_kept() {
-        let cache = ActorCache::default();
-        let refused = cache
-            .get_or_load(async { Err(AppError::unauthorized()) })
-            .await;
-        assert!(matches!(refused, Err(AppError::Unauthorized { .. })));
-        let loaded = cache.get_or_load(async { Ok(actor("acme")) }).await;
-        assert_eq!(loaded.expect("the actor").org.short_name, "acme");
-    }
-
-    #[test]
-    fn a_short_idle_window_is_renewed_within_a_quarter_of_it() {
-        let minutes = |m: u64| Duration::from_secs(60 * m);
-        assert_eq!(idle_renewal_interval(minutes(30)), IDLE_RENEWAL_INTERVAL);
-        assert_eq!(idle_renewal_interval(minutes(2)), Duration::from_secs(30));
-    }
-}
+mod tests;

@@ -70,18 +70,28 @@ pub async fn run(state: &AppState, command: Command) -> CliResult {
             org,
             username,
             granted,
-        } => {
-            provider::set_api_access(state, &op, &org, &username, granted)
-                .await
-                .map_err(explain)?;
-            let done = if granted { "granted" } else { "revoked" };
-            println!(
-                "{org}: API access {done} for {}",
-                username.trim().to_lowercase()
-            );
-            Ok(())
-        }
+        } => set_api_access(state, &op, &org, &username, granted).await,
     }
+}
+
+/// `set-api-access`: grants or revokes an admin's API access (a revoke ends
+/// their API sessions).
+async fn set_api_access(
+    state: &AppState,
+    op: &Operator,
+    org: &str,
+    username: &str,
+    granted: bool,
+) -> CliResult {
+    provider::set_api_access(state, op, org, username, granted)
+        .await
+        .map_err(explain)?;
+    let done = if granted { "granted" } else { "revoked" };
+    println!(
+        "{org}: API access {done} for {}",
+        username.trim().to_lowercase()
+    );
+    Ok(())
 }
 
 /// `create-admin`: the organisation too when it is new and named, then the

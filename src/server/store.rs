@@ -11,6 +11,7 @@
 
 mod admins;
 mod api_keys;
+mod api_sessions;
 mod audit;
 mod layouts;
 mod oauth;
@@ -18,12 +19,14 @@ mod orgs;
 mod provision;
 mod rate;
 mod sandbox;
+mod sign_ins;
+mod sqlite;
 mod usage;
 mod write;
 
-pub use admins::{AdminRow, Admission, MemberRow, MembershipRow, SignInPolicy, api_access_not_for};
-pub use api_keys::{ApiCall, ApiCallRequest, LiveApiSession};
+pub use admins::{AdminRow, MemberRow, MembershipRow, api_access_not_for};
 pub use api_keys::{ApiKeyRow, EXISTS_MESSAGE};
+pub use api_sessions::{ApiCall, ApiCallRequest, LiveApiSession};
 pub use audit::{AuditColumn, AuditQuery, AuditRecord, AuditRow};
 pub use oauth::{
     BearerCall, BearerCallRequest, OAUTH_LIMIT_MESSAGE, OAUTH_ONE_ENABLED_MESSAGE, OAuthRow,
@@ -34,18 +37,20 @@ pub use rate::RateLimit;
 pub use sandbox::{
     LIMIT_MESSAGE, NewSubmission, SandboxTokenRow, SealedSecret, SubmitOutcome, TokenCheck,
 };
+pub use sign_ins::{Admission, SignInPolicy};
 pub use usage::{CallCounts, Credential, Generation};
 pub use write::{AuditedTx, Refusal, Ruled};
+
+use sqlite::{prepare_sqlite_file, sqlite_options, sqlite_pool};
 
 use crate::error::AppError;
 use sqlx::AnyConnection;
 use sqlx::any::AnyPoolOptions;
 use sqlx::postgres::PgPool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
+use sqlx::{Any, AnyPool, Transaction};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -157,105 +162,6 @@ pub(crate) enum Lock<'a> {
     /// No lock beyond the rows the statements change: counters whose
     /// conditional UPSERTs are their own check (a submission's counts).
     Rows,
-}
-
-/// SQLite's settings for the session store's pool (the `Any` pool sets the
-/// same with PRAGMAs as it connects).
-fn sqlite_options(options: SqliteConnectOptions) -> SqliteConnectOptions {
-    options
-        .create_if_missing(true)
-        .foreign_keys(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(30))
-}
-
-/// Gets the SQLite file at `path` ready before sqlx opens it: creates its
-/// missing parent directories (0700), creates the file empty (0600) or
-/// tightens an existing one and its `-wal`/`-shm` files to 0600. SQLite
-/// gives the `-wal`/`-shm` files it creates the database file's mode.
-/// Paths SQLite does not take as a plain file (empty, `file:` URIs) are
-/// left alone.
-fn prepare_sqlite_file(path: &std::path::Path) -> std::io::Result<()> {
-    if path.as_os_str().is_empty() || path.to_string_lossy().starts_with("file:") {
-        return Ok(());
-    }
-    if let Some(dir) = path.parent()
-        && !dir.as_os_str().is_empty()
-    {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        {
-            // Applies to the directories this creates, not to existing ones.
-            use std::os::unix::fs::DirBuilderExt;
-            builder.mode(0o700);
-        }
-        builder.create(dir)?;
-    }
-    #[cfg(unix)]
-    restrict_sqlite_files(path)?;
-    Ok(())
-}
-
-#[cfg(unix)]
-fn restrict_sqlite_files(path: &std::path::Path) -> std::io::Result<()> {
-    use std::io::ErrorKind;
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let private = || std::fs::Permissions::from_mode(0o600);
-    // Tightening a file someone else owns fails; say so and go on.
-    let tighten = |file: &std::path::Path| match std::fs::set_permissions(file, private()) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-        Err(e) if e.kind() == ErrorKind::PermissionDenied => {
-            tracing::warn!(
-                path = %file.display(),
-                error = %e,
-                "cannot make the database file private (0600)"
-            );
-            Ok(())
-        }
-        Err(e) => Err(e),
-    };
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
-        Ok(_) => {}
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => tighten(path)?,
-        Err(e) => return Err(e),
-    }
-    for suffix in ["-wal", "-shm"] {
-        let mut side = path.as_os_str().to_owned();
-        side.push(suffix);
-        tighten(std::path::Path::new(&side))?;
-    }
-    Ok(())
-}
-
-/// The `Any` pool options for SQLite: `size` connections, read-only ones
-/// for readers. No ping before checkout (`test_before_acquire`): a local
-/// file does not drop connections, and the ping was a round trip per query.
-fn sqlite_pool(size: u32, read_only: bool) -> AnyPoolOptions {
-    AnyPoolOptions::new()
-        .max_connections(size)
-        .test_before_acquire(false)
-        .after_connect(move |conn, _| {
-            Box::pin(async move {
-                // Writers from other processes (the CLI, the session store's
-                // pool) are waited for instead of failing with SQLITE_BUSY.
-                conn.execute(
-                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL;",
-                )
-                .await?;
-                if read_only {
-                    conn.execute("PRAGMA query_only = ON;").await?;
-                }
-                Ok(())
-            })
-        })
 }
 
 /// [`PG_POOL_SIZE`], or `KEYPORT_DB_POOL_SIZE` when set to a positive number.

@@ -56,8 +56,25 @@ pub(super) async fn change_subscription(
             .collect::<Result<Vec<_>, AppError>>()?,
         _ => Vec::new(),
     };
+    let provisions = provisions(op, org, token.as_ref(), &keys);
+    let created = state
+        .store
+        .change_subscription(org.id, change, &provisions, audit)
+        .await?;
+    drop(provisions);
+    Ok(shown(created, token, keys))
+}
+
+/// What the store is to create: the fresh token and keys, each audited as
+/// the provider.
+fn provisions<'a>(
+    op: &Operator,
+    org: &OrgRow,
+    token: Option<&'a FreshSecret>,
+    keys: &'a [(KeyKind, FreshKey)],
+) -> Vec<Provision<'a>> {
     let mut provisions = Vec::new();
-    if let Some(fresh) = &token {
+    if let Some(fresh) = token {
         provisions.push(Provision::SandboxToken {
             name: INITIAL_TOKEN_NAME,
             secret: fresh.stored(),
@@ -69,7 +86,7 @@ pub(super) async fn change_subscription(
             ),
         });
     }
-    for (kind, fresh) in &keys {
+    for (kind, fresh) in keys {
         provisions.push(Provision::ApiKey {
             kind: *kind,
             sealed: &fresh.sealed,
@@ -82,14 +99,16 @@ pub(super) async fn change_subscription(
             ),
         });
     }
-    let created = state
-        .store
-        .change_subscription(org.id, change, &provisions, audit)
-        .await?;
-    drop(provisions);
-    let mut token = token;
-    let mut keys = keys;
-    Ok(created
+    provisions
+}
+
+/// The credentials the store created, each with its secret (shown once).
+fn shown(
+    created: Vec<CredentialRef>,
+    mut token: Option<FreshSecret>,
+    mut keys: Vec<(KeyKind, FreshKey)>,
+) -> Vec<Provisioned> {
+    created
         .into_iter()
         .filter_map(|credential| {
             let (label, secret) = match credential {
@@ -107,5 +126,5 @@ pub(super) async fn change_subscription(
                 secret,
             })
         })
-        .collect())
+        .collect()
 }

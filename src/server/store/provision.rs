@@ -76,63 +76,90 @@ async fn provide(
     org_id: i64,
     provision: &Provision<'_>,
 ) -> Result<Option<CredentialRef>, sqlx::Error> {
-    let credential = match provision {
+    let (created, audit) = match provision {
         Provision::SandboxToken {
             name,
             secret,
             audit,
-        } => {
-            let (existing,): (i64,) =
-                sqlx::query_as("SELECT COUNT(*) FROM sandbox_tokens WHERE org_id = $1")
-                    .bind(org_id)
-                    .fetch_one(&mut *conn)
-                    .await?;
-            if existing > 0 {
-                return Ok(None);
-            }
-            let (id,): (i64,) = sqlx::query_as(
-                "INSERT INTO sandbox_tokens (org_id, name, secret_sealed, secret_digest, last4, created_at, modified_at, modified_by)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-            )
-            .bind(org_id)
-            .bind(*name)
-            .bind(secret.sealed)
-            .bind(secret.digest)
-            .bind(secret.last4)
-            .bind(audit.at)
-            .bind(audit.at)
-            .bind(&audit.admin)
-            .fetch_one(&mut *conn)
-            .await?;
-            audit.insert(conn).await?;
-            CredentialRef::SandboxToken(id)
-        }
+        } => (
+            provide_token(conn, org_id, name, secret, audit)
+                .await?
+                .map(CredentialRef::SandboxToken),
+            audit,
+        ),
         Provision::ApiKey {
             kind,
             sealed,
             last4,
             audit,
-        } => {
-            let inserted = sqlx::query(
-                "INSERT INTO api_keys (org_id, kind, key_sealed, last4, created_at, modified_at, modified_by)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (org_id, kind) DO NOTHING",
-            )
-            .bind(org_id)
-            .bind(kind.as_str())
-            .bind(*sealed)
-            .bind(*last4)
-            .bind(audit.at)
-            .bind(audit.at)
-            .bind(&audit.admin)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-            if inserted == 0 {
-                return Ok(None);
-            }
-            audit.insert(conn).await?;
-            CredentialRef::ApiKey(*kind)
-        }
+        } => (
+            provide_key(conn, org_id, *kind, sealed, last4, audit)
+                .await?
+                .then_some(CredentialRef::ApiKey(*kind)),
+            audit,
+        ),
     };
-    Ok(Some(credential))
+    if created.is_some() {
+        audit.insert(conn).await?;
+    }
+    Ok(created)
+}
+
+/// The organisation's first sandbox token, unless it has one: its id.
+async fn provide_token(
+    conn: &mut sqlx::AnyConnection,
+    org_id: i64,
+    name: &str,
+    secret: &SealedSecret<'_>,
+    audit: &AuditRecord,
+) -> Result<Option<i64>, sqlx::Error> {
+    let (existing,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM sandbox_tokens WHERE org_id = $1")
+            .bind(org_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    if existing > 0 {
+        return Ok(None);
+    }
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO sandbox_tokens (org_id, name, secret_sealed, secret_digest, last4, created_at, modified_at, modified_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(org_id)
+    .bind(name)
+    .bind(secret.sealed)
+    .bind(secret.digest)
+    .bind(secret.last4)
+    .bind(audit.at)
+    .bind(audit.at)
+    .bind(&audit.admin)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Some(id))
+}
+
+/// The organisation's key of `kind`, unless it has one: whether it was made.
+async fn provide_key(
+    conn: &mut sqlx::AnyConnection,
+    org_id: i64,
+    kind: KeyKind,
+    sealed: &[u8],
+    last4: &str,
+    audit: &AuditRecord,
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO api_keys (org_id, kind, key_sealed, last4, created_at, modified_at, modified_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (org_id, kind) DO NOTHING",
+    )
+    .bind(org_id)
+    .bind(kind.as_str())
+    .bind(sealed)
+    .bind(last4)
+    .bind(audit.at)
+    .bind(audit.at)
+    .bind(&audit.admin)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(inserted > 0)
 }

@@ -11,7 +11,7 @@ use crate::model::DisableReason;
 use crate::server::credential_policy::{self, Denied};
 use crate::server::store::rate::{self, RateLimit};
 use crate::server::store::usage::{Credential, Generation};
-use crate::server::store::{AuditRecord, Lock, Store};
+use crate::server::store::{AuditRecord, Lock, Store, WriteTx};
 
 /// The organisation's own row in `submission_days`.
 const ORG_ROW: i64 = 0;
@@ -84,6 +84,52 @@ async fn count_day(
     Ok(counted.map(|(used,)| used))
 }
 
+/// The token of `sub` as it is now, read again in the write transaction
+/// (a regenerate, delete or disable committed since the token was checked
+/// is seen), with its restrictions checked: its daily cap, or the refusal.
+async fn token_still_usable(
+    tx: &mut WriteTx,
+    sub: &NewSubmission<'_>,
+) -> Result<Result<Option<i64>, SubmitOutcome>, sqlx::Error> {
+    type Current = (Option<String>, Option<i64>, String, Option<i64>);
+    // No share lock: a stream of submissions holding one starved the
+    // regenerate.
+    let current: Option<Current> = sqlx::query_as(
+        "SELECT disabled_reason, expires_at, ip_allowlist, daily_cap FROM sandbox_tokens WHERE id = $1 AND secret_digest = $2",
+    )
+    .bind(sub.token_id)
+    .bind(sub.token_digest)
+    .fetch_optional(&mut **tx)
+    .await?;
+    match current {
+        None => Ok(Err(SubmitOutcome::TokenGone)),
+        Some((Some(_), ..)) => Ok(Err(SubmitOutcome::TokenDisabled)),
+        Some((None, expires_at, allowlist, daily_cap)) => {
+            if let Err(denied) =
+                credential_policy::check(expires_at, &allowlist, sub.client_ip, sub.at)
+            {
+                return Ok(Err(SubmitOutcome::Denied(denied)));
+            }
+            Ok(Ok(daily_cap))
+        }
+    }
+}
+
+/// Past the daily allowance: every enabled token of the organisation is
+/// disabled, audited with `on_exceeded`.
+async fn disable_tokens(
+    tx: &mut WriteTx,
+    org_id: i64,
+    on_exceeded: &AuditRecord,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sandbox_tokens SET disabled_reason = $1 WHERE org_id = $2 AND disabled_reason IS NULL")
+        .bind(DisableReason::ThresholdExceeded.as_str())
+        .bind(org_id)
+        .execute(&mut **tx)
+        .await?;
+    on_exceeded.insert(tx).await
+}
+
 impl Store {
     /// Records a submission against the token's restrictions and daily cap,
     /// then the organisation's rate limits and daily allowance, all in one
@@ -100,28 +146,9 @@ impl Store {
             return Ok(SubmitOutcome::RateLimited(wait));
         }
         let mut tx = self.begin_write(Lock::Rows).await?;
-        type Current = (Option<String>, Option<i64>, String, Option<i64>);
-        // Read again in the transaction: a regenerate, delete or disable
-        // committed since the token was checked is seen. (No share lock: a
-        // stream of submissions holding one starved the regenerate.)
-        let current: Option<Current> = sqlx::query_as(
-            "SELECT disabled_reason, expires_at, ip_allowlist, daily_cap FROM sandbox_tokens WHERE id = $1 AND secret_digest = $2",
-        )
-        .bind(sub.token_id)
-        .bind(sub.token_digest)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let daily_cap = match current {
-            None => return Ok(SubmitOutcome::TokenGone),
-            Some((Some(_), ..)) => return Ok(SubmitOutcome::TokenDisabled),
-            Some((None, expires_at, allowlist, daily_cap)) => {
-                if let Err(denied) =
-                    credential_policy::check(expires_at, &allowlist, sub.client_ip, sub.at)
-                {
-                    return Ok(SubmitOutcome::Denied(denied));
-                }
-                daily_cap
-            }
+        let daily_cap = match token_still_usable(&mut tx, sub).await? {
+            Ok(daily_cap) => daily_cap,
+            Err(refused) => return Ok(refused),
         };
         // The token's own cap comes before the organisation's limits, so a
         // busy token is stopped before it uses up what the others share.
@@ -136,12 +163,7 @@ impl Store {
             return Ok(SubmitOutcome::RateLimited(wait));
         }
         let Some(used) = count_day(&mut tx, sub, ORG_ROW, allowance).await? else {
-            sqlx::query("UPDATE sandbox_tokens SET disabled_reason = $1 WHERE org_id = $2 AND disabled_reason IS NULL")
-                .bind(DisableReason::ThresholdExceeded.as_str())
-                .bind(sub.org_id)
-                .execute(&mut *tx)
-                .await?;
-            on_exceeded.insert(&mut tx).await?;
+            disable_tokens(&mut tx, sub.org_id, on_exceeded).await?;
             tx.commit().await?;
             return Ok(SubmitOutcome::OverAllowance);
         };

@@ -1,0 +1,185 @@
+//! The consumer API's sessions: opened and closed by the sign-in path, and
+//! each call made with one validated with one read and counted with one
+//! statement ([`Store::api_call`]).
+
+use super::orgs::effective;
+use super::rate::{self, RateLimit};
+use super::usage::{Credential, Generation};
+use super::{OrgRow, Store};
+use crate::model::{KeyKind, Role, Subscription};
+use crate::server::credential_policy::{self, Denied};
+
+impl Store {
+    pub async fn create_api_session(
+        &self,
+        id_digest: &[u8],
+        org_id: i64,
+        kind: KeyKind,
+        admin_id: i64,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO api_sessions (id_digest, org_id, kind, admin_id, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(id_digest)
+            .bind(org_id)
+            .bind(kind.as_str())
+            .bind(admin_id)
+            .bind(now)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_api_session(
+        &self,
+        id_digest: &[u8],
+        org_id: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let deleted = sqlx::query("DELETE FROM api_sessions WHERE id_digest = $1 AND org_id = $2")
+            .bind(id_digest)
+            .bind(org_id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(deleted > 0)
+    }
+
+    /// One consumer-API call made with a session, validated with one read
+    /// (on a reader connection) and counted with one statement: the session
+    /// alive within its idle and absolute limits, its admin still a member
+    /// who holds API access (the grant, and a role that may hold it,
+    /// `Role::has_api_access`), the key's restrictions, and the API
+    /// subscription read with it. Only then is the call counted against the
+    /// organisation's rate limit ([`RateLimit`]); the session's idle time
+    /// and the key's use are noted in memory (`usage.rs`). Calls without a
+    /// live session cost the organisation nothing.
+    pub async fn api_call(&self, call: &ApiCallRequest<'_>) -> Result<ApiCall, sqlx::Error> {
+        // Straight from the request's path: a name no organisation can
+        // have is not looked up (PostgreSQL refuses some bytes outright).
+        if crate::model::validate_short_name(call.org).is_err() {
+            return Ok(ApiCall::NoSession);
+        }
+        // A known refusal first: a 429 costs no database work.
+        if let Some(wait) = self.rate_refused(call.org, call.now, call.limit) {
+            return Ok(ApiCall::RateLimited(wait));
+        }
+        let found = self.find_api_session(call).await?;
+        let usable = found.filter(|row| {
+            row.kind == call.kind.as_str()
+                && row
+                    .role
+                    .parse::<Role>()
+                    .is_ok_and(|r| r.has_api_access(row.api_access != 0))
+        });
+        let Some(row) = usable else {
+            return Ok(ApiCall::NoSession);
+        };
+        // The key's own restrictions: a key that has expired, or a client
+        // its allowlist does not name, is refused before anything is counted.
+        if let Err(denied) =
+            credential_policy::check(row.expires_at, &row.ip_allowlist, call.client_ip, call.now)
+        {
+            return Ok(ApiCall::Denied(denied));
+        }
+        let org_id = row.org.id;
+        let counted = rate::count(&mut *self.writer().await?, org_id, call.now, call.limit).await?;
+        if let Some(wait) = self.rate_outcome(call.org, call.now, call.limit, counted) {
+            return Ok(ApiCall::RateLimited(wait));
+        }
+        self.note_session_use(call.id_digest, call.now);
+        self.note_use(
+            org_id,
+            Credential::ApiKey(call.kind),
+            Generation(row.key_sealed),
+            call.now,
+            call.client_ip,
+        );
+        let subscription = match row.subscription_status {
+            None => Subscription::None,
+            Some(status) => effective(&status, row.subscription_expires_at, call.now),
+        };
+        Ok(ApiCall::Live(LiveApiSession {
+            org: row.org,
+            admin_id: row.admin_id,
+            subscription,
+        }))
+    }
+
+    /// The session of `call` with its organisation, membership, key and API
+    /// subscription: one indexed read on a reader connection.
+    async fn find_api_session(
+        &self,
+        call: &ApiCallRequest<'_>,
+    ) -> Result<Option<SessionCheck>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT o.id, o.short_name, o.name, o.sandbox_token_limit, o.sandbox_daily_allowance,
+                    o.super_admins_manage_connector_key AS connector_self_manage,
+                    s.kind, s.admin_id, m.role, m.api_access, k.expires_at, k.ip_allowlist, k.key_sealed,
+                    sub.status AS subscription_status, sub.expires_at AS subscription_expires_at
+             FROM organisations o
+             JOIN api_sessions s ON s.org_id = o.id AND s.id_digest = $1
+             JOIN memberships m ON m.admin_id = s.admin_id AND m.org_id = s.org_id
+             JOIN api_keys k ON k.org_id = s.org_id AND k.kind = s.kind
+             LEFT JOIN subscriptions sub ON sub.org_id = o.id AND sub.kind = 'api'
+             WHERE o.short_name = $2 AND s.last_seen_at > $3 AND s.created_at > $4",
+        )
+        .bind(call.id_digest)
+        .bind(call.org)
+        .bind(call.now - call.idle_ms)
+        .bind(call.now - call.max_age_ms)
+        .fetch_optional(&self.read)
+        .await
+    }
+}
+
+/// What [`Store::api_call`] reads: the organisation, the session, its
+/// admin's membership, the key and the API subscription, in one row.
+#[derive(sqlx::FromRow)]
+struct SessionCheck {
+    #[sqlx(flatten)]
+    org: OrgRow,
+    kind: String,
+    admin_id: i64,
+    role: String,
+    api_access: i64,
+    expires_at: Option<i64>,
+    ip_allowlist: String,
+    key_sealed: Vec<u8>,
+    subscription_status: Option<String>,
+    subscription_expires_at: Option<i64>,
+}
+
+/// One consumer-API call as [`Store::api_call`] checks it.
+#[derive(Debug)]
+pub struct ApiCallRequest<'a> {
+    /// The organisation's short name, from the request's path.
+    pub org: &'a str,
+    pub kind: KeyKind,
+    pub id_digest: &'a [u8],
+    pub now: i64,
+    /// A session ends this long after its last call…
+    pub idle_ms: i64,
+    /// …and this long after it was opened, whatever happens.
+    pub max_age_ms: i64,
+    pub limit: &'a RateLimit,
+    pub client_ip: &'a str,
+}
+
+/// A live session's call, counted.
+#[derive(Debug)]
+pub struct LiveApiSession {
+    pub org: OrgRow,
+    pub admin_id: i64,
+    /// The API subscription at the time of the call (its rule is the caller's).
+    pub subscription: Subscription,
+}
+
+/// What [`Store::api_call`] found.
+#[derive(Debug)]
+pub enum ApiCall {
+    RateLimited(u64),
+    NoSession,
+    /// A live session whose key's restrictions refuse this call.
+    Denied(Denied),
+    Live(LiveApiSession),
+}
