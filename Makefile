@@ -13,13 +13,16 @@ export PATH := $(HOME)/.cargo/bin:$(CURDIR)/$(E2E)/node_modules/.bin:$(PATH)
 # too keeps the two builds from invalidating each other.
 export LEPTOS_OUTPUT_NAME := keyport
 
-.PHONY: help run test bench setup setup-rust setup-node setup-browser setup-wrk build build-release test-rust test-sdk test-e2e lint clean
+ATTACK_BASE ?= http://127.0.0.1:3000
+
+.PHONY: help run test bench attack setup setup-rust setup-node setup-browser setup-wrk build build-release test-rust test-sdk test-e2e lint clean
 
 help:
 	@echo "make run    start the portal with demo data on http://127.0.0.1:3000"
 	@echo "make test   run every test (Rust, the public Python SDK, Playwright)"
 	@echo "make bench  measure throughput (wrk), latency, CPU per request, first-load bytes, hydration and RSS (target/bench.json)"
 	@echo "make lint   cargo fmt --check and clippy on both feature sets"
+	@echo "make attack replay the attacks of docs/SECURITY.md against a running portal (make run)"
 
 ## --- set-up -----------------------------------------------------------------
 
@@ -137,6 +140,11 @@ bench: setup setup-browser setup-wrk build-release
 		echo "!! PostgreSQL not reachable at $(PG_ADMIN_URL): benchmarking SQLite only"; \
 		./target/release/examples/bench; \
 	fi
+
+# The attacks of docs/SECURITY.md replayed over HTTP against a running
+# portal (`make run` in another terminal): a table of what each got.
+attack:
+	python3 tests/attack/replay.py --base $(ATTACK_BASE)
 
 lint:
 	cargo fmt --all -- --check
