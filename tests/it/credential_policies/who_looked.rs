@@ -6,6 +6,7 @@ use super::from_peer;
 use crate::common::{HOST, TestApp, assert_status, urlencode};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use keyport::api::sandbox::IssuedToken;
 use keyport::model::{RevealEntry, SandboxPage};
 
 /// Reveals a token through the server function from `peer`.
@@ -108,7 +109,7 @@ async fn at_most_ten_and_only_of_the_token_as_it_exists_now() {
     let added = app
         .call(Some(&api), "sandbox-tokens/add", &[("name", "Peeked")])
         .await;
-    let id: i64 = added.json()["token"]["id"].as_i64().unwrap();
+    let id = added.parse::<IssuedToken>().token.id;
     let form = format!("id={id}");
     for i in 0..12 {
         reveal_from(
@@ -146,7 +147,7 @@ async fn at_most_ten_and_only_of_the_token_as_it_exists_now() {
     let again = app
         .call(Some(&api), "sandbox-tokens/add", &[("name", "Peeked")])
         .await;
-    let new_id = again.json()["token"]["id"].as_i64().unwrap();
+    let new_id = again.parse::<IssuedToken>().token.id;
     let list: Vec<RevealEntry> = app
         .call(
             Some(&api),
