@@ -12,8 +12,8 @@ use super::state::AppState;
 use super::store::{OrgRow, SandboxTokenRow, SealedSecret, SubscriptionKind};
 use crate::error::AppError;
 use crate::model::{
-    AuditAction, CredentialPolicy, Permission, Quota, REVEALS_LISTED, RevealEntry, SandboxPage,
-    SandboxTokenView, Subscription, TokenStatus, Usage, category, mask,
+    AuditAction, CredentialPolicy, Permission, Quota, RevealEntry, SandboxPage, SandboxTokenView,
+    Subscription, TokenStatus, Usage, category, mask,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -194,24 +194,15 @@ async fn reveals_of(
     actor: &Actor,
     row: &SandboxTokenRow,
 ) -> Result<Vec<RevealEntry>, AppError> {
-    let rows = state
+    Ok(state
         .store
         .reveals(
             &actor.org.short_name,
             category::SANDBOX_API_TOKEN,
             &row.name,
             row.created_at,
-            REVEALS_LISTED,
         )
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(admin, at, client_ip)| RevealEntry {
-            admin,
-            at,
-            client_ip,
-        })
-        .collect())
+        .await?)
 }
 
 /// The audit resource of a change: the token's name, and the restrictions

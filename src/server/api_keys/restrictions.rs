@@ -3,9 +3,7 @@
 
 use super::{ensure_changeable, existing};
 use crate::error::AppError;
-use crate::model::{
-    AuditAction, CredentialPolicy, KeyKind, Permission, REVEALS_LISTED, RevealEntry,
-};
+use crate::model::{AuditAction, CredentialPolicy, KeyKind, Permission, RevealEntry};
 use crate::server::auth::Actor;
 use crate::server::credential_policy::{self, CredentialKind, StoredPolicy};
 use crate::server::now_ms;
@@ -53,24 +51,15 @@ pub(super) async fn reveals_of(
     kind: KeyKind,
     row: &ApiKeyRow,
 ) -> Result<Vec<RevealEntry>, AppError> {
-    let rows = state
+    Ok(state
         .store
         .reveals(
             &actor.org.short_name,
             kind.label(),
             kind.label(),
             row.created_at,
-            REVEALS_LISTED,
         )
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(admin, at, client_ip)| RevealEntry {
-            admin,
-            at,
-            client_ip,
-        })
-        .collect())
+        .await?)
 }
 
 /// A form's restrictions, checked against the organisation's key of

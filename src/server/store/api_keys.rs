@@ -63,23 +63,7 @@ impl Store {
         if let Err(r) = tx.gate(org_id, SubscriptionKind::Api, audit.at).await? {
             return tx.refuse(r).await;
         }
-        let inserted = sqlx::query(
-            "INSERT INTO api_keys (org_id, kind, key_sealed, last4, created_at, modified_at, modified_by, expires_at, ip_allowlist)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (org_id, kind) DO NOTHING",
-        )
-        .bind(org_id)
-        .bind(kind.as_str())
-        .bind(sealed)
-        .bind(last4)
-        .bind(audit.at)
-        .bind(audit.at)
-        .bind(&audit.admin)
-        .bind(policy.expires_at)
-        .bind(&policy.ip_allowlist)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
+        if !insert_key_row(&mut tx, org_id, kind, sealed, last4, policy, audit).await? {
             return tx.refuse(Refusal::Conflict(EXISTS_MESSAGE.into())).await;
         }
         retire_key(&mut tx, org_id, kind).await?;
@@ -277,4 +261,35 @@ async fn retire_key(
 ) -> Result<(), sqlx::Error> {
     end_sessions(&mut *conn, org_id, kind).await?;
     forget_use(conn, org_id, Credential::ApiKey(kind)).await
+}
+
+/// Inserts the organisation's key of `kind`, made by `audit.admin` at
+/// `audit.at`, unless it has one: whether it was inserted. The one INSERT
+/// of a key, for Add and for a subscription's provisioning.
+pub(super) async fn insert_key_row(
+    conn: &mut sqlx::AnyConnection,
+    org_id: i64,
+    kind: KeyKind,
+    sealed: &[u8],
+    last4: &str,
+    policy: &StoredPolicy,
+    audit: &AuditRecord,
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO api_keys (org_id, kind, key_sealed, last4, created_at, modified_at, modified_by, expires_at, ip_allowlist)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (org_id, kind) DO NOTHING",
+    )
+    .bind(org_id)
+    .bind(kind.as_str())
+    .bind(sealed)
+    .bind(last4)
+    .bind(audit.at)
+    .bind(audit.at)
+    .bind(&audit.admin)
+    .bind(policy.expires_at)
+    .bind(&policy.ip_allowlist)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(inserted > 0)
 }

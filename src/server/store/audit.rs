@@ -1,7 +1,7 @@
 //! The audit log table. Entries are appended, never updated.
 
 use super::Store;
-use crate::model::{AuditAction, AuditResult, Interface, for_audit};
+use crate::model::{AuditAction, AuditResult, Interface, REVEALS_LISTED, RevealEntry, for_audit};
 use sqlx::AnyConnection;
 
 /// One audit entry to store. Built by `server::auth::audit_record`, which
@@ -121,17 +121,16 @@ impl Store {
 
     /// "Who looked": the newest successful reveals of one credential —
     /// entries of `org` with action Reveal, `sub_category` and `resource`
-    /// as the reveal recorded them, from `since` on — newest first, as
-    /// (admin, time, client address).
+    /// as the reveal recorded them, from `since` on — newest first, at
+    /// most [`REVEALS_LISTED`]: who, when and from where.
     pub async fn reveals(
         &self,
         org: &str,
         sub_category: &str,
         resource: &str,
         since: i64,
-        limit: i64,
-    ) -> Result<Vec<(String, i64, String)>, sqlx::Error> {
-        sqlx::query_as(
+    ) -> Result<Vec<RevealEntry>, sqlx::Error> {
+        let rows: Vec<(String, i64, String)> = sqlx::query_as(
             "SELECT admin, at, client_ip FROM audit_log
              WHERE org = $1 AND sub_category = $2 AND resource = $3 AND action = $4 AND result = $5 AND at >= $6
              ORDER BY id DESC LIMIT $7",
@@ -142,9 +141,17 @@ impl Store {
         .bind(AuditAction::Reveal.code())
         .bind(AuditResult::Success.code())
         .bind(since)
-        .bind(limit)
+        .bind(REVEALS_LISTED)
         .fetch_all(&self.pool)
-        .await
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(admin, at, client_ip)| RevealEntry {
+                admin,
+                at,
+                client_ip,
+            })
+            .collect())
     }
 
     /// Every entry (tests: nothing secret may appear in any of them).

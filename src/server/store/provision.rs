@@ -5,9 +5,12 @@
 //! organisation half provisioned, and a credential the organisation added
 //! meanwhile is seen (and not doubled).
 
+use super::api_keys::insert_key_row;
 use super::orgs::{OrgChange, apply, subscription_in};
+use super::sandbox::insert_token_row;
 use super::{AuditRecord, Lock, SealedSecret, Store};
 use crate::model::{CredentialRef, KeyKind, Subscription};
+use crate::server::credential_policy::StoredPolicy;
 
 /// A credential to create when the change activates the subscription and
 /// the organisation has none of its kind. `audit` is its own entry (Create,
@@ -93,9 +96,17 @@ async fn provide(
             last4,
             audit,
         } => (
-            provide_key(conn, org_id, *kind, sealed, last4, audit)
-                .await?
-                .then_some(CredentialRef::ApiKey(*kind)),
+            insert_key_row(
+                conn,
+                org_id,
+                *kind,
+                sealed,
+                last4,
+                &StoredPolicy::default(),
+                audit,
+            )
+            .await?
+            .then_some(CredentialRef::ApiKey(*kind)),
             audit,
         ),
     };
@@ -121,45 +132,8 @@ async fn provide_token(
     if existing > 0 {
         return Ok(None);
     }
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO sandbox_tokens (org_id, name, secret_sealed, secret_digest, last4, created_at, modified_at, modified_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-    )
-    .bind(org_id)
-    .bind(name)
-    .bind(secret.sealed)
-    .bind(secret.digest)
-    .bind(secret.last4)
-    .bind(audit.at)
-    .bind(audit.at)
-    .bind(&audit.admin)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(Some(id))
-}
-
-/// The organisation's key of `kind`, unless it has one: whether it was made.
-async fn provide_key(
-    conn: &mut sqlx::AnyConnection,
-    org_id: i64,
-    kind: KeyKind,
-    sealed: &[u8],
-    last4: &str,
-    audit: &AuditRecord,
-) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(
-        "INSERT INTO api_keys (org_id, kind, key_sealed, last4, created_at, modified_at, modified_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (org_id, kind) DO NOTHING",
-    )
-    .bind(org_id)
-    .bind(kind.as_str())
-    .bind(sealed)
-    .bind(last4)
-    .bind(audit.at)
-    .bind(audit.at)
-    .bind(&audit.admin)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(inserted > 0)
+    let policy = StoredPolicy::default();
+    insert_token_row(conn, org_id, name, secret, &policy, audit)
+        .await
+        .map(Some)
 }

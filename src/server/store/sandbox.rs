@@ -218,25 +218,9 @@ impl Store {
         if count >= limit {
             return tx.refuse(Refusal::Conflict(LIMIT_MESSAGE.into())).await;
         }
-        let inserted: Result<(i64,), _> = sqlx::query_as(
-            "INSERT INTO sandbox_tokens (org_id, name, secret_sealed, secret_digest, last4, created_at, modified_at, modified_by, expires_at, ip_allowlist, daily_cap)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-        )
-        .bind(org_id)
-        .bind(name)
-        .bind(secret.sealed)
-        .bind(secret.digest)
-        .bind(secret.last4)
-        .bind(audit.at)
-        .bind(audit.at)
-        .bind(&audit.admin)
-        .bind(policy.expires_at)
-        .bind(&policy.ip_allowlist)
-        .bind(policy.daily_cap)
-        .fetch_one(&mut *tx)
-        .await;
+        let inserted = insert_token_row(&mut tx, org_id, name, &secret, policy, audit).await;
         let id = match inserted {
-            Ok((id,)) => id,
+            Ok(id) => id,
             Err(e) if is_unique_violation(&e) => return tx.refuse(duplicate(name)).await,
             Err(e) => return Err(e),
         };
@@ -370,4 +354,35 @@ impl Store {
         tx.commit().await?;
         Ok(changed)
     }
+}
+
+/// Inserts a token named `name`, made by `audit.admin` at `audit.at`: its
+/// id. The one INSERT of a token, for Add and for a subscription's
+/// provisioning (a duplicate name is the caller's unique violation).
+pub(super) async fn insert_token_row(
+    conn: &mut sqlx::AnyConnection,
+    org_id: i64,
+    name: &str,
+    secret: &SealedSecret<'_>,
+    policy: &StoredPolicy,
+    audit: &AuditRecord,
+) -> Result<i64, sqlx::Error> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO sandbox_tokens (org_id, name, secret_sealed, secret_digest, last4, created_at, modified_at, modified_by, expires_at, ip_allowlist, daily_cap)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(org_id)
+    .bind(name)
+    .bind(secret.sealed)
+    .bind(secret.digest)
+    .bind(secret.last4)
+    .bind(audit.at)
+    .bind(audit.at)
+    .bind(&audit.admin)
+    .bind(policy.expires_at)
+    .bind(&policy.ip_allowlist)
+    .bind(policy.daily_cap)
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
 }
