@@ -13,6 +13,7 @@ mod admins;
 mod api_keys;
 mod api_sessions;
 mod audit;
+mod flight;
 mod layouts;
 mod oauth;
 mod orgs;
@@ -107,6 +108,22 @@ pub struct Store {
     rate_memo: Arc<rate::DenyMemo>,
     /// Credential and session use not yet written (`usage.rs`).
     usage: Arc<usage::UsageBuffer>,
+    /// The hot path's round trips, shared by concurrent requests (`flight.rs`).
+    flights: Arc<HotFlights>,
+}
+
+/// The consumer API's round trips that concurrent requests share
+/// ([`flight::Flights`]), by what they read or count.
+#[derive(Debug, Default)]
+struct HotFlights {
+    /// An organisation's rate-limit count, per class.
+    rate: flight::Flights<(i64, &'static str), rate::Counted>,
+    /// A session's check: its digest and the organisation of the path.
+    sessions: flight::Flights<(Vec<u8>, String), Option<api_sessions::SessionCheck>>,
+    /// A sandbox token's check: its digest and the organisation of the path.
+    tokens: flight::Flights<(Vec<u8>, String), Option<sandbox::TokenCheckRow>>,
+    /// An organisation's submissions on a UTC day.
+    days: flight::Flights<(i64, i64), i64>,
 }
 
 /// A write transaction ([`Store::begin_write`]).
@@ -236,6 +253,7 @@ impl Store {
             sessions,
             rate_memo: Arc::default(),
             usage: Arc::default(),
+            flights: Arc::default(),
         };
         store.migrate().await?;
         usage::spawn_flusher(&store);

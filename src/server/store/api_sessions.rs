@@ -3,7 +3,7 @@
 //! statement ([`Store::api_call`]).
 
 use super::orgs::effective;
-use super::rate::{self, RateLimit};
+use super::rate::RateLimit;
 use super::usage::{Credential, Generation};
 use super::{OrgRow, Store};
 use crate::model::{KeyKind, Role, Subscription};
@@ -82,7 +82,7 @@ impl Store {
             return Ok(ApiCall::Denied(denied));
         }
         let org_id = row.org.id;
-        let counted = rate::count(&mut *self.writer().await?, org_id, call.now, call.limit).await?;
+        let counted = self.count_shared(org_id, call.now, call.limit).await?;
         if let Some(wait) = self.rate_outcome(call.org, call.now, call.limit, counted) {
             return Ok(ApiCall::RateLimited(wait));
         }
@@ -111,31 +111,41 @@ impl Store {
         &self,
         call: &ApiCallRequest<'_>,
     ) -> Result<Option<SessionCheck>, sqlx::Error> {
-        sqlx::query_as(
-            "SELECT o.id, o.short_name, o.name, o.sandbox_token_limit, o.sandbox_daily_allowance,
-                    o.super_admins_manage_connector_key AS connector_self_manage,
-                    s.kind, s.admin_id, m.role, m.api_access, k.expires_at, k.ip_allowlist, k.key_sealed,
-                    sub.status AS subscription_status, sub.expires_at AS subscription_expires_at
-             FROM organisations o
-             JOIN api_sessions s ON s.org_id = o.id AND s.id_digest = $1
-             JOIN memberships m ON m.admin_id = s.admin_id AND m.org_id = s.org_id
-             JOIN api_keys k ON k.org_id = s.org_id AND k.kind = s.kind
-             LEFT JOIN subscriptions sub ON sub.org_id = o.id AND sub.kind = 'api'
-             WHERE o.short_name = $2 AND s.last_seen_at > $3 AND s.created_at > $4",
-        )
-        .bind(call.id_digest)
-        .bind(call.org)
-        .bind(call.now - call.idle_ms)
-        .bind(call.now - call.max_age_ms)
-        .fetch_optional(&self.read)
-        .await
+        // Concurrent calls with the same session share one read that began
+        // after each of them arrived (`flight.rs`).
+        let key = (call.id_digest.to_vec(), call.org.to_owned());
+        let (found, _) = self
+            .flights
+            .sessions
+            .run(key, |_| async {
+                sqlx::query_as(
+                    "SELECT o.id, o.short_name, o.name, o.sandbox_token_limit, o.sandbox_daily_allowance,
+                            o.super_admins_manage_connector_key AS connector_self_manage,
+                            s.kind, s.admin_id, m.role, m.api_access, k.expires_at, k.ip_allowlist, k.key_sealed,
+                            sub.status AS subscription_status, sub.expires_at AS subscription_expires_at
+                     FROM organisations o
+                     JOIN api_sessions s ON s.org_id = o.id AND s.id_digest = $1
+                     JOIN memberships m ON m.admin_id = s.admin_id AND m.org_id = s.org_id
+                     JOIN api_keys k ON k.org_id = s.org_id AND k.kind = s.kind
+                     LEFT JOIN subscriptions sub ON sub.org_id = o.id AND sub.kind = 'api'
+                     WHERE o.short_name = $2 AND s.last_seen_at > $3 AND s.created_at > $4",
+                )
+                .bind(call.id_digest)
+                .bind(call.org)
+                .bind(call.now - call.idle_ms)
+                .bind(call.now - call.max_age_ms)
+                .fetch_optional(&self.read)
+                .await
+            })
+            .await?;
+        Ok(found)
     }
 }
 
 /// What [`Store::api_call`] reads: the organisation, the session, its
 /// admin's membership, the key and the API subscription, in one row.
-#[derive(sqlx::FromRow)]
-struct SessionCheck {
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub(super) struct SessionCheck {
     #[sqlx(flatten)]
     org: OrgRow,
     kind: String,

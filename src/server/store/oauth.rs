@@ -2,7 +2,7 @@
 //! enabled) are checked and written under one write lock.
 
 use super::Flag;
-use super::rate::{self, RateLimit};
+use super::rate::RateLimit;
 use super::{AuditRecord, Lock, Refusal, Ruled, Store, SubscriptionKind};
 use crate::model::{OAUTH_MAX_SERVERS, OAuthServerForm};
 
@@ -77,13 +77,7 @@ impl Store {
         if let Some(wait) = self.rate_refused(call.org, call.now, call.limit) {
             return Ok(BearerCall::RateLimited(wait));
         }
-        let counted = rate::count(
-            &mut *self.writer().await?,
-            call.org_id,
-            call.now,
-            call.limit,
-        )
-        .await?;
+        let counted = self.count_shared(call.org_id, call.now, call.limit).await?;
         Ok(
             match self.rate_outcome(call.org, call.now, call.limit, counted) {
                 Some(wait) => BearerCall::RateLimited(wait),

@@ -15,7 +15,7 @@ use super::{OrgRow, Store};
 use crate::server::HOUR_MS;
 use sqlx::AnyConnection;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 
 const SECOND_MS: i64 = 1_000;
 
@@ -60,20 +60,31 @@ fn wait_seconds(until: i64, now: i64) -> u64 {
     ((until - now + 999) / 1000).max(1) as u64
 }
 
-/// Counts one request in both windows, or neither: the UPDATE's condition
-/// is that each window has either rolled over or has room. A window rolls
-/// over only forwards, so a request whose clock reads a little earlier than
-/// the row's is counted in the newer window, never resets it.
-const COUNT: &str = "INSERT INTO api_rate_limits (org_id, class, second_start, second_count, hour_start, hour_count)
-     VALUES ($1, $2, $3, 1, $4, 1)
-     ON CONFLICT (org_id, class) DO UPDATE SET
-       second_count = CASE WHEN excluded.second_start > api_rate_limits.second_start THEN 1 ELSE api_rate_limits.second_count + 1 END,
-       second_start = CASE WHEN excluded.second_start > api_rate_limits.second_start THEN excluded.second_start ELSE api_rate_limits.second_start END,
-       hour_count = CASE WHEN excluded.hour_start > api_rate_limits.hour_start THEN 1 ELSE api_rate_limits.hour_count + 1 END,
-       hour_start = CASE WHEN excluded.hour_start > api_rate_limits.hour_start THEN excluded.hour_start ELSE api_rate_limits.hour_start END
-     WHERE (excluded.second_start > api_rate_limits.second_start OR api_rate_limits.second_count < $5)
-       AND (excluded.hour_start > api_rate_limits.hour_start OR api_rate_limits.hour_count < $6)
-     RETURNING second_count";
+/// Counts up to `$8` requests in both windows at once: as many as both
+/// windows have room for (`last_grant`, what `RETURNING` answers), or none,
+/// and then the row is left as it was. A window rolls over only forwards, so
+/// a request whose clock reads a little earlier than the row's is counted in
+/// the newer window, never resets it. A new row counts `$7`, the grant the
+/// caller worked out for empty windows.
+static COUNT: LazyLock<String> = LazyLock::new(|| {
+    let second = "(CASE WHEN excluded.second_start > api_rate_limits.second_start THEN 0 ELSE api_rate_limits.second_count END)";
+    let hour = "(CASE WHEN excluded.hour_start > api_rate_limits.hour_start THEN 0 ELSE api_rate_limits.hour_count END)";
+    let room =
+        format!("(CASE WHEN $5 - {second} < $6 - {hour} THEN $5 - {second} ELSE $6 - {hour} END)");
+    let grant = format!("(CASE WHEN {room} < $8 THEN {room} ELSE $8 END)");
+    format!(
+        "INSERT INTO api_rate_limits (org_id, class, second_start, second_count, hour_start, hour_count, last_grant)
+         VALUES ($1, $2, $3, $7, $4, $7, $7)
+         ON CONFLICT (org_id, class) DO UPDATE SET
+           second_count = {second} + {grant},
+           second_start = CASE WHEN excluded.second_start > api_rate_limits.second_start THEN excluded.second_start ELSE api_rate_limits.second_start END,
+           hour_count = {hour} + {grant},
+           hour_start = CASE WHEN excluded.hour_start > api_rate_limits.hour_start THEN excluded.hour_start ELSE api_rate_limits.hour_start END,
+           last_grant = {grant}
+         WHERE {room} > 0
+         RETURNING last_grant"
+    )
+});
 
 /// Counts a request at `now` on `conn` (a pooled connection, or the
 /// caller's transaction). `Err(until)`: a window is full until then, and
@@ -84,27 +95,66 @@ pub(super) async fn count(
     now: i64,
     limit: &RateLimit,
 ) -> Result<Result<(), i64>, sqlx::Error> {
+    let counted = count_many(conn, org_id, now, limit, 1).await?;
+    Ok(if counted.granted == 1 {
+        Ok(())
+    } else {
+        Err(counted.full_until)
+    })
+}
+
+/// [`count_many`]'s answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Counted {
+    /// How many of the requests were counted: the first this many.
+    pub granted: i64,
+    /// When the full window ends, if not all were counted.
+    pub full_until: i64,
+}
+
+/// Counts `n` requests at `now` in one statement: as many as both windows
+/// have room for.
+pub(super) async fn count_many(
+    conn: &mut AnyConnection,
+    org_id: i64,
+    now: i64,
+    limit: &RateLimit,
+    n: i64,
+) -> Result<Counted, sqlx::Error> {
     let second = now - now.rem_euclid(SECOND_MS);
     let hour = now - now.rem_euclid(HOUR_MS);
     if limit.per_hour <= 0 {
-        return Ok(Err(hour + HOUR_MS));
+        return Ok(Counted {
+            granted: 0,
+            full_until: hour + HOUR_MS,
+        });
     }
     if limit.per_second <= 0 {
-        return Ok(Err(second + SECOND_MS));
+        return Ok(Counted {
+            granted: 0,
+            full_until: second + SECOND_MS,
+        });
     }
-    let counted: Option<(i64,)> = sqlx::query_as(COUNT)
+    let fresh = n.min(limit.per_second).min(limit.per_hour);
+    let granted: Option<(i64,)> = sqlx::query_as(COUNT.as_str())
         .bind(org_id)
         .bind(limit.class)
         .bind(second)
         .bind(hour)
         .bind(limit.per_second)
         .bind(limit.per_hour)
+        .bind(fresh)
+        .bind(n)
         .fetch_optional(&mut *conn)
         .await?;
-    if counted.is_some() {
-        return Ok(Ok(()));
+    let granted = granted.map_or(0, |(g,)| g);
+    if granted >= n {
+        return Ok(Counted {
+            granted,
+            full_until: 0,
+        });
     }
-    // Refused: which window is full says how long to wait.
+    // Some refused: which window is full says how long to wait.
     let (row_second, row_hour, hour_count): (i64, i64, i64) = sqlx::query_as(
         "SELECT second_start, hour_start, hour_count FROM api_rate_limits WHERE org_id = $1 AND class = $2",
     )
@@ -112,11 +162,15 @@ pub(super) async fn count(
     .bind(limit.class)
     .fetch_one(&mut *conn)
     .await?;
-    Ok(Err(if row_hour >= hour && hour_count >= limit.per_hour {
+    let full_until = if row_hour >= hour && hour_count >= limit.per_hour {
         row_hour + HOUR_MS
     } else {
         second.max(row_second) + SECOND_MS
-    }))
+    };
+    Ok(Counted {
+        granted,
+        full_until,
+    })
 }
 
 impl Store {
@@ -132,9 +186,32 @@ impl Store {
         if let Some(wait) = self.rate_refused(&org.short_name, now, limit) {
             return Ok(Some(wait));
         }
-        let mut conn = self.writer().await?;
-        let counted = count(&mut conn, org.id, now, limit).await?;
+        let counted = self.count_shared(org.id, now, limit).await?;
         Ok(self.rate_outcome(&org.short_name, now, limit, counted))
+    }
+
+    /// Counts one request on its own, sharing the statement with the
+    /// organisation's other requests of the class that are waiting for one
+    /// ([`super::flight`]): the first `granted` of them are counted.
+    pub(super) async fn count_shared(
+        &self,
+        org_id: i64,
+        now: i64,
+        limit: &RateLimit,
+    ) -> Result<Result<(), i64>, sqlx::Error> {
+        let (counted, place) = self
+            .flights
+            .rate
+            .run((org_id, limit.class), |n| async move {
+                let mut conn = self.writer().await?;
+                count_many(&mut conn, org_id, now, limit, n as i64).await
+            })
+            .await?;
+        Ok(if (place as i64) < counted.granted {
+            Ok(())
+        } else {
+            Err(counted.full_until)
+        })
     }
 
     /// Seconds to wait, if this process already knows that organisation

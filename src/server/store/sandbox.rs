@@ -26,8 +26,9 @@ pub struct TokenCheck {
     pub subscription: Subscription,
 }
 
-#[derive(sqlx::FromRow)]
-struct TokenCheckRow {
+/// What [`Store::sandbox_call`] reads, in one row.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub(super) struct TokenCheckRow {
     #[sqlx(flatten)]
     org: OrgRow,
     token_id: i64,
@@ -162,20 +163,29 @@ impl Store {
         if crate::model::validate_short_name(org).is_err() {
             return Ok(None);
         }
-        let row: Option<TokenCheckRow> = sqlx::query_as(
-            "SELECT o.id, o.short_name, o.name, o.sandbox_token_limit, o.sandbox_daily_allowance,
-                    o.super_admins_manage_connector_key AS connector_self_manage,
-                    t.id AS token_id, t.secret_digest, t.disabled_reason, t.expires_at, t.ip_allowlist,
-                    sub.status AS subscription_status, sub.expires_at AS subscription_expires_at
-             FROM organisations o
-             JOIN sandbox_tokens t ON t.org_id = o.id AND t.secret_digest = $1
-             LEFT JOIN subscriptions sub ON sub.org_id = o.id AND sub.kind = 'sandbox'
-             WHERE o.short_name = $2",
-        )
-        .bind(digest)
-        .bind(org)
-        .fetch_optional(&self.read)
-        .await?;
+        // Concurrent checks of the same token share one read that began
+        // after each of them arrived (`flight.rs`).
+        let key = (digest.to_vec(), org.to_owned());
+        let (row, _) = self
+            .flights
+            .tokens
+            .run(key, |_| async {
+                sqlx::query_as::<_, TokenCheckRow>(
+                    "SELECT o.id, o.short_name, o.name, o.sandbox_token_limit, o.sandbox_daily_allowance,
+                            o.super_admins_manage_connector_key AS connector_self_manage,
+                            t.id AS token_id, t.secret_digest, t.disabled_reason, t.expires_at, t.ip_allowlist,
+                            sub.status AS subscription_status, sub.expires_at AS subscription_expires_at
+                     FROM organisations o
+                     JOIN sandbox_tokens t ON t.org_id = o.id AND t.secret_digest = $1
+                     LEFT JOIN subscriptions sub ON sub.org_id = o.id AND sub.kind = 'sandbox'
+                     WHERE o.short_name = $2",
+                )
+                .bind(digest)
+                .bind(org)
+                .fetch_optional(&self.read)
+                .await
+            })
+            .await?;
         Ok(row.map(|row| TokenCheck {
             subscription: match row.subscription_status {
                 None => Subscription::None,

@@ -181,15 +181,23 @@ impl Store {
 
     /// Submissions an organisation made on the UTC day starting at `day_start`.
     pub async fn submissions_since(&self, org_id: i64, day_start: i64) -> Result<i64, sqlx::Error> {
-        let used: Option<(i64,)> = sqlx::query_as(
-            "SELECT used FROM submission_days WHERE org_id = $1 AND token_id = $2 AND day_start = $3",
-        )
-        .bind(org_id)
-        .bind(ORG_ROW)
-        .bind(day_start)
-        .fetch_optional(&self.read)
-        .await?;
-        Ok(used.map_or(0, |(n,)| n))
+        // Concurrent quota calls share one read (`flight.rs`).
+        let (used, _) = self
+            .flights
+            .days
+            .run((org_id, day_start), |_| async {
+                let used: Option<(i64,)> = sqlx::query_as(
+                    "SELECT used FROM submission_days WHERE org_id = $1 AND token_id = $2 AND day_start = $3",
+                )
+                .bind(org_id)
+                .bind(ORG_ROW)
+                .bind(day_start)
+                .fetch_optional(&self.read)
+                .await?;
+                Ok::<_, sqlx::Error>(used.map_or(0, |(n,)| n))
+            })
+            .await?;
+        Ok(used)
     }
 
     /// Drops the day counts of days before `before`.
