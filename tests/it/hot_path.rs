@@ -170,3 +170,63 @@ async fn parallel_submissions_take_exactly_the_allowance_and_the_counts_match() 
         Some(keyport::model::DisableReason::ThresholdExceeded)
     );
 }
+
+/// 64 clients sharing one session, each calling again as soon as it is
+/// answered (as `make bench` does): every call is served, and exactly the
+/// limit's worth of them within a second window when the limit is reached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_clients_of_one_session_are_all_served_and_counted() {
+    let app = TestApp::with_settings(|s| {
+        s.api_rate_per_second = 100_000_000;
+        s.api_rate_per_hour = 100_000_000;
+    })
+    .await;
+    let api = app.sign_in("api@acme.example").await;
+    let key: String = app
+        .call(Some(&api), "api-keys/reveal", &[("kind", "cloud_service")])
+        .await
+        .parse();
+    let (login, cookie) = app
+        .api_login(
+            "/o/acme/api/v1/authenticatedSession",
+            &key,
+            "api@acme.example",
+        )
+        .await;
+    assert_status(&login, StatusCode::OK, "login");
+    let cookie = cookie.expect("a session cookie");
+    let app = std::sync::Arc::new(app);
+    let clients: Vec<_> = (0..64)
+        .map(|_| {
+            let (app, cookie) = (app.clone(), cookie.clone());
+            tokio::spawn(async move {
+                let mut served = 0;
+                for _ in 0..20 {
+                    let reply = app
+                        .consumer("GET", "/o/acme/api/v1/status", Some(&cookie), None)
+                        .await;
+                    assert_status(&reply, StatusCode::OK, "status");
+                    served += 1;
+                }
+                served
+            })
+        })
+        .collect();
+    let all = async {
+        let mut total = 0;
+        for client in clients {
+            total += client.await.expect("client");
+        }
+        total
+    };
+    let total = tokio::time::timeout(std::time::Duration::from_secs(60), all)
+        .await
+        .expect("every call answered within a minute");
+    assert_eq!(total, 64 * 20);
+    let (counted,): (i64,) =
+        sqlx::query_as("SELECT hour_count FROM api_rate_limits WHERE class = 'session'")
+            .fetch_one(app.state.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(counted, 64 * 20 + 1, "every call counted, and the sign-in");
+}

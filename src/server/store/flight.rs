@@ -67,18 +67,20 @@ impl<K: Eq + Hash + Clone, S: Clone> Flights<K, S> {
                     Entry::Occupied(mut occupied) => {
                         let (tx, rx) = oneshot::channel();
                         occupied.get_mut().push_back(tx);
-                        Some(rx)
+                        Some(Waiting {
+                            flights: self,
+                            key: &key,
+                            rx: Some(rx),
+                        })
                     }
                 }
             };
-            match waiting {
-                None => break,
-                Some(rx) => match rx.await {
-                    Ok(Reply::Done(shared, place)) => return Ok((shared, place)),
-                    Ok(Reply::Lead) => break,
-                    // The flights were dropped: arrive again.
-                    Err(_) => continue,
-                },
+            let Some(mut waiting) = waiting else { break };
+            match waiting.reply().await {
+                Some(Reply::Done(shared, place)) => return Ok((shared, place)),
+                Some(Reply::Lead) => break,
+                // The flights were dropped: arrive again.
+                None => continue,
             }
         }
         self.lead(key, work).await
@@ -128,15 +130,21 @@ struct Flight<'a, K: Eq + Hash, S> {
 
 impl<K: Eq + Hash, S> Drop for Flight<'_, K, S> {
     fn drop(&mut self) {
-        let mut map = self
-            .flights
-            .waiting
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let Some(queue) = map.get_mut(&self.key) else {
+        let served = std::mem::take(&mut self.served);
+        self.flights.hand_off(&self.key, served);
+    }
+}
+
+impl<K: Eq + Hash, S> Flights<K, S> {
+    /// Ends a round trip of `key`: `unserved` back at the front of the
+    /// queue, and the first waiting request still there told to lead the
+    /// next, or, with none waiting, the key's flight over.
+    fn hand_off(&self, key: &K, unserved: Vec<oneshot::Sender<Reply<S>>>) {
+        let mut map = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(queue) = map.get_mut(key) else {
             return;
         };
-        for tx in self.served.drain(..).rev() {
+        for tx in unserved.into_iter().rev() {
             queue.push_front(tx);
         }
         while let Some(tx) = queue.pop_front() {
@@ -144,13 +152,48 @@ impl<K: Eq + Hash, S> Drop for Flight<'_, K, S> {
                 return;
             }
         }
-        map.remove(&self.key);
+        map.remove(key);
+    }
+}
+
+/// A request waiting in the queue. If it is cancelled after it was told to
+/// lead but before it could, it passes the lead on as it goes: otherwise
+/// the key would wait for a leader that never comes.
+struct Waiting<'a, K: Eq + Hash, S> {
+    flights: &'a Flights<K, S>,
+    key: &'a K,
+    rx: Option<oneshot::Receiver<Reply<S>>>,
+}
+
+impl<K: Eq + Hash, S> Waiting<'_, K, S> {
+    /// What this request is told; `None` if the flights went away.
+    async fn reply(&mut self) -> Option<Reply<S>> {
+        let reply = match self.rx.as_mut() {
+            Some(rx) => rx.await.ok(),
+            None => None,
+        };
+        self.rx = None;
+        reply
+    }
+}
+
+impl<K: Eq + Hash, S> Drop for Waiting<'_, K, S> {
+    fn drop(&mut self) {
+        let Some(mut rx) = self.rx.take() else {
+            return;
+        };
+        // No reply can come after this: a leader that tries moves on.
+        rx.close();
+        if let Ok(Reply::Lead) = rx.try_recv() {
+            self.flights.hand_off(self.key, Vec::new());
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::Flights;
+    use std::future::Future;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
@@ -260,6 +303,42 @@ mod tests {
         // the round trip after it.
         assert_eq!(failed, Err("down"));
         assert_eq!(served, Ok(((), 0)));
+        assert!(flights.lock().is_empty(), "no flight left behind");
+    }
+
+    /// A waiting request told to lead, then cancelled before it could (a
+    /// client that hung up): the lead passes on, and the key is served.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_request_cancelled_after_it_was_told_to_lead_passes_the_lead_on() {
+        let flights = Arc::new(Flights::<u8, ()>::default());
+        let (finish_tx, finish_rx) = tokio::sync::oneshot::channel::<()>();
+        let leader = {
+            let flights = flights.clone();
+            tokio::spawn(async move {
+                flights
+                    .run(1, |_| async {
+                        let _ = finish_rx.await;
+                        Ok::<_, ()>(())
+                    })
+                    .await
+            })
+        };
+        tokio::task::yield_now().await;
+        // The follower, polled by hand: once to join the queue, never again.
+        let mut follower = Box::pin(flights.run(1, |_| async { Ok::<_, ()>(()) }));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(follower.as_mut().poll(&mut cx).is_pending(), "queued");
+        // The leader ends and tells the follower to lead; the follower is
+        // dropped without running again.
+        let _ = finish_tx.send(());
+        assert_eq!(leader.await.expect("leader"), Ok(((), 0)));
+        drop(follower);
+        let next = tokio::time::timeout(
+            Duration::from_secs(5),
+            flights.run(1, |_| async { Ok::<_, ()>(()) }),
+        )
+        .await;
+        assert_eq!(next.expect("served, not stuck"), Ok(((), 0)));
         assert!(flights.lock().is_empty(), "no flight left behind");
     }
 }
