@@ -202,9 +202,20 @@ impl Store {
         let (counted, place) = self
             .flights
             .rate
-            .run((org_id, limit.class), |n| async move {
-                let mut conn = self.writer().await?;
-                count_many(&mut conn, org_id, now, limit, n as i64).await
+            .run((org_id, limit.class), |n| {
+                let (store, limit) = (self.clone(), *limit);
+                // Its own task: a client that hangs up must not cancel the
+                // write half way (on SQLite the writer's statement would stay
+                // open, holding the database's write lock).
+                let count = tokio::spawn(async move {
+                    let mut conn = store.writer().await?;
+                    count_many(&mut conn, org_id, now, &limit, n as i64).await
+                });
+                async move {
+                    count
+                        .await
+                        .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
+                }
             })
             .await?;
         Ok(if (place as i64) < counted.granted {
