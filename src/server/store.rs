@@ -124,6 +124,8 @@ struct HotFlights {
     tokens: flight::Flights<(Vec<u8>, String), Option<sandbox::TokenCheckRow>>,
     /// An organisation's submissions on a UTC day.
     days: flight::Flights<(i64, i64), i64>,
+    /// Submissions with one token, recorded in one transaction.
+    submissions: flight::Flights<(i64, Vec<u8>), Arc<[SubmitOutcome]>, sandbox::Queued>,
 }
 
 /// A write transaction ([`Store::begin_write`]).

@@ -21,13 +21,18 @@ use std::sync::Mutex;
 use tokio::sync::oneshot;
 
 /// Keys with a round trip under way, each with the requests waiting for
-/// the next one. `S` is what a round trip answers, shared by its requests.
+/// the next one. `S` is what a round trip answers, shared by its requests;
+/// `I` what each request brings to it (nothing for a read; a submission's
+/// row for a batch of submissions).
 #[derive(Debug)]
-pub(super) struct Flights<K, S> {
-    waiting: Mutex<HashMap<K, VecDeque<oneshot::Sender<Reply<S>>>>>,
+pub(super) struct Flights<K, S, I = ()> {
+    waiting: Mutex<HashMap<K, Queue<S, I>>>,
 }
 
-impl<K, S> Default for Flights<K, S> {
+/// The requests waiting for a key's next round trip, with what they bring.
+type Queue<S, I> = VecDeque<(I, oneshot::Sender<Reply<S>>)>;
+
+impl<K, S, I> Default for Flights<K, S, I> {
     fn default() -> Self {
         Flights {
             waiting: Mutex::default(),
@@ -56,6 +61,24 @@ impl<K: Eq + Hash + Clone, S: Clone> Flights<K, S> {
         F: FnOnce(usize) -> Fut,
         Fut: Future<Output = Result<S, E>>,
     {
+        self.run_with(key, (), |items| work(items.len())).await
+    }
+}
+
+impl<K: Eq + Hash + Clone, S: Clone, I: Clone> Flights<K, S, I> {
+    /// [`Flights::run`] for requests that each bring an `item`: the round
+    /// trip's `work` gets them all, this request's first, in the order of
+    /// the places it answers.
+    pub(super) async fn run_with<F, Fut, E>(
+        &self,
+        key: K,
+        item: I,
+        work: F,
+    ) -> Result<(S, usize), E>
+    where
+        F: FnOnce(Vec<I>) -> Fut,
+        Fut: Future<Output = Result<S, E>>,
+    {
         loop {
             let waiting = {
                 let mut map = self.lock();
@@ -66,7 +89,7 @@ impl<K: Eq + Hash + Clone, S: Clone> Flights<K, S> {
                     }
                     Entry::Occupied(mut occupied) => {
                         let (tx, rx) = oneshot::channel();
-                        occupied.get_mut().push_back(tx);
+                        occupied.get_mut().push_back((item.clone(), tx));
                         Some(Waiting {
                             flights: self,
                             key: &key,
@@ -83,12 +106,12 @@ impl<K: Eq + Hash + Clone, S: Clone> Flights<K, S> {
                 None => continue,
             }
         }
-        self.lead(key, work).await
+        self.lead(key, item, work).await
     }
 
-    async fn lead<F, Fut, E>(&self, key: K, work: F) -> Result<(S, usize), E>
+    async fn lead<F, Fut, E>(&self, key: K, item: I, work: F) -> Result<(S, usize), E>
     where
-        F: FnOnce(usize) -> Fut,
+        F: FnOnce(Vec<I>) -> Fut,
         Fut: Future<Output = Result<S, E>>,
     {
         let served: Vec<_> = self
@@ -101,9 +124,12 @@ impl<K: Eq + Hash + Clone, S: Clone> Flights<K, S> {
             key,
             served,
         };
-        let result = work(flight.served.len() + 1).await;
+        let items = std::iter::once(item)
+            .chain(flight.served.iter().map(|(item, _)| item.clone()))
+            .collect();
+        let result = work(items).await;
         if let Ok(shared) = &result {
-            for (i, tx) in flight.served.drain(..).enumerate() {
+            for (i, (_, tx)) in flight.served.drain(..).enumerate() {
                 // A receiver that is gone was a request cancelled meanwhile.
                 let _ = tx.send(Reply::Done(shared.clone(), i + 1));
             }
@@ -114,7 +140,7 @@ impl<K: Eq + Hash + Clone, S: Clone> Flights<K, S> {
         result.map(|shared| (shared, 0))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, VecDeque<oneshot::Sender<Reply<S>>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Queue<S, I>>> {
         self.waiting.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -122,32 +148,32 @@ impl<K: Eq + Hash + Clone, S: Clone> Flights<K, S> {
 /// A round trip under way. On drop — done, failed or cancelled — it puts the
 /// requests it did not serve back at the front of the queue and makes the
 /// first waiting request the next leader, or ends the key's flight.
-struct Flight<'a, K: Eq + Hash, S> {
-    flights: &'a Flights<K, S>,
+struct Flight<'a, K: Eq + Hash, S, I> {
+    flights: &'a Flights<K, S, I>,
     key: K,
-    served: Vec<oneshot::Sender<Reply<S>>>,
+    served: Vec<(I, oneshot::Sender<Reply<S>>)>,
 }
 
-impl<K: Eq + Hash, S> Drop for Flight<'_, K, S> {
+impl<K: Eq + Hash, S, I> Drop for Flight<'_, K, S, I> {
     fn drop(&mut self) {
         let served = std::mem::take(&mut self.served);
         self.flights.hand_off(&self.key, served);
     }
 }
 
-impl<K: Eq + Hash, S> Flights<K, S> {
+impl<K: Eq + Hash, S, I> Flights<K, S, I> {
     /// Ends a round trip of `key`: `unserved` back at the front of the
     /// queue, and the first waiting request still there told to lead the
     /// next, or, with none waiting, the key's flight over.
-    fn hand_off(&self, key: &K, unserved: Vec<oneshot::Sender<Reply<S>>>) {
+    fn hand_off(&self, key: &K, unserved: Vec<(I, oneshot::Sender<Reply<S>>)>) {
         let mut map = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
         let Some(queue) = map.get_mut(key) else {
             return;
         };
-        for tx in unserved.into_iter().rev() {
-            queue.push_front(tx);
+        for waiter in unserved.into_iter().rev() {
+            queue.push_front(waiter);
         }
-        while let Some(tx) = queue.pop_front() {
+        while let Some((_, tx)) = queue.pop_front() {
             if tx.send(Reply::Lead).is_ok() {
                 return;
             }
@@ -159,13 +185,13 @@ impl<K: Eq + Hash, S> Flights<K, S> {
 /// A request waiting in the queue. If it is cancelled after it was told to
 /// lead but before it could, it passes the lead on as it goes: otherwise
 /// the key would wait for a leader that never comes.
-struct Waiting<'a, K: Eq + Hash, S> {
-    flights: &'a Flights<K, S>,
+struct Waiting<'a, K: Eq + Hash, S, I> {
+    flights: &'a Flights<K, S, I>,
     key: &'a K,
     rx: Option<oneshot::Receiver<Reply<S>>>,
 }
 
-impl<K: Eq + Hash, S> Waiting<'_, K, S> {
+impl<K: Eq + Hash, S, I> Waiting<'_, K, S, I> {
     /// What this request is told; `None` if the flights went away.
     async fn reply(&mut self) -> Option<Reply<S>> {
         let reply = match self.rx.as_mut() {
@@ -177,7 +203,7 @@ impl<K: Eq + Hash, S> Waiting<'_, K, S> {
     }
 }
 
-impl<K: Eq + Hash, S> Drop for Waiting<'_, K, S> {
+impl<K: Eq + Hash, S, I> Drop for Waiting<'_, K, S, I> {
     fn drop(&mut self) {
         let Some(mut rx) = self.rx.take() else {
             return;

@@ -86,23 +86,6 @@ static COUNT: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Counts a request at `now` on `conn` (a pooled connection, or the
-/// caller's transaction). `Err(until)`: a window is full until then, and
-/// nothing was counted.
-pub(super) async fn count(
-    conn: &mut AnyConnection,
-    org_id: i64,
-    now: i64,
-    limit: &RateLimit,
-) -> Result<Result<(), i64>, sqlx::Error> {
-    let counted = count_many(conn, org_id, now, limit, 1).await?;
-    Ok(if counted.granted == 1 {
-        Ok(())
-    } else {
-        Err(counted.full_until)
-    })
-}
-
 /// [`count_many`]'s answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Counted {
@@ -112,8 +95,9 @@ pub(super) struct Counted {
     pub full_until: i64,
 }
 
-/// Counts `n` requests at `now` in one statement: as many as both windows
-/// have room for.
+/// Counts `n` requests at `now` on `conn` (a pooled connection, or the
+/// caller's transaction) in one statement: as many as both windows have
+/// room for.
 pub(super) async fn count_many(
     conn: &mut AnyConnection,
     org_id: i64,
@@ -231,7 +215,7 @@ impl Store {
         self.rate_memo.refused(org, limit.class, now)
     }
 
-    /// [`count`]'s answer as seconds to wait, remembering a refusal.
+    /// [`count_many`]'s answer as seconds to wait, remembering a refusal.
     pub(super) fn rate_outcome(
         &self,
         org: &str,

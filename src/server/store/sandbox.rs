@@ -10,7 +10,7 @@ mod submissions;
 
 pub use submissions::{NewSubmission, SubmitOutcome};
 
-pub(super) use submissions::forget_token_days;
+pub(super) use submissions::{Queued, forget_token_days};
 
 /// A token as a consumer-API call checks it ([`Store::sandbox_call`]).
 #[derive(Debug)]

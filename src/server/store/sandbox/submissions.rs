@@ -12,6 +12,7 @@ use crate::server::credential_policy::{self, Denied};
 use crate::server::store::rate::{self, RateLimit};
 use crate::server::store::usage::{Credential, Generation};
 use crate::server::store::{AuditRecord, Lock, Store, WriteTx};
+use std::sync::Arc;
 
 /// The organisation's own row in `submission_days`.
 const ORG_ROW: i64 = 0;
@@ -37,7 +38,7 @@ pub struct NewSubmission<'a> {
     pub limit: &'a RateLimit,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SubmitOutcome {
     /// Recorded; `used` submissions so far today.
     Accepted { used: i64 },
@@ -57,62 +58,81 @@ pub enum SubmitOutcome {
     RateLimited(u64),
 }
 
-/// Counts one more of the day in row `token_id` (or [`ORG_ROW`]) if fewer
-/// than `max` are counted; `Some(count)` after counting, `None` at `max`.
+/// Counts up to `$6` more of the day in row `token_id` (or [`ORG_ROW`]):
+/// as many as fewer than `$4` leaves room for; a new row counts `$5`.
+/// Answers the day's count and how many were counted (`last_grant`), or no
+/// row when the day is full.
 const COUNT_DAY: &str =
-    "INSERT INTO submission_days (org_id, token_id, day_start, used) VALUES ($1, $2, $3, 1)
-     ON CONFLICT (org_id, token_id, day_start) DO UPDATE SET used = submission_days.used + 1
+    "INSERT INTO submission_days (org_id, token_id, day_start, used, last_grant) VALUES ($1, $2, $3, $5, $5)
+     ON CONFLICT (org_id, token_id, day_start) DO UPDATE SET
+       used = submission_days.used + (CASE WHEN $4 - submission_days.used < $6 THEN $4 - submission_days.used ELSE $6 END),
+       last_grant = (CASE WHEN $4 - submission_days.used < $6 THEN $4 - submission_days.used ELSE $6 END)
      WHERE submission_days.used < $4
-     RETURNING used";
+     RETURNING used, last_grant";
 
-async fn count_day(
+/// Counts `n` submissions of the day in row `row`, at most `max` in all:
+/// how many were counted, and the day's count after them.
+async fn count_days(
     conn: &mut sqlx::AnyConnection,
-    sub: &NewSubmission<'_>,
+    org_id: i64,
     row: i64,
+    day_start: i64,
     max: i64,
-) -> Result<Option<i64>, sqlx::Error> {
-    if max <= 0 {
-        return Ok(None);
+    n: usize,
+) -> Result<(usize, i64), sqlx::Error> {
+    let n = n as i64;
+    if max <= 0 || n == 0 {
+        return Ok((0, 0));
     }
-    let counted: Option<(i64,)> = sqlx::query_as(COUNT_DAY)
-        .bind(sub.org_id)
+    let counted: Option<(i64, i64)> = sqlx::query_as(COUNT_DAY)
+        .bind(org_id)
         .bind(row)
-        .bind(sub.day_start)
+        .bind(day_start)
         .bind(max)
+        .bind(n.min(max))
+        .bind(n)
         .fetch_optional(conn)
         .await?;
-    Ok(counted.map(|(used,)| used))
+    Ok(counted.map_or((0, max), |(used, granted)| {
+        (granted.clamp(0, n) as usize, used)
+    }))
 }
 
-/// The token of `sub` as it is now, read again in the write transaction
-/// (a regenerate, delete or disable committed since the token was checked
-/// is seen), with its restrictions checked: its daily cap, or the refusal.
-async fn token_still_usable(
+/// The token as it is now, read again in the write transaction (a
+/// regenerate, delete or disable committed since it was checked is seen):
+/// its restrictions and daily cap, or the refusal every submission with it
+/// gets.
+async fn current_token(
     tx: &mut WriteTx,
-    sub: &NewSubmission<'_>,
-) -> Result<Result<Option<i64>, SubmitOutcome>, sqlx::Error> {
+    token_id: i64,
+    digest: &[u8],
+) -> Result<Result<CurrentToken, SubmitOutcome>, sqlx::Error> {
     type Current = (Option<String>, Option<i64>, String, Option<i64>);
     // No share lock: a stream of submissions holding one starved the
     // regenerate.
     let current: Option<Current> = sqlx::query_as(
         "SELECT disabled_reason, expires_at, ip_allowlist, daily_cap FROM sandbox_tokens WHERE id = $1 AND secret_digest = $2",
     )
-    .bind(sub.token_id)
-    .bind(sub.token_digest)
+    .bind(token_id)
+    .bind(digest)
     .fetch_optional(&mut **tx)
     .await?;
-    match current {
-        None => Ok(Err(SubmitOutcome::TokenGone)),
-        Some((Some(_), ..)) => Ok(Err(SubmitOutcome::TokenDisabled)),
-        Some((None, expires_at, allowlist, daily_cap)) => {
-            if let Err(denied) =
-                credential_policy::check(expires_at, &allowlist, sub.client_ip, sub.at)
-            {
-                return Ok(Err(SubmitOutcome::Denied(denied)));
-            }
-            Ok(Ok(daily_cap))
-        }
-    }
+    Ok(match current {
+        None => Err(SubmitOutcome::TokenGone),
+        Some((Some(_), ..)) => Err(SubmitOutcome::TokenDisabled),
+        Some((None, expires_at, ip_allowlist, daily_cap)) => Ok(CurrentToken {
+            expires_at,
+            ip_allowlist,
+            daily_cap,
+        }),
+    })
+}
+
+/// What [`current_token`] found of a usable token.
+struct CurrentToken {
+    expires_at: Option<i64>,
+    ip_allowlist: String,
+    daily_cap: Option<i64>,
 }
 
 /// Past the daily allowance: every enabled token of the organisation is
@@ -136,6 +156,11 @@ impl Store {
     /// write transaction. A submission over the token's cap changes nothing;
     /// the one that would go past the allowance is not recorded and
     /// disables the organisation's tokens.
+    ///
+    /// Concurrent submissions with the same token are recorded together, in
+    /// one transaction whose statements count them all at once
+    /// (`flight.rs`): each gets the outcome it would have had one after the
+    /// other, in the order they joined.
     pub async fn record_submission(
         &self,
         sub: &NewSubmission<'_>,
@@ -145,38 +170,171 @@ impl Store {
         if let Some(wait) = self.rate_refused(sub.org, sub.at, sub.limit) {
             return Ok(SubmitOutcome::RateLimited(wait));
         }
-        let mut tx = self.begin_write(Lock::Rows).await?;
-        let daily_cap = match token_still_usable(&mut tx, sub).await? {
-            Ok(daily_cap) => daily_cap,
-            Err(refused) => return Ok(refused),
+        let item = Queued {
+            size: sub.size,
+            md5: sub.md5.to_owned(),
+            file_type: sub.file_type.to_owned(),
+            force: sub.force,
+            client_ip: sub.client_ip.to_owned(),
+            at: sub.at,
+            on_exceeded: on_exceeded.clone(),
         };
+        let batch = Batch {
+            org_id: sub.org_id,
+            org: sub.org.to_owned(),
+            token_id: sub.token_id,
+            token_digest: sub.token_digest.to_vec(),
+            day_start: sub.day_start,
+            limit: *sub.limit,
+            allowance,
+        };
+        let key = (sub.org_id, sub.token_digest.to_vec());
+        let (outcomes, place) = self
+            .flights
+            .submissions
+            .run_with(key, item, |items| {
+                // Its own task: a client that hangs up does not cancel the
+                // transaction half way.
+                let task = tokio::spawn(self.clone().record_batch(batch, items));
+                async move {
+                    task.await
+                        .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
+                }
+            })
+            .await?;
+        let outcome = outcomes
+            .get(place)
+            .cloned()
+            .ok_or_else(|| sqlx::Error::Protocol("a submission batch lost a place".into()))?;
+        if let SubmitOutcome::Accepted { .. } = outcome {
+            self.note_use(
+                sub.org_id,
+                Credential::SandboxToken(sub.token_id),
+                Generation(sub.token_digest.to_vec()),
+                sub.at,
+                sub.client_ip,
+            );
+        }
+        Ok(outcome)
+    }
+
+    /// Records the submissions `items` of one token in one transaction:
+    /// the token read again, then for each in turn its restrictions, the
+    /// token's cap, the organisation's rate limits and daily allowance —
+    /// each counted for all of them in one statement. The one that would
+    /// go past the allowance is not recorded and disables the
+    /// organisation's tokens; those after it find their token disabled.
+    async fn record_batch(
+        self,
+        batch: Batch,
+        items: Vec<Queued>,
+    ) -> Result<Arc<[SubmitOutcome]>, sqlx::Error> {
+        let mut outcomes: Vec<Option<SubmitOutcome>> = vec![None; items.len()];
+        let mut tx = self.begin_write(Lock::Rows).await?;
+        let token = match current_token(&mut tx, batch.token_id, &batch.token_digest).await? {
+            Ok(token) => token,
+            Err(refused) => return Ok(items.iter().map(|_| refused.clone()).collect()),
+        };
+        let mut live: Vec<usize> = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            match credential_policy::check(
+                token.expires_at,
+                &token.ip_allowlist,
+                &item.client_ip,
+                item.at,
+            ) {
+                Ok(()) => live.push(i),
+                Err(denied) => outcomes[i] = Some(SubmitOutcome::Denied(denied)),
+            }
+        }
         // The token's own cap comes before the organisation's limits, so a
         // busy token is stopped before it uses up what the others share.
-        if let Some(cap) = daily_cap
-            && count_day(&mut tx, sub, sub.token_id, cap).await?.is_none()
-        {
-            return Ok(SubmitOutcome::OverTokenCap);
+        let mut capped = 0;
+        if let Some(cap) = token.daily_cap {
+            let (granted, _) = count_days(
+                &mut tx,
+                batch.org_id,
+                batch.token_id,
+                batch.day_start,
+                cap,
+                live.len(),
+            )
+            .await?;
+            refuse_after(
+                &mut live,
+                granted,
+                &mut outcomes,
+                SubmitOutcome::OverTokenCap,
+            );
+            capped = granted;
         }
         // Counted only for a valid token: strangers cannot use up the limit.
-        let counted = rate::count(&mut tx, sub.org_id, sub.at, sub.limit).await?;
-        if let Some(wait) = self.rate_outcome(sub.org, sub.at, sub.limit, counted) {
-            return Ok(SubmitOutcome::RateLimited(wait));
+        let mut rated = 0;
+        if !live.is_empty() {
+            let at = live.iter().map(|&i| items[i].at).max().unwrap_or(0);
+            let counted =
+                rate::count_many(&mut tx, batch.org_id, at, &batch.limit, live.len() as i64)
+                    .await?;
+            let granted = counted.granted.clamp(0, live.len() as i64) as usize;
+            if granted < live.len()
+                && let Some(wait) =
+                    self.rate_outcome(&batch.org, at, &batch.limit, Err(counted.full_until))
+            {
+                refuse_after(
+                    &mut live,
+                    granted,
+                    &mut outcomes,
+                    SubmitOutcome::RateLimited(wait),
+                );
+            }
+            rated = live.len();
         }
-        let Some(used) = count_day(&mut tx, sub, ORG_ROW, allowance).await? else {
-            disable_tokens(&mut tx, sub.org_id, on_exceeded).await?;
-            tx.commit().await?;
-            return Ok(SubmitOutcome::OverAllowance);
-        };
-        record_accepted(&mut tx, sub).await?;
+        let (granted, used) = count_days(
+            &mut tx,
+            batch.org_id,
+            ORG_ROW,
+            batch.day_start,
+            batch.allowance,
+            live.len(),
+        )
+        .await?;
+        let mut kept = live.len();
+        if granted < live.len() {
+            let crossing = live[granted];
+            disable_tokens(&mut tx, batch.org_id, &items[crossing].on_exceeded).await?;
+            refuse_after(
+                &mut live,
+                granted + 1,
+                &mut outcomes,
+                SubmitOutcome::TokenDisabled,
+            );
+            outcomes[crossing] = Some(SubmitOutcome::OverAllowance);
+            // The one that crossed keeps its counts, as on its own (its
+            // transaction commits the disable).
+            kept = granted + 1;
+            live.truncate(granted);
+        }
+        // Counted, then refused further on: given back, so each count is
+        // what the submissions one after the other would have left.
+        give_back(
+            &mut tx,
+            &batch,
+            capped.saturating_sub(kept),
+            rated.saturating_sub(kept),
+        )
+        .await?;
+        record_accepted(&mut tx, &batch, &items, &live).await?;
         tx.commit().await?;
-        self.note_use(
-            sub.org_id,
-            Credential::SandboxToken(sub.token_id),
-            Generation(sub.token_digest.to_vec()),
-            sub.at,
-            sub.client_ip,
-        );
-        Ok(SubmitOutcome::Accepted { used })
+        let first = used - live.len() as i64;
+        for (k, &i) in live.iter().enumerate() {
+            outcomes[i] = Some(SubmitOutcome::Accepted {
+                used: first + k as i64 + 1,
+            });
+        }
+        Ok(outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or(SubmitOutcome::TokenGone))
+            .collect())
     }
 
     /// Submissions an organisation made on the UTC day starting at `day_start`.
@@ -226,23 +384,120 @@ pub(in crate::server::store) async fn forget_token_days(
     Ok(())
 }
 
-/// Records an accepted submission.
+/// Rows per INSERT of accepted submissions (8 parameters each).
+const INSERT_CHUNK: usize = 100;
+
+/// Records the accepted submissions `accepted` (places in `items`).
 async fn record_accepted(
     conn: &mut sqlx::AnyConnection,
-    sub: &NewSubmission<'_>,
+    batch: &Batch,
+    items: &[Queued],
+    accepted: &[usize],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO sandbox_submissions (org_id, token_id, size, md5, file_type, force, client_ip, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(sub.org_id)
-    .bind(sub.token_id)
-    .bind(sub.size)
-    .bind(sub.md5)
-    .bind(sub.file_type)
-    .bind(i64::from(sub.force))
-    .bind(sub.client_ip)
-    .bind(sub.at)
-    .execute(conn)
-    .await?;
+    for chunk in accepted.chunks(INSERT_CHUNK) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let p = r * 8;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6,
+                    p + 7,
+                    p + 8
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO sandbox_submissions (org_id, token_id, size, md5, file_type, force, client_ip, at) VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for &i in chunk {
+            let item = &items[i];
+            query = query
+                .bind(batch.org_id)
+                .bind(batch.token_id)
+                .bind(item.size)
+                .bind(item.md5.as_str())
+                .bind(item.file_type.as_str())
+                .bind(i64::from(item.force))
+                .bind(item.client_ip.as_str())
+                .bind(item.at);
+        }
+        query.execute(&mut *conn).await?;
+    }
     Ok(())
+}
+
+/// Takes back `cap` counts from the token's day row and `rate` from the
+/// organisation's rate-limit windows, in the batch's transaction.
+async fn give_back(
+    tx: &mut WriteTx,
+    batch: &Batch,
+    cap: usize,
+    rate: usize,
+) -> Result<(), sqlx::Error> {
+    if cap > 0 {
+        sqlx::query("UPDATE submission_days SET used = used - $1 WHERE org_id = $2 AND token_id = $3 AND day_start = $4")
+            .bind(cap as i64)
+            .bind(batch.org_id)
+            .bind(batch.token_id)
+            .bind(batch.day_start)
+            .execute(&mut **tx)
+            .await?;
+    }
+    if rate > 0 {
+        sqlx::query("UPDATE api_rate_limits SET second_count = second_count - $1, hour_count = hour_count - $1 WHERE org_id = $2 AND class = $3")
+            .bind(rate as i64)
+            .bind(batch.org_id)
+            .bind(batch.limit.class)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Gives the places of `live` from `keep` on the outcome `refused`, and
+/// keeps the first `keep`.
+fn refuse_after(
+    live: &mut Vec<usize>,
+    keep: usize,
+    outcomes: &mut [Option<SubmitOutcome>],
+    refused: SubmitOutcome,
+) {
+    for &i in live.iter().skip(keep) {
+        outcomes[i] = Some(refused.clone());
+    }
+    live.truncate(keep);
+}
+
+/// A submission waiting to be recorded with others of its token (what a
+/// [`NewSubmission`] carries of its own).
+#[derive(Clone, Debug)]
+pub(in crate::server::store) struct Queued {
+    size: i64,
+    md5: String,
+    file_type: String,
+    force: bool,
+    client_ip: String,
+    at: i64,
+    /// The audit entry if this one uses up the allowance.
+    on_exceeded: AuditRecord,
+}
+
+/// What the submissions of one batch share: their token, its organisation
+/// and the day and limits they count against (the leader's).
+#[derive(Debug)]
+struct Batch {
+    org_id: i64,
+    org: String,
+    token_id: i64,
+    token_digest: Vec<u8>,
+    day_start: i64,
+    limit: RateLimit,
+    allowance: i64,
 }
