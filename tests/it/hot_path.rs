@@ -20,6 +20,24 @@ async fn usage(app: &TestApp, cookie: &str) -> Usage {
     page.key.expect("a Cloud Service key").usage
 }
 
+/// A Cloud Service API session of api@acme (its `JSESSIONID`).
+async fn api_session(app: &TestApp) -> String {
+    let api = app.sign_in("api@acme.example").await;
+    let key: String = app
+        .call(Some(&api), "api-keys/reveal", &[("kind", "cloud_service")])
+        .await
+        .parse();
+    let (login, cookie) = app
+        .api_login(
+            "/o/acme/api/v1/authenticatedSession",
+            &key,
+            "api@acme.example",
+        )
+        .await;
+    assert_status(&login, StatusCode::OK, "login");
+    cookie.expect("a session cookie")
+}
+
 #[tokio::test]
 async fn use_noted_for_a_replaced_key_is_never_written() {
     let app = TestApp::new().await;
@@ -77,20 +95,8 @@ async fn a_refusal_is_answered_without_database_work_until_its_window_ends() {
         s.api_rate_per_hour = 2;
     })
     .await;
-    let api = app.sign_in("api@acme.example").await;
-    let key: String = app
-        .call(Some(&api), "api-keys/reveal", &[("kind", "cloud_service")])
-        .await
-        .parse();
-    let (login, cookie) = app
-        .api_login(
-            "/o/acme/api/v1/authenticatedSession",
-            &key,
-            "api@acme.example",
-        )
-        .await;
-    assert_status(&login, StatusCode::OK, "login");
-    let status = || app.consumer("GET", "/o/acme/api/v1/status", cookie.as_deref(), None);
+    let cookie = api_session(&app).await;
+    let status = || app.consumer("GET", "/o/acme/api/v1/status", Some(&cookie), None);
     assert_status(
         &status().await,
         StatusCode::OK,
@@ -180,20 +186,7 @@ async fn many_clients_of_one_session_are_all_served_and_counted() {
         s.api_rate_per_hour = 100_000_000;
     })
     .await;
-    let api = app.sign_in("api@acme.example").await;
-    let key: String = app
-        .call(Some(&api), "api-keys/reveal", &[("kind", "cloud_service")])
-        .await
-        .parse();
-    let (login, cookie) = app
-        .api_login(
-            "/o/acme/api/v1/authenticatedSession",
-            &key,
-            "api@acme.example",
-        )
-        .await;
-    assert_status(&login, StatusCode::OK, "login");
-    let cookie = cookie.expect("a session cookie");
+    let cookie = api_session(&app).await;
     let app = std::sync::Arc::new(app);
     let clients: Vec<_> = (0..64)
         .map(|_| {
