@@ -6,7 +6,7 @@ use super::consumer::JwksCache;
 use super::crypto::Secrets;
 use super::password::Hasher;
 use super::session_store::HashedIds;
-use super::state::AppState;
+use super::state::{AppState, Shared};
 use super::store::{SessionPool, Store};
 use super::throttle::AnonymousThrottle;
 use super::{consumer, http};
@@ -36,7 +36,7 @@ pub async fn state(
         SessionPool::Sqlite(pool) => SqliteStore::new(pool.clone()).migrate().await?,
         SessionPool::Postgres(pool, schema) => postgres_sessions(pool, schema)?.migrate().await?,
     }
-    Ok(AppState {
+    Ok(AppState::new(Shared {
         leptos_options,
         store,
         secrets: Arc::new(secrets),
@@ -49,7 +49,7 @@ pub async fn state(
         )),
         settings: Arc::new(settings),
         jwks: Arc::new(JwksCache::default()),
-    })
+    }))
 }
 
 /// The pages' routes, generated once per process. Generating them renders

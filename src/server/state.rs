@@ -11,8 +11,15 @@ use axum::extract::FromRef;
 use leptos::prelude::{LeptosOptions, use_context};
 use std::sync::Arc;
 
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// What every handler, page and server function reaches. Shared: axum
+/// clones the state into each extractor of every request, and a clone is
+/// one reference count, not a copy of the Leptos options and the store.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+/// The parts of [`AppState`], read through it (`state.store`).
+#[derive(Clone)]
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub store: Store,
     pub secrets: Arc<Secrets>,
@@ -24,6 +31,26 @@ pub struct AppState {
     /// The OAuth servers' JWKS keys, for bearer tokens (never whether a
     /// server is enabled: that is read on every call).
     pub jwks: Arc<JwksCache>,
+}
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// leptos_axum's routes take the options from the state.
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
 }
 
 /// The state, from the Leptos context of a server function or page render.

@@ -580,9 +580,9 @@ async fn a_rotated_key_is_fetched_once_the_bound_has_passed() {
     let idp = Idp::start(&[&old]).await;
     save(&app, "acme", None, form(&idp.url, true)).await;
     // This instance refetches at most every 2 s instead of 30 s.
-    let mut state = app.state.clone();
-    state.jwks = Arc::new(JwksCache::new(Duration::from_secs(2)));
-    let router = routes::router(state);
+    let mut shared = (*app.state).clone();
+    shared.jwks = Arc::new(JwksCache::new(Duration::from_secs(2)));
+    let router = routes::router(keyport::server::state::AppState::new(shared));
     let call = |signer: &Signer| {
         let request = status_request(STATUS, &format!("Bearer {}", signer.sign(&claims())));
         send_to(&router, request)
