@@ -77,6 +77,11 @@ fn env_number(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
 }
 
+/// The baselines run on the allocator Keyport's server uses (src/main.rs),
+/// so they compare handlers, not allocators.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> BenchResult<()> {
     let args: Vec<String> = std::env::args().collect();

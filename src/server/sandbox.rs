@@ -69,12 +69,24 @@ pub async fn page(state: &AppState, actor: &Actor) -> Result<SandboxPage, AppErr
         _ => state.store.sandbox_tokens(actor.org_id, now).await?,
     };
     let disabled_reason = rows.iter().find_map(SandboxTokenRow::disabled_reason);
-    let mut tokens = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let mut token = view(row, subscription);
-        token.reveals = reveals_of(state, actor, row).await?;
-        tokens.push(token);
-    }
+    // Each token's reveals under its current name since it was added (as
+    // `reveals_of`), all in one query.
+    let wanted: Vec<(&str, i64)> = rows
+        .iter()
+        .map(|r| (r.name.as_str(), r.created_at))
+        .collect();
+    let reveals = state
+        .store
+        .reveals_each(&actor.org.short_name, category::SANDBOX_API_TOKEN, &wanted)
+        .await?;
+    let tokens = rows
+        .iter()
+        .zip(reveals)
+        .map(|(row, reveals)| SandboxTokenView {
+            reveals,
+            ..view(row, subscription)
+        })
+        .collect();
     let quota = Quota {
         used: state
             .store

@@ -130,26 +130,64 @@ impl Store {
         resource: &str,
         since: i64,
     ) -> Result<Vec<RevealEntry>, sqlx::Error> {
-        let rows: Vec<(String, i64, String)> = sqlx::query_as(
-            "SELECT admin, at, client_ip FROM audit_log
-             WHERE org = $1 AND sub_category = $2 AND resource = $3 AND action = $4 AND result = $5 AND at >= $6
-             ORDER BY id DESC LIMIT $7",
-        )
-        .bind(for_audit(org))
-        .bind(for_audit(sub_category))
-        .bind(for_audit(resource))
-        .bind(AuditAction::Reveal.code())
-        .bind(AuditResult::Success.code())
-        .bind(since)
-        .bind(REVEALS_LISTED)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(admin, at, client_ip)| RevealEntry {
-                admin,
-                at,
-                client_ip,
+        let mut each = self
+            .reveals_each(org, sub_category, &[(resource, since)])
+            .await?;
+        Ok(each.pop().unwrap_or_default())
+    }
+
+    /// [`Store::reveals`] of several credentials in one query (a page lists
+    /// up to five tokens): for each `(resource, since)` of `wanted`, in its
+    /// order, its newest reveals.
+    pub async fn reveals_each(
+        &self,
+        org: &str,
+        sub_category: &str,
+        wanted: &[(&str, i64)],
+    ) -> Result<Vec<Vec<RevealEntry>>, sqlx::Error> {
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted: Vec<(String, i64)> = wanted
+            .iter()
+            .map(|&(resource, since)| (for_audit(resource), since))
+            .collect();
+        // One `(resource = $n AND at >= $n+1)` per credential; numbered
+        // after the four fixed parameters.
+        let each: Vec<String> = (0..wanted.len())
+            .map(|i| format!("(resource = ${} AND at >= ${})", 5 + 2 * i, 6 + 2 * i))
+            .collect();
+        let sql = format!(
+            "SELECT resource, admin, at, client_ip FROM (
+                 SELECT resource, admin, at, client_ip, id,
+                        ROW_NUMBER() OVER (PARTITION BY resource ORDER BY id DESC) AS newest
+                 FROM audit_log
+                 WHERE org = $1 AND sub_category = $2 AND action = $3 AND result = $4 AND ({})
+             ) AS reveals
+             WHERE newest <= ${} ORDER BY id DESC",
+            each.join(" OR "),
+            5 + 2 * wanted.len()
+        );
+        let mut query = sqlx::query_as::<_, (String, String, i64, String)>(&sql)
+            .bind(for_audit(org))
+            .bind(for_audit(sub_category))
+            .bind(AuditAction::Reveal.code())
+            .bind(AuditResult::Success.code());
+        for (resource, since) in &wanted {
+            query = query.bind(resource.clone()).bind(*since);
+        }
+        let rows = query.bind(REVEALS_LISTED).fetch_all(&self.pool).await?;
+        Ok(wanted
+            .iter()
+            .map(|(resource, since)| {
+                rows.iter()
+                    .filter(|(r, _, at, _)| r == resource && at >= since)
+                    .map(|(_, admin, at, client_ip)| RevealEntry {
+                        admin: admin.clone(),
+                        at: *at,
+                        client_ip: client_ip.clone(),
+                    })
+                    .collect()
             })
             .collect())
     }

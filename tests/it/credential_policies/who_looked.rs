@@ -244,3 +244,71 @@ async fn the_keys_reveals_since_it_was_added() {
         .parse();
     assert_eq!(list, []);
 }
+
+/// The page reads every token's reveals in one query: each token still gets
+/// only its own, at most ten, newest first, and one added again under an
+/// old name starts with none.
+#[tokio::test]
+async fn the_page_lists_each_tokens_own_reveals() {
+    let app = TestApp::new().await;
+    let api = app.sign_in("api@acme.example").await;
+    let ids = token_ids(&app, &api).await;
+    let (busy, quiet) = (ids[0], ids[1]);
+    for i in 0..12 {
+        let peer = format!("127.0.1.{}:1", i + 1);
+        reveal_from(
+            &app,
+            &api,
+            "sandbox-tokens/reveal",
+            &format!("id={busy}"),
+            &peer,
+        )
+        .await;
+    }
+    reveal_from(
+        &app,
+        &api,
+        "sandbox-tokens/reveal",
+        &format!("id={quiet}"),
+        "127.0.0.3:1",
+    )
+    .await;
+    let added = app
+        .call(Some(&api), "sandbox-tokens/add", &[("name", "Peeked")])
+        .await;
+    let old = added.parse::<IssuedToken>().token.id;
+    reveal_from(
+        &app,
+        &api,
+        "sandbox-tokens/reveal",
+        &format!("id={old}"),
+        "127.0.0.4:1",
+    )
+    .await;
+    let deleted = app
+        .call(
+            Some(&api),
+            "sandbox-tokens/delete",
+            &[("id", &old.to_string())],
+        )
+        .await;
+    assert_status(&deleted, StatusCode::OK, "delete");
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let again = app
+        .call(Some(&api), "sandbox-tokens/add", &[("name", "Peeked")])
+        .await;
+    let new = again.parse::<IssuedToken>().token.id;
+
+    let page: SandboxPage = app
+        .call(Some(&api), "sandbox-tokens/list", &[])
+        .await
+        .parse();
+    let ips = |id: i64| -> Vec<String> {
+        let token = page.tokens.iter().find(|t| t.id == id).expect("listed");
+        token.reveals.iter().map(|r| r.client_ip.clone()).collect()
+    };
+    let newest_ten: Vec<String> = (3..=12).rev().map(|i| format!("127.0.1.{i}")).collect();
+    assert_eq!(ips(busy), newest_ten);
+    assert_eq!(ips(quiet), ["127.0.0.3"]);
+    assert_eq!(ips(new), Vec::<String>::new());
+}
