@@ -412,14 +412,7 @@ async fn consumer_sign_in_refusals() {
 async fn the_api_is_rate_limited_per_organisation() {
     let app = TestApp::new().await; // 2 per second, as the spec says
     let key = reveal(&app, &app.sign_in("api@acme.example").await, CLOUD).await;
-    let (_, cookie) = app
-        .api_login(
-            "/o/acme/api/v1/authenticatedSession",
-            &key,
-            "api@acme.example",
-        )
-        .await;
-    let cookie = cookie.expect("a session");
+    let cookie = app.api_session("acme", &key, "api@acme.example").await;
     let mut statuses = Vec::new();
     // The sign-in and six quick calls span at most two one-second windows
     // of two each (only calls with a live session count).

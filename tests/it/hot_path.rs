@@ -27,15 +27,7 @@ async fn api_session(app: &TestApp) -> String {
         .call(Some(&api), "api-keys/reveal", &[("kind", "cloud_service")])
         .await
         .parse();
-    let (login, cookie) = app
-        .api_login(
-            "/o/acme/api/v1/authenticatedSession",
-            &key,
-            "api@acme.example",
-        )
-        .await;
-    assert_status(&login, StatusCode::OK, "login");
-    cookie.expect("a session cookie")
+    app.api_session("acme", &key, "api@acme.example").await
 }
 
 #[tokio::test]

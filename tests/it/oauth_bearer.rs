@@ -810,14 +810,7 @@ async fn bearer_calls_share_the_organisations_rate_limit_and_only_valid_ones_cou
     .await
     .unwrap();
     let key = secrecy::ExposeSecret::expose_secret(&key).to_owned();
-    let (login, cookie) = app
-        .api_login(
-            "/o/acme/api/v1/authenticatedSession",
-            &key,
-            "api@acme.example",
-        )
-        .await;
-    assert_eq!(login.status, StatusCode::OK, "{}", login.text);
+    let cookie = app.api_session("acme", &key, "api@acme.example").await;
     let token = rsa.sign(&claims());
     assert_served(
         &bearer(&app, STATUS, &token).await,
@@ -833,7 +826,7 @@ async fn bearer_calls_share_the_organisations_rate_limit_and_only_valid_ones_cou
     assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS, "{}", over.text);
     assert_eq!(over.code(), "RATE_LIMIT_EXCEEDED");
     assert!(over.headers.get(header::RETRY_AFTER).is_some());
-    let session = app.consumer("GET", STATUS, cookie.as_deref(), None).await;
+    let session = app.consumer("GET", STATUS, Some(&cookie), None).await;
     assert_eq!(
         session.status,
         StatusCode::TOO_MANY_REQUESTS,
@@ -856,14 +849,7 @@ async fn the_subscription_answers_bearer_calls_as_it_answers_sessions() {
     .await
     .unwrap();
     let key = secrecy::ExposeSecret::expose_secret(&key).to_owned();
-    let (_, cookie) = app
-        .api_login(
-            "/o/acme/api/v1/authenticatedSession",
-            &key,
-            "api@acme.example",
-        )
-        .await;
-    let cookie = cookie.expect("a session");
+    let cookie = app.api_session("acme", &key, "api@acme.example").await;
     let token = rsa.sign(&claims());
     // A bearer header is the whole proof: a live session beside it does not
     // rescue a bad token.

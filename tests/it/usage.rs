@@ -125,14 +125,7 @@ async fn sessions_are_limited_per_hour_across_requests() {
     .await;
     // Only calls with a live session count: the sign-in is the first of 5.
     let key = reveal_key(&app, &app.sign_in("api@acme.example").await).await;
-    let (_, cookie) = app
-        .api_login(
-            "/o/acme/api/v1/authenticatedSession",
-            &key,
-            "api@acme.example",
-        )
-        .await;
-    let cookie = cookie.expect("a session");
+    let cookie = app.api_session("acme", &key, "api@acme.example").await;
     let mut limited = 0;
     for _ in 0..7 {
         let r = app
@@ -197,17 +190,10 @@ async fn last_use_and_call_counts_show_and_reset_with_the_secret() {
         .parse();
     assert_eq!(usage(before).last_used_on, None);
 
-    let (login, cookie) = app
-        .api_login(
-            "/o/acme/api/v1/authenticatedSession",
-            &key,
-            "api@acme.example",
-        )
-        .await;
-    assert_status(&login, StatusCode::OK, "login");
+    let cookie = app.api_session("acme", &key, "api@acme.example").await;
     for _ in 0..2 {
         assert_status(
-            &app.consumer("GET", "/o/acme/api/v1/status", cookie.as_deref(), None)
+            &app.consumer("GET", "/o/acme/api/v1/status", Some(&cookie), None)
                 .await,
             StatusCode::OK,
             "status",

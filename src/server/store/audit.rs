@@ -174,7 +174,7 @@ impl Store {
             .bind(AuditAction::Reveal.code())
             .bind(AuditResult::Success.code());
         for (resource, since) in &wanted {
-            query = query.bind(resource.clone()).bind(*since);
+            query = query.bind(resource.as_str()).bind(*since);
         }
         let rows = query.bind(REVEALS_LISTED).fetch_all(&self.pool).await?;
         Ok(wanted

@@ -131,6 +131,19 @@ impl TestApp {
         (reply, cookie)
     }
 
+    /// A Cloud Service API session (its `JSESSIONID` cookie) of `username`
+    /// in `org`, signed in with `key`; the sign-in must succeed.
+    pub async fn api_session(&self, org: &str, key: &str, username: &str) -> String {
+        let path = format!("/o/{org}/api/v1/authenticatedSession");
+        let (login, cookie) = self.api_login(&path, key, username).await;
+        assert_status(
+            &login,
+            StatusCode::OK,
+            &format!("API sign-in of {username} in {org}"),
+        );
+        cookie.expect("a successful API sign-in sets a session cookie")
+    }
+
     /// POSTs a JSON body to a server function declared with `input = Json`.
     pub async fn call_json(
         &self,
