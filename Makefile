@@ -62,14 +62,16 @@ setup-wrk:
 
 ## --- build and run -----------------------------------------------------------
 
+# --split: each page's island (`#[island(lazy)]`) becomes its own wasm
+# chunk, fetched only by the pages that show it (docs/FIRST-LOAD.md).
 build: setup
-	cargo leptos build
+	cargo leptos build --split
 
 # --precompress writes .br (brotli, quality 11) and .gz beside each asset;
 # the file service (leptos_axum) sends them with Content-Encoding and Vary,
 # instead of compressing the wasm again at every first load.
 build-release: setup
-	cargo leptos build --release --precompress
+	cargo leptos build --release --precompress --split
 
 run: build-release
 	mkdir -p data

@@ -1,19 +1,31 @@
-// `make bench`: what a browser downloads on its first visit, per role, and
-// how long the page takes to become interactive. For each demo account a
-// fresh browser context (empty cache) signs in; on the first signed-in page
-// it sums the bytes of every script, wasm and stylesheet as they came over
-// the wire (Resource Timing `encodedBodySize`: compressed as sent), and
-// reads the `keyport-hydrated` performance mark (navigation to interactive).
+// `make bench`: what a browser downloads when it opens a page first, per
+// role and page, and how long the page takes to become interactive. For
+// each demo account a browser context signs in; then every page the role
+// can open is loaded in a fresh context (empty cache, the same session),
+// where it sums the bytes of every script, wasm and stylesheet as they came
+// over the wire (Resource Timing `encodedBodySize`: compressed as sent;
+// lazy islands' chunks included), and reads the `keyport-hydrated`
+// performance mark (navigation to interactive: every island hydrated).
 // Usage: node bench-first-load.mjs BASE_URL
 import { chromium } from '@playwright/test';
 
 const base = process.argv[2];
+const API_PAGES = [
+  '/administration/api-configuration',
+  '/administration/api-configuration/legacy-api/internet-saas-api/sandbox-api-token',
+  '/administration/api-configuration/legacy-api/internet-saas-api/cloud-service-api-key',
+  '/administration/api-configuration/legacy-api/internet-saas-api/oauth-authorization-servers',
+  '/administration/api-configuration/legacy-api/cloud-branch-connector-api/api-key-management',
+];
+const AUDIT = '/administration/audit-logs';
+const CONSOLE = '/provider';
+// Each role's pages, as its navigation offers them (docs/ROLES.md).
 const accounts = [
-  ['Super Admin', 'super@acme.example'],
-  ['API Admin', 'api@acme.example'],
-  ['Read-Only Admin', 'readonly@acme.example'],
-  ['Cloud Connector Admin', 'connector@acme.example'],
-  ['Provider', 'provider@keyport.example'],
+  ['Super Admin', 'super@acme.example', [...API_PAGES, AUDIT]],
+  ['API Admin', 'api@acme.example', [...API_PAGES, AUDIT]],
+  ['Read-Only Admin', 'readonly@acme.example', [...API_PAGES, AUDIT]],
+  ['Cloud Connector Admin', 'connector@acme.example', API_PAGES],
+  ['Provider', 'provider@keyport.example', [...API_PAGES, AUDIT, CONSOLE]],
 ];
 
 const browser = await chromium.launch({
@@ -22,7 +34,7 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
 });
 const results = [];
-for (const [role, username] of accounts) {
+for (const [role, username, pages] of accounts) {
   const context = await browser.newContext({ baseURL: base });
   const page = await context.newPage();
   await page.goto('/login');
@@ -30,25 +42,26 @@ for (const [role, username] of accounts) {
   await page.getByLabel('Password').fill('Keyport-demo-1');
   await page.getByRole('button', { name: 'Sign In', exact: true }).click();
   await page.waitForURL((url) => !url.pathname.startsWith('/login'));
-  // The first signed-in page, loaded afresh with an empty cache.
-  const path = new URL(page.url()).pathname;
-  const fresh = await browser.newContext({ baseURL: base, storageState: await context.storageState() });
-  const first = await fresh.newPage();
-  await first.goto(path, { waitUntil: 'load' });
-  await first.locator('body[data-hydrated="true"]').waitFor({ state: 'attached', timeout: 30_000 });
-  const measured = await first.evaluate(() => {
-    const bytes = { wasm: 0, js: 0, css: 0 };
-    for (const r of performance.getEntriesByType('resource')) {
-      const name = new URL(r.name).pathname;
-      const kind = name.endsWith('.wasm') ? 'wasm' : name.endsWith('.js') ? 'js' : name.endsWith('.css') ? 'css' : null;
-      if (kind) bytes[kind] += r.encodedBodySize;
-    }
-    const hydrated = performance.getEntriesByName('keyport-hydrated')[0]?.startTime ?? null;
-    return { bytes, hydrated_ms: hydrated };
-  });
-  const total = measured.bytes.wasm + measured.bytes.js + measured.bytes.css;
-  results.push({ role, page: path, ...measured, total_bytes: total });
-  await fresh.close();
+  const storageState = await context.storageState();
+  for (const path of pages) {
+    const fresh = await browser.newContext({ baseURL: base, storageState });
+    const first = await fresh.newPage();
+    await first.goto(path, { waitUntil: 'load' });
+    await first.locator('body[data-hydrated="true"]').waitFor({ state: 'attached', timeout: 30_000 });
+    const measured = await first.evaluate(() => {
+      const bytes = { wasm: 0, js: 0, css: 0 };
+      for (const r of performance.getEntriesByType('resource')) {
+        const name = new URL(r.name).pathname;
+        const kind = name.endsWith('.wasm') ? 'wasm' : name.endsWith('.js') ? 'js' : name.endsWith('.css') ? 'css' : null;
+        if (kind) bytes[kind] += r.encodedBodySize;
+      }
+      const hydrated = performance.getEntriesByName('keyport-hydrated')[0]?.startTime ?? null;
+      return { bytes, hydrated_ms: hydrated };
+    });
+    const total = measured.bytes.wasm + measured.bytes.js + measured.bytes.css;
+    results.push({ role, page: path, ...measured, total_bytes: total });
+    await fresh.close();
+  }
   await context.close();
 }
 await browser.close();

@@ -875,7 +875,7 @@ async fn bench_backend(
     let hydration = hydration(&server.base);
     println!("hydrated: {hydration}");
     let first_load = first_load_per_role(&server.base);
-    println!("first load per role (wire bytes, interactive): {first_load}");
+    println!("first load per role and page (wire bytes, interactive): {first_load}");
     let signed_in = sign_in_burst(&server.base, &seeded.burst).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_burst = server.rss_kib();
@@ -1224,6 +1224,24 @@ async fn first_load_bytes() -> BenchResult<Value> {
         );
     }
     out.insert("total".into(), json!({ "raw": total.0, "brotli": total.1 }));
+    // `--split`: the lazy islands' chunks, which only the pages showing
+    // those islands fetch (their `.br` files are what the server sends).
+    let mut chunks = (0u64, 0u64, 0u64);
+    for entry in std::fs::read_dir("target/site/pkg")? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if (name.starts_with("chunk_") || name.starts_with("split_")) && name.ends_with(".wasm") {
+            let size = |n: &str| std::fs::metadata(format!("target/site/pkg/{n}")).map(|m| m.len());
+            chunks = (
+                chunks.0 + 1,
+                chunks.1 + size(&name)?,
+                chunks.2 + size(&format!("{name}.br")).unwrap_or(0),
+            );
+        }
+    }
+    out.insert(
+        "lazy_chunks".into(),
+        json!({ "files": chunks.0, "raw": chunks.1, "brotli": chunks.2 }),
+    );
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(Value::Object(out))
@@ -1320,6 +1338,36 @@ fn print_table(r: &Value) {
             None => "skipped".into(),
         },
     );
+    // Per page: the most any role downloaded on a first visit, and the
+    // median time to interactive over the roles that opened it.
+    let pages = first_load_pages(r);
+    for page in &pages {
+        row(&format!("first load of {page}"), &|b| {
+            let visits: Vec<&Value> = b["first_load_per_role"]
+                .as_array()
+                .map(|v| v.iter().filter(|x| x["page"] == page.as_str()).collect())
+                .unwrap_or_default();
+            let most = visits
+                .iter()
+                .filter_map(|x| x["total_bytes"].as_u64())
+                .max();
+            let mut ms: Vec<f64> = visits
+                .iter()
+                .filter_map(|x| x["hydrated_ms"].as_f64())
+                .collect();
+            ms.sort_by(f64::total_cmp);
+            match (most, ms.get(ms.len() / 2)) {
+                (Some(bytes), Some(ms)) => {
+                    format!(
+                        "{} B (most of {} roles), interactive {ms:.0} ms",
+                        thousands(bytes as f64),
+                        visits.len()
+                    )
+                }
+                _ => "skipped".into(),
+            }
+        });
+    }
     row("server RSS idle / under load / after 32 sign-ins", &|b| {
         let rss = &b["rss_kib"];
         let mib = |v: &Value| format!("{:.0} MiB", v.as_f64().unwrap_or(0.0) / 1024.0);
@@ -1350,7 +1398,7 @@ fn print_table(r: &Value) {
         return;
     }
     println!(
-        "first load (release): wasm {}/{} B, JS {}/{} B, CSS {}/{} B, total {}/{} B (raw/brotli)",
+        "first load (release), main module: wasm {}/{} B, JS {}/{} B, CSS {}/{} B, total {}/{} B (raw/brotli)",
         f["wasm"]["raw"],
         f["wasm"]["brotli"],
         f["js"]["raw"],
@@ -1360,6 +1408,30 @@ fn print_table(r: &Value) {
         f["total"]["raw"],
         f["total"]["brotli"]
     );
+    let c = &f["lazy_chunks"];
+    println!(
+        "lazy islands' chunks (fetched only by the pages that show them): {} files, {}/{} B (raw/brotli)",
+        c["files"], c["raw"], c["brotli"]
+    );
+}
+
+/// The pages that `bench-first-load.mjs` opened, in its order.
+fn first_load_pages(r: &Value) -> Vec<String> {
+    let mut pages: Vec<String> = Vec::new();
+    for b in backends(r) {
+        for visit in r["backends"][&b]["first_load_per_role"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if let Some(page) = visit["page"].as_str() {
+                if !pages.iter().any(|p| p == page) {
+                    pages.push(page.to_owned());
+                }
+            }
+        }
+    }
+    pages
 }
 
 fn backends(r: &Value) -> Vec<String> {

@@ -18,21 +18,15 @@ pub mod paths;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-/// Entry point of the WebAssembly build: attach to the server-rendered HTML.
+/// Entry point of the WebAssembly build. The pages are server-rendered HTML;
+/// only their islands (`#[island]`) come alive. Leptos' island script calls
+/// this, then hydrates each `<leptos-island>` of the page in document order,
+/// fetching a lazy island's code first (docs/FIRST-LOAD.md).
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    // Tests wait for this attribute, and benchmarks read the mark.
-    if let Some(window) = web_sys::window() {
-        if let Some(performance) = window.performance() {
-            let _ = performance.mark("keyport-hydrated");
-        }
-        if let Some(body) = window.document().and_then(|d| d.body()) {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    }
+    leptos::mount::hydrate_islands();
 }
 
 /// The layers depend one way: pages use components and api, never the

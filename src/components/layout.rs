@@ -4,7 +4,7 @@
 use super::toast::ToastRegion;
 use crate::api::session::{SignOut, SwitchOrg, current_viewer};
 use crate::error::AppError;
-use crate::model::{Permission, Viewer};
+use crate::model::{Permission, Role, Viewer};
 use crate::paths::{
     AUDIT_LOGS, CLOUD_SERVICE_API_KEY, CONNECTOR_KEY_MANAGEMENT, LOGIN, OVERVIEW, PROVIDER,
     SANDBOX_API_TOKEN,
@@ -187,30 +187,62 @@ pub fn ExpiredBanner(text: &'static str, contact: String) -> impl IntoView {
 /// admin does not get: either the role lacks `permission`, or (the
 /// connector key) the provider has not let the role use it. Pages show it
 /// only while the subscription is active: an expired one has its own banner.
+/// Inside a page's island it reads the role the island provides
+/// ([`provide_role`]).
 #[component]
 pub fn ViewOnlyNotice(permission: Permission) -> impl IntoView {
+    let role = use_context::<ViewerRole>().map(|r| r.0);
+    role.map(|role| view_only_text(role, permission))
+}
+
+fn view_only_text(role: Role, permission: Permission) -> impl IntoView {
+    let why = if role.allows(permission) {
+        "Changes here need your service provider's permission.".to_owned()
+    } else {
+        format!(
+            "Your role ({}) can see this page but not change it.",
+            role.label()
+        )
+    };
+    view! {
+        <p class="banner banner-info view-only" role="note">
+            <strong>"View only."</strong>{format!(" {why}")}
+        </p>
+    }
+}
+
+/// The signed-in admin's role, for the components of a page's island: an
+/// island cannot reach the shell's [`ViewerResource`] in the browser, so
+/// the page passes the role in as a prop and the island provides it.
+#[derive(Clone, Copy, Debug)]
+pub struct ViewerRole(pub Role);
+
+/// Called first in a page's island with the role it was given.
+pub fn provide_role(role: Role) {
+    provide_context(ViewerRole(role));
+}
+
+/// Renders `page` with the signed-in admin once the shell's viewer has
+/// loaded (on the server: pages wait for their data). Nothing for a visitor
+/// who is not signed in: the shell sends them to /login.
+pub fn with_viewer<V>(page: impl Fn(Viewer) -> V + Clone + Send + Sync + 'static) -> impl IntoView
+where
+    V: IntoView + 'static,
+{
     let viewer = expect_context::<ViewerResource>();
     view! {
         <Transition>
-            {move || Suspend::new(async move {
-                let viewer = viewer.await.ok().flatten()?;
-                let why = if viewer.can(permission) {
-                    "Changes here need your service provider's permission.".to_owned()
-                } else {
-                    format!("Your role ({}) can see this page but not change it.", viewer.role.label())
-                };
-                Some(view! {
-                    <p class="banner banner-info view-only" role="note">
-                        <strong>"View only."</strong>{format!(" {why}")}
-                    </p>
-                })
-            })}
+            {move || {
+                let page = page.clone();
+                Suspend::new(async move { viewer.await.ok().flatten().map(page) })
+            }}
         </Transition>
     }
 }
 
-/// The Base URL with a copy button.
-#[component]
+/// The Base URL with a copy button (an island of its own on the overview,
+/// part of the page's island elsewhere).
+#[island]
 pub fn BaseUrl(url: String) -> impl IntoView {
     let toaster = super::toast::use_toaster();
     let copy_value = url.clone();

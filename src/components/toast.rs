@@ -78,8 +78,10 @@ where
     });
 }
 
-/// Provides a [`Toaster`] to `children` and shows its toasts.
-#[component]
+/// Provides a [`Toaster`] to `children` and shows its toasts. An island
+/// around the whole frame: the page's islands inside it reach its toaster
+/// through their context, as a component's children would.
+#[island]
 pub fn ToastRegion(children: Children) -> impl IntoView {
     let toaster = Toaster {
         toasts: RwSignal::new(Vec::new()),

@@ -16,7 +16,8 @@ use crate::components::data_table::{
     ActionsFn, CellFn, DataTable, LoadedLayout, SavedLayout, SortKey,
 };
 use crate::components::layout::{
-    BaseUrl, Breadcrumbs, ExpiredBanner, ViewOnlyNotice, internet_saas_trail,
+    BaseUrl, Breadcrumbs, ExpiredBanner, ViewOnlyNotice, internet_saas_trail, provide_role,
+    with_viewer,
 };
 use crate::components::local_time::{LastUsed, LocalTime};
 use crate::components::masked_secret::MaskedSecret;
@@ -24,7 +25,7 @@ use crate::components::tabs::InternetSaasTabs;
 use crate::components::toast::report_outcome;
 use crate::error::AppError;
 use crate::model::{
-    ApiKeyPage, ApiKeyView, CredentialPolicy, KeyDisabled, KeyKind, OrgSummary, Permission,
+    ApiKeyPage, ApiKeyView, CredentialPolicy, KeyDisabled, KeyKind, OrgSummary, Permission, Role,
     Subscription, Usage,
 };
 use crate::paths::{OVERVIEW, TableKey};
@@ -39,7 +40,7 @@ pub fn CloudServiceApiKeyPage() -> impl IntoView {
         <Breadcrumbs trail=internet_saas_trail("Cloud Service API Key") />
         <h1>"Internet & SaaS API"</h1>
         <InternetSaasTabs />
-        <KeySection kind=KeyKind::CloudService title="Cloud Service API Key" />
+        {with_viewer(|viewer| view! { <KeySection kind=KeyKind::CloudService role=viewer.role /> })}
     }
 }
 
@@ -56,7 +57,7 @@ pub fn ConnectorKeyPage() -> impl IntoView {
         <Title text="API Key Management" />
         <Breadcrumbs trail />
         <h1>"Cloud & Branch Connector API"</h1>
-        <KeySection kind=KeyKind::Connector title="API Key Management" />
+        {with_viewer(|viewer| view! { <KeySection kind=KeyKind::Connector role=viewer.role /> })}
     }
 }
 
@@ -86,8 +87,14 @@ struct Controls {
     usage: RwSignal<Usage>,
 }
 
-#[component]
-fn KeySection(kind: KeyKind, title: &'static str) -> impl IntoView {
+/// Either page's island: the key, its controls and dialogs.
+#[island(lazy)]
+fn KeySection(kind: KeyKind, role: Role) -> impl IntoView {
+    provide_role(role);
+    let title = match kind {
+        KeyKind::CloudService => "Cloud Service API Key",
+        KeyKind::Connector => "API Key Management",
+    };
     let c = Controls {
         kind,
         dialog: RwSignal::new(Dialog::Closed),

@@ -4,7 +4,7 @@
 
 use crate::api::audit_log::list_audit_log;
 use crate::components::data_table::{CellFn, DataTable, LoadedLayout, SavedLayout, SortKey};
-use crate::components::layout::{Breadcrumbs, ViewerResource};
+use crate::components::layout::{Breadcrumbs, with_viewer};
 use crate::components::local_time::LocalTime;
 use crate::model::{AuditEntry, AuditFilter, AuditPage, Permission};
 use crate::pages::not_permitted::NotPermitted;
@@ -16,57 +16,59 @@ use std::sync::Arc;
 
 #[component]
 pub fn AuditLogsPage() -> impl IntoView {
-    let query = use_query_map();
-    let filter = Memo::new(move |_| {
-        query.with(|q| {
-            let get = |k: &str| q.get(k).filter(|v| !v.is_empty());
-            AuditFilter {
-                admin: get("admin"),
-                action: get("action"),
-                category: get("category"),
-                result: get("result"),
-                from: get("from"),
-                to: get("to"),
-                page: get("page").and_then(|p| p.parse().ok()),
-            }
-        })
+    // Read once: a new filter or page is a new request (a GET form, links).
+    let filter = use_query_map().with_untracked(|q| {
+        let get = |k: &str| q.get(k).filter(|v| !v.is_empty());
+        AuditFilter {
+            admin: get("admin"),
+            action: get("action"),
+            category: get("category"),
+            result: get("result"),
+            from: get("from"),
+            to: get("to"),
+            page: get("page").and_then(|p| p.parse().ok()),
+        }
     });
-    let data = Resource::new(move || filter.get(), list_audit_log);
+    // A role without the log (Cloud Connector Admin) gets the
+    // not-permitted page (403); the server function refuses it all the same.
+    with_viewer(move |viewer| {
+        if viewer.can(Permission::ViewAuditLog) {
+            view! {
+                <Title text="Audit Logs" />
+                <Breadcrumbs trail=vec![("Administration", None), ("Audit Logs", None)] />
+                <h1>"Audit Logs"</h1>
+                <AuditLog filter=filter.clone() />
+            }
+            .into_any()
+        } else {
+            view! { <NotPermitted what="The audit log" who="Super Admins, API Admins, Read-Only Admins and the service provider" /> }
+                .into_any()
+        }
+    })
+}
+
+/// The page's island: the entries of this filter and page, in the table
+/// whose columns and sort the admin chooses.
+#[island(lazy)]
+fn AuditLog(filter: AuditFilter) -> impl IntoView {
+    let data = Resource::new(|| (), {
+        let filter = filter.clone();
+        move |_| list_audit_log(filter.clone())
+    });
     let layout = SavedLayout::new(TableKey::AuditLog);
-    let viewer = expect_context::<ViewerResource>();
-    let log = move || {
-        view! {
-            <Title text="Audit Logs" />
-            <Breadcrumbs trail=vec![("Administration", None), ("Audit Logs", None)] />
-            <h1>"Audit Logs"</h1>
-            // Transition: a new filter or page keeps the current entries (and the
-            // table's state) on screen until the next ones arrive.
-            <Transition fallback=|| view! { <p class="loading">"Loading the audit log…"</p> }>
-                {move || Suspend::new(async move {
-                    let filter = filter.get_untracked();
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading the audit log…"</p> }>
+            {move || {
+                let filter = filter.clone();
+                Suspend::new(async move {
                     let layout = layout.load().await;
                     match data.await {
                         Ok(page) => view! { <AuditView page layout filter /> }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
-                })}
-            </Transition>
-        }
-    };
-    // A role without the log (Cloud Connector Admin) gets the
-    // not-permitted page (403); the server function refuses it all the same.
-    view! {
-        <Transition>
-            {move || Suspend::new(async move {
-                let viewer = viewer.await.ok().flatten()?;
-                Some(if viewer.can(Permission::ViewAuditLog) {
-                    log().into_any()
-                } else {
-                    view! { <NotPermitted what="The audit log" who="Super Admins, API Admins, Read-Only Admins and the service provider" /> }
-                        .into_any()
                 })
-            })}
-        </Transition>
+            }}
+        </Suspense>
     }
 }
 

@@ -6,13 +6,14 @@ use crate::components::data_table::{
 };
 use crate::components::dialog::{ConfirmDialog, FormDialog};
 use crate::components::layout::{
-    BaseUrl, Breadcrumbs, ExpiredBanner, ViewOnlyNotice, internet_saas_trail,
+    BaseUrl, Breadcrumbs, ExpiredBanner, ViewOnlyNotice, internet_saas_trail, provide_role,
+    with_viewer,
 };
 use crate::components::local_time::LocalTime;
 use crate::components::tabs::InternetSaasTabs;
 use crate::components::toast::report_outcome;
 use crate::model::{
-    OAUTH_MAX_SERVERS, OAuthPage, OAuthServerForm, OAuthServerView, Permission, Subscription,
+    OAUTH_MAX_SERVERS, OAuthPage, OAuthServerForm, OAuthServerView, Permission, Role, Subscription,
     validate_oauth_form,
 };
 use crate::paths::TableKey;
@@ -42,6 +43,19 @@ struct Controls {
 
 #[component]
 pub fn OAuthServersPage() -> impl IntoView {
+    view! {
+        <Title text="OAuth 2.0 Authorization Servers" />
+        <Breadcrumbs trail=internet_saas_trail("OAuth 2.0 Authorization Servers") />
+        <h1>"Internet & SaaS API"</h1>
+        <InternetSaasTabs />
+        {with_viewer(|viewer| view! { <OAuthServers role=viewer.role /> })}
+    }
+}
+
+/// The tab's island: the servers, their controls and dialogs.
+#[island(lazy)]
+fn OAuthServers(role: Role) -> impl IntoView {
+    provide_role(role);
     let c = Controls {
         dialog: RwSignal::new(Dialog::Closed),
         save: ServerAction::new(),
@@ -59,10 +73,6 @@ pub fn OAuthServersPage() -> impl IntoView {
     report_outcome(c.save, move |_| done("Authorization server saved."));
     report_outcome(c.delete, move |()| done("Authorization server deleted."));
     view! {
-        <Title text="OAuth 2.0 Authorization Servers" />
-        <Breadcrumbs trail=internet_saas_trail("OAuth 2.0 Authorization Servers") />
-        <h1>"Internet & SaaS API"</h1>
-        <InternetSaasTabs />
         <section aria-labelledby="tab-title">
             <h2 id="tab-title">"OAuth 2.0 Authorization Servers"</h2>
             // Transition: after an action the servers stay on screen until

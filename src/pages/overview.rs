@@ -1,6 +1,8 @@
 //! `/administration/api-configuration`: the sections and their Base URLs.
 
-use crate::components::layout::{BaseUrl, Breadcrumbs, ViewOnlyNotice, ViewerResource};
+use crate::components::layout::{
+    BaseUrl, Breadcrumbs, ViewOnlyNotice, ViewerResource, provide_role,
+};
 use crate::model::{Permission, Viewer};
 use crate::paths::{
     CLOUD_SERVICE_API_KEY, CONNECTOR_KEY_MANAGEMENT, OAUTH_SERVERS, SANDBOX_API_TOKEN,
@@ -26,6 +28,7 @@ pub fn OverviewPage() -> impl IntoView {
 
 #[component]
 fn Sections(viewer: Viewer) -> impl IntoView {
+    provide_role(viewer.role);
     // A role that may change none of the sections is told so up front.
     let view_only = ![
         Permission::ManageSandboxTokens,

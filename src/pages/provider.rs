@@ -11,7 +11,7 @@ use crate::api::provider::{
     SetOrgAdminApiAccess, SetSubscription, get_provider_console,
 };
 use crate::components::clipboard::copy_to_clipboard;
-use crate::components::layout::{Breadcrumbs, ViewerResource};
+use crate::components::layout::{Breadcrumbs, with_viewer};
 use crate::components::toast::{report_outcome, use_toaster};
 use crate::model::{
     ORG_NAME_MAX, Permission, ProviderConsole, ProviderOrg, Subscription, SubscriptionInfo,
@@ -49,6 +49,28 @@ impl Actions {
 
 #[component]
 pub fn ProviderConsolePage() -> impl IntoView {
+    // Other roles get the not-permitted page (403) and none of the
+    // console's controls; the server functions refuse them all the same.
+    with_viewer(|viewer| {
+        if viewer.can(Permission::OperateProvider) {
+            view! {
+                <Title text="Provider Console" />
+                <Breadcrumbs trail=vec![("Provider Console", None)] />
+                <h1>"Provider Console"</h1>
+                <OrgConsole />
+            }
+            .into_any()
+        } else {
+            view! { <NotPermitted what="The Provider Console" who="the service provider's operators" /> }
+                .into_any()
+        }
+    })
+}
+
+/// The page's island: the provisioning panel, the organisations with the
+/// chosen one's panel, and the form that creates one.
+#[island(lazy)]
+fn OrgConsole() -> impl IntoView {
     let actions = Actions {
         create: ServerAction::new(),
         subscription: ServerAction::new(),
@@ -58,41 +80,20 @@ pub fn ProviderConsolePage() -> impl IntoView {
         remove_admin: ServerAction::new(),
         api_access: ServerAction::new(),
     };
-    let viewer = expect_context::<ViewerResource>();
     let console = Resource::new(move || actions.versions(), |_| get_provider_console());
     let selected = RwSignal::new(None::<String>);
     report_outcomes(actions);
-    // Other roles get the not-permitted page (403) and none of the
-    // console's controls; the server functions refuse them all the same.
-    let console_view = move || {
-        view! {
-            <Title text="Provider Console" />
-            <Breadcrumbs trail=vec![("Provider Console", None)] />
-            <h1>"Provider Console"</h1>
-            <ProvisionedPanel action=actions.subscription />
-            <Transition fallback=|| view! { <p class="loading">"Loading organisations…"</p> }>
-                {move || Suspend::new(async move {
-                    match console.await {
-                        Ok(console) => view! { <Console console selected actions /> }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
-            <CreateOrgForm action=actions.create />
-        }
-    };
     view! {
-        <Transition>
+        <ProvisionedPanel action=actions.subscription />
+        <Transition fallback=|| view! { <p class="loading">"Loading organisations…"</p> }>
             {move || Suspend::new(async move {
-                let viewer = viewer.await.ok().flatten()?;
-                Some(if viewer.can(Permission::OperateProvider) {
-                    console_view().into_any()
-                } else {
-                    view! { <NotPermitted what="The Provider Console" who="the service provider's operators" /> }
-                        .into_any()
-                })
+                match console.await {
+                    Ok(console) => view! { <Console console selected actions /> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
             })}
         </Transition>
+        <CreateOrgForm action=actions.create />
     }
 }
 

@@ -12,15 +12,16 @@ use crate::components::data_table::{
     ActionsFn, CellFn, DataTable, LoadedLayout, SavedLayout, SortKey,
 };
 use crate::components::layout::{
-    BaseUrl, Breadcrumbs, ExpiredBanner, ViewOnlyNotice, internet_saas_trail,
+    BaseUrl, Breadcrumbs, ExpiredBanner, ViewOnlyNotice, internet_saas_trail, provide_role,
+    with_viewer,
 };
 use crate::components::local_time::{LastUsed, LocalTime};
 use crate::components::masked_secret::MaskedSecret;
 use crate::components::tabs::InternetSaasTabs;
 use crate::components::toast::{report_outcome, use_toaster};
 use crate::model::{
-    CredentialPolicy, DisableReason, Expiry, Permission, Quota, SandboxPage, SandboxTokenView,
-    Subscription, TokenStatus, Usage,
+    CredentialPolicy, DisableReason, Expiry, Permission, Quota, Role, SandboxPage,
+    SandboxTokenView, Subscription, TokenStatus, Usage,
 };
 use crate::paths::TableKey;
 use leptos::prelude::*;
@@ -65,6 +66,19 @@ struct Controls {
 
 #[component]
 pub fn SandboxTokenPage() -> impl IntoView {
+    view! {
+        <Title text="Sandbox API Token" />
+        <Breadcrumbs trail=internet_saas_trail("Sandbox API Token") />
+        <h1>"Internet & SaaS API"</h1>
+        <InternetSaasTabs />
+        {with_viewer(|viewer| view! { <SandboxTokens role=viewer.role /> })}
+    }
+}
+
+/// The tab's island: the tokens, their controls and dialogs.
+#[island(lazy)]
+fn SandboxTokens(role: Role) -> impl IntoView {
+    provide_role(role);
     let controls = Controls {
         dialog: RwSignal::new(Dialog::Closed),
         add: ServerAction::new(),
@@ -95,10 +109,6 @@ pub fn SandboxTokenPage() -> impl IntoView {
     report_outcomes(controls);
 
     view! {
-        <Title text="Sandbox API Token" />
-        <Breadcrumbs trail=internet_saas_trail("Sandbox API Token") />
-        <h1>"Internet & SaaS API"</h1>
-        <InternetSaasTabs />
         <section aria-labelledby="tab-title">
             <h2 id="tab-title">"Sandbox API Token"</h2>
             // Transition: after an action the tokens stay on screen until
