@@ -35,6 +35,8 @@ use std::sync::Arc;
 
 #[component]
 pub fn CloudServiceApiKeyPage() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server::http::preload_island("key_section_loader");
     view! {
         <Title text="Cloud Service API Key" />
         <Breadcrumbs trail=internet_saas_trail("Cloud Service API Key") />
@@ -46,6 +48,8 @@ pub fn CloudServiceApiKeyPage() -> impl IntoView {
 
 #[component]
 pub fn ConnectorKeyPage() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server::http::preload_island("key_section_loader");
     let trail = vec![
         ("Administration", None),
         ("API Configuration", Some(OVERVIEW)),

@@ -33,6 +33,8 @@ pub fn AuditLogsPage() -> impl IntoView {
     // not-permitted page (403); the server function refuses it all the same.
     with_viewer(move |viewer| {
         if viewer.can(Permission::ViewAuditLog) {
+            #[cfg(feature = "ssr")]
+            crate::server::http::preload_island("audit_log_loader");
             view! {
                 <Title text="Audit Logs" />
                 <Breadcrumbs trail=vec![("Administration", None), ("Audit Logs", None)] />

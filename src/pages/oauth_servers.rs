@@ -43,6 +43,8 @@ struct Controls {
 
 #[component]
 pub fn OAuthServersPage() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server::http::preload_island("o_auth_servers_loader");
     view! {
         <Title text="OAuth 2.0 Authorization Servers" />
         <Breadcrumbs trail=internet_saas_trail("OAuth 2.0 Authorization Servers") />

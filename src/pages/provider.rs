@@ -53,6 +53,8 @@ pub fn ProviderConsolePage() -> impl IntoView {
     // console's controls; the server functions refuse them all the same.
     with_viewer(|viewer| {
         if viewer.can(Permission::OperateProvider) {
+            #[cfg(feature = "ssr")]
+            crate::server::http::preload_island("org_console_loader");
             view! {
                 <Title text="Provider Console" />
                 <Breadcrumbs trail=vec![("Provider Console", None)] />

@@ -66,6 +66,8 @@ struct Controls {
 
 #[component]
 pub fn SandboxTokenPage() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server::http::preload_island("sandbox_tokens_loader");
     view! {
         <Title text="Sandbox API Token" />
         <Breadcrumbs trail=internet_saas_trail("Sandbox API Token") />

@@ -241,6 +241,51 @@ pub fn redirect_page(path: &str) {
     }
 }
 
+/// During a page render: have the page's `<head>` preload the wasm chunks
+/// of its lazy island `loader` (the island's name in snake case, then
+/// `_loader`), so they download beside the main module instead of after it
+/// has started. The chunks are read from the `--split` build's manifest,
+/// which leptos' `HydrationScripts` loads; without one this does nothing.
+pub fn preload_island(loader: &str) {
+    use leptos::prelude::{ReadValue, use_context};
+    use std::sync::{Mutex, OnceLock};
+
+    let Some(manifest) = use_context::<leptos::WasmSplitManifest>() else {
+        return;
+    };
+    let prefix = format!("{loader}_");
+    let key = manifest
+        .0
+        .read_value()
+        .1
+        .keys()
+        .find(|k| {
+            k.strip_prefix(&prefix)
+                .is_some_and(|h| h.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .cloned();
+    let Some(key) = key else {
+        return;
+    };
+    // The integration keeps `&'static str` keys: one copy per island, for
+    // the life of the process.
+    static KEYS: OnceLock<Mutex<Vec<&'static str>>> = OnceLock::new();
+    let mut keys = KEYS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let key = match keys.iter().find(|k| **k == key) {
+        Some(k) => *k,
+        None => {
+            let k: &'static str = Box::leak(key.into_boxed_str());
+            keys.push(k);
+            k
+        }
+    };
+    drop(keys);
+    leptos::prefetch_lazy_fn_on_server(key);
+}
+
 /// The policy for server-rendered pages: scripts only with this render's
 /// nonce (Leptos puts it on its hydration scripts) and WebAssembly compilation.
 pub fn page_csp(nonce: &str) -> String {
