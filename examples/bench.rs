@@ -1424,10 +1424,10 @@ fn first_load_pages(r: &Value) -> Vec<String> {
             .into_iter()
             .flatten()
         {
-            if let Some(page) = visit["page"].as_str() {
-                if !pages.iter().any(|p| p == page) {
-                    pages.push(page.to_owned());
-                }
+            if let Some(page) = visit["page"].as_str()
+                && !pages.iter().any(|p| p == page)
+            {
+                pages.push(page.to_owned());
             }
         }
     }
