@@ -13,8 +13,9 @@ use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
 
 /// The signed-in admin, loaded once by [`AdminShell`] for every page under
-/// /administration. Pages read it with `expect_context::<ViewerResource>()`
-/// and await it inside their own `Transition`.
+/// /administration, on the server. Pages get it through [`with_viewer`] and
+/// hand their island what it needs as props: in the browser an island
+/// cannot reach this resource.
 pub type ViewerResource = Resource<Result<Option<Viewer>, AppError>>;
 
 /// The frame of every signed-in page. Resources are created here, at the top
@@ -25,16 +26,15 @@ pub type ViewerResource = Resource<Result<Option<Viewer>, AppError>>;
 pub fn AdminShell() -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     let switch_org = ServerAction::<SwitchOrg>::new();
-    // Reloaded after a switch of organisation.
-    let viewer: ViewerResource =
-        Resource::new(move || switch_org.version().get(), |_| current_viewer());
+    // The shell is server-rendered only (no island): Sign Out and the
+    // switcher are plain form posts whose server functions redirect, so
+    // each page load reads the viewer once.
+    let viewer: ViewerResource = Resource::new(|| (), |_| current_viewer());
     provide_context(viewer);
     view! {
         <ToastRegion>
             <header class="topbar">
                 <a class="brand" href=OVERVIEW>"Keyport"</a>
-                // Transition, not Suspense: a switch of organisation keeps the
-                // header in place until the new viewer arrives.
                 <Transition>
                     {move || Suspend::new(async move {
                         match viewer.await {
