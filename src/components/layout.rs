@@ -1,6 +1,7 @@
 //! The frame of every signed-in page: header, the Administration navigation,
 //! breadcrumbs, and the session check that sends strangers to /login.
 
+use super::tabs::InternetSaasTabs;
 use super::toast::ToastRegion;
 use crate::api::session::{SignOut, SwitchOrg, current_viewer};
 use crate::error::AppError;
@@ -10,6 +11,7 @@ use crate::paths::{
     SANDBOX_API_TOKEN,
 };
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::components::{A, Outlet, Redirect};
 
 /// The signed-in admin, loaded once by [`AdminShell`] for every page under
@@ -158,6 +160,30 @@ pub fn Breadcrumbs(
                     .collect_view()}
             </ol>
         </nav>
+    }
+}
+
+/// A tab of Internet & SaaS API: its title, breadcrumbs, heading and tab
+/// bar, then the tab's island once the viewer has loaded, with the island's
+/// chunks (`loader`, see [`crate::server::http::preload_island`]) preloaded.
+pub fn internet_saas_tab<V>(
+    tab: &'static str,
+    loader: &'static str,
+    island: impl Fn(Viewer) -> V + Clone + Send + Sync + 'static,
+) -> impl IntoView
+where
+    V: IntoView + 'static,
+{
+    #[cfg(feature = "ssr")]
+    crate::server::http::preload_island(loader);
+    #[cfg(not(feature = "ssr"))]
+    let _ = loader;
+    view! {
+        <Title text=tab />
+        <Breadcrumbs trail=internet_saas_trail(tab) />
+        <h1>"Internet & SaaS API"</h1>
+        <InternetSaasTabs />
+        {with_viewer(island)}
     }
 }
 

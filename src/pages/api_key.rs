@@ -16,12 +16,11 @@ use crate::components::data_table::{
     ActionsFn, CellFn, DataTable, LoadedLayout, SavedLayout, SortKey,
 };
 use crate::components::layout::{
-    BaseUrl, Breadcrumbs, ExpiredBanner, ViewOnlyNotice, internet_saas_trail, provide_role,
+    BaseUrl, Breadcrumbs, ExpiredBanner, ViewOnlyNotice, internet_saas_tab, provide_role,
     with_viewer,
 };
 use crate::components::local_time::{LastUsed, LocalTime};
 use crate::components::masked_secret::MaskedSecret;
-use crate::components::tabs::InternetSaasTabs;
 use crate::components::toast::report_outcome;
 use crate::error::AppError;
 use crate::model::{
@@ -35,15 +34,11 @@ use std::sync::Arc;
 
 #[component]
 pub fn CloudServiceApiKeyPage() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    crate::server::http::preload_island("key_section_loader");
-    view! {
-        <Title text="Cloud Service API Key" />
-        <Breadcrumbs trail=internet_saas_trail("Cloud Service API Key") />
-        <h1>"Internet & SaaS API"</h1>
-        <InternetSaasTabs />
-        {with_viewer(|viewer| view! { <KeySection kind=KeyKind::CloudService role=viewer.role /> })}
-    }
+    internet_saas_tab(
+        "Cloud Service API Key",
+        "key_section_loader",
+        |viewer| view! { <KeySection kind=KeyKind::CloudService role=viewer.role /> },
+    )
 }
 
 #[component]

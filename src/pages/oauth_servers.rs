@@ -6,11 +6,9 @@ use crate::components::data_table::{
 };
 use crate::components::dialog::{ConfirmDialog, FormDialog};
 use crate::components::layout::{
-    BaseUrl, Breadcrumbs, ExpiredBanner, ViewOnlyNotice, internet_saas_trail, provide_role,
-    with_viewer,
+    BaseUrl, ExpiredBanner, ViewOnlyNotice, internet_saas_tab, provide_role,
 };
 use crate::components::local_time::LocalTime;
-use crate::components::tabs::InternetSaasTabs;
 use crate::components::toast::report_outcome;
 use crate::model::{
     OAUTH_MAX_SERVERS, OAuthPage, OAuthServerForm, OAuthServerView, Permission, Role, Subscription,
@@ -18,7 +16,6 @@ use crate::model::{
 };
 use crate::paths::TableKey;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use std::sync::Arc;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -43,15 +40,11 @@ struct Controls {
 
 #[component]
 pub fn OAuthServersPage() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    crate::server::http::preload_island("o_auth_servers_loader");
-    view! {
-        <Title text="OAuth 2.0 Authorization Servers" />
-        <Breadcrumbs trail=internet_saas_trail("OAuth 2.0 Authorization Servers") />
-        <h1>"Internet & SaaS API"</h1>
-        <InternetSaasTabs />
-        {with_viewer(|viewer| view! { <OAuthServers role=viewer.role /> })}
-    }
+    internet_saas_tab(
+        "OAuth 2.0 Authorization Servers",
+        "o_auth_servers_loader",
+        |viewer| view! { <OAuthServers role=viewer.role /> },
+    )
 }
 
 /// The tab's island: the servers, their controls and dialogs.

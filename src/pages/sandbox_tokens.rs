@@ -12,12 +12,10 @@ use crate::components::data_table::{
     ActionsFn, CellFn, DataTable, LoadedLayout, SavedLayout, SortKey,
 };
 use crate::components::layout::{
-    BaseUrl, Breadcrumbs, ExpiredBanner, ViewOnlyNotice, internet_saas_trail, provide_role,
-    with_viewer,
+    BaseUrl, ExpiredBanner, ViewOnlyNotice, internet_saas_tab, provide_role,
 };
 use crate::components::local_time::{LastUsed, LocalTime};
 use crate::components::masked_secret::MaskedSecret;
-use crate::components::tabs::InternetSaasTabs;
 use crate::components::toast::{report_outcome, use_toaster};
 use crate::model::{
     CredentialPolicy, DisableReason, Expiry, Permission, Quota, Role, SandboxPage,
@@ -25,7 +23,6 @@ use crate::model::{
 };
 use crate::paths::TableKey;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use std::sync::Arc;
 
 /// Which dialog is open.
@@ -66,15 +63,11 @@ struct Controls {
 
 #[component]
 pub fn SandboxTokenPage() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    crate::server::http::preload_island("sandbox_tokens_loader");
-    view! {
-        <Title text="Sandbox API Token" />
-        <Breadcrumbs trail=internet_saas_trail("Sandbox API Token") />
-        <h1>"Internet & SaaS API"</h1>
-        <InternetSaasTabs />
-        {with_viewer(|viewer| view! { <SandboxTokens role=viewer.role /> })}
-    }
+    internet_saas_tab(
+        "Sandbox API Token",
+        "sandbox_tokens_loader",
+        |viewer| view! { <SandboxTokens role=viewer.role /> },
+    )
 }
 
 /// The tab's island: the tokens, their controls and dialogs.
