@@ -228,3 +228,32 @@ async fn entries_stored_with_labels_are_converted_to_codes() {
     assert!(csv.contains(",Shred,Legacy,,legacy unknown,"), "{csv}");
     assert!(csv.contains(",Fax,feedc0de,Success"), "{csv}");
 }
+
+/// The page hands its filter, read from the address, to its island as JSON
+/// in an HTML attribute (`data-props`): markup sent in the address arrives
+/// escaped there, never as markup, and the page still answers.
+#[tokio::test]
+async fn a_filter_in_the_address_reaches_the_island_escaped() {
+    let app = TestApp::new().await;
+    let api = app.sign_in("api@acme.example").await;
+    let attack = "\"><script>alert(1)</script><img src=x onerror=alert(2)>";
+    let url = reqwest::Url::parse_with_params(
+        "http://keyport.test/administration/audit-logs",
+        &[("admin", attack), ("action", attack), ("from", attack)],
+    )
+    .expect("a valid URL");
+    let path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
+    let page = app.get(Some(&api), &path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let html = page.text;
+    assert!(
+        html.contains("data-component=\"AuditLog_"),
+        "the island is on the page"
+    );
+    assert!(!html.contains("<script>alert"), "script injected");
+    assert!(!html.contains("<img src=x"), "markup injected");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)"),
+        "the filter is kept, escaped"
+    );
+}
