@@ -7,5 +7,7 @@ pub mod dialog;
 pub mod layout;
 pub mod local_time;
 pub mod masked_secret;
+pub mod page_state;
+pub mod refresh;
 pub mod tabs;
 pub mod toast;

@@ -39,12 +39,17 @@ pub const PAGES: [&str; 8] = [
 
 /// The tables whose layouts are saved per admin; [`TableKey::as_str`] is
 /// what the store keeps and what travels to `tables/*`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum TableKey {
+    #[serde(rename = "sandbox_tokens")]
     SandboxTokens,
+    #[serde(rename = "cloud_service_key")]
     CloudServiceKey,
+    #[serde(rename = "connector_key")]
     ConnectorKey,
+    #[serde(rename = "oauth_servers")]
     OAuthServers,
+    #[serde(rename = "audit_log")]
     AuditLog,
 }
 
@@ -89,5 +94,10 @@ mod tests {
             assert_eq!(key.as_str().parse(), Ok(key));
         }
         assert_eq!("nope".parse::<TableKey>(), Err(()));
+        // Island props carry it as the same text.
+        for key in TableKey::ALL {
+            let json = serde_json::to_string(&key).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", key.as_str()));
+        }
     }
 }

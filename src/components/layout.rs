@@ -34,7 +34,6 @@ pub fn AdminShell() -> impl IntoView {
     let viewer: ViewerResource = Resource::new(|| (), |_| current_viewer());
     provide_context(viewer);
     view! {
-        <ToastRegion>
             <header class="topbar">
                 <a class="brand" href=OVERVIEW>"Keyport"</a>
                 <Transition>
@@ -77,7 +76,7 @@ pub fn AdminShell() -> impl IntoView {
                     <Outlet />
                 </main>
             </div>
-        </ToastRegion>
+            <ToastRegion />
     }
 }
 
@@ -164,20 +163,23 @@ pub fn Breadcrumbs(
 }
 
 /// A tab of Internet & SaaS API: its title, breadcrumbs, heading and tab
-/// bar, then the tab's island once the viewer has loaded, with the island's
-/// chunks (`loader`, see [`crate::server::http::preload_island`]) preloaded.
+/// bar, then the tab's content once the viewer has loaded, with the code
+/// of its islands (`loaders`, see [`crate::server::http::preload_island`])
+/// preloaded.
 pub fn internet_saas_tab<V>(
     tab: &'static str,
-    loader: &'static str,
+    loaders: &'static [&'static str],
     island: impl Fn(Viewer) -> V + Clone + Send + Sync + 'static,
 ) -> impl IntoView
 where
     V: IntoView + 'static,
 {
     #[cfg(feature = "ssr")]
-    crate::server::http::preload_island(loader);
+    loaders
+        .iter()
+        .for_each(|loader| crate::server::http::preload_island(loader));
     #[cfg(not(feature = "ssr"))]
-    let _ = loader;
+    let _ = loaders;
     view! {
         <Title text=tab />
         <Breadcrumbs trail=internet_saas_trail(tab) />

@@ -1,13 +1,14 @@
 //! A moment shown in the viewer's own time zone. The server renders it in
 //! UTC (it cannot know the zone); once the page is hydrated the browser
 //! rewrites the text in its local time and keeps the UTC time on hover.
+//! An island of its own in server-rendered cells.
 
 use crate::model::{format_iso, format_local, format_timestamp};
 use leptos::prelude::*;
 
 /// `<time datetime="…Z" title="… UTC">` with the local time as its text
 /// after hydration (docs/PAGES.md#times).
-#[component]
+#[island(lazy)]
 pub fn LocalTime(
     /// Epoch milliseconds.
     at: i64,

@@ -1,39 +1,64 @@
 //! A secret shown masked, with an eye button that fetches it from the server
 //! only when clicked, hides it again after 30 seconds, and a Copy button.
+//! An island of its own in a server-rendered table cell.
 
 use super::clipboard::copy_to_clipboard;
 use super::toast::{Toaster, use_toaster};
+use crate::api::{api_keys::reveal_api_key, sandbox::reveal_sandbox_token};
 use crate::error::AppError;
+use crate::model::KeyKind;
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// How long a revealed secret stays on screen.
 pub const REVEAL_MS: u32 = 30_000;
 
+/// Which secret a reveal fetches. The server checks the role, finds the
+/// secret in the session's organisation and audits the reveal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reveal {
+    SandboxToken(i64),
+    ApiKey(KeyKind),
+}
+
+impl Reveal {
+    async fn fetch(self) -> Result<String, AppError> {
+        match self {
+            Reveal::SandboxToken(id) => reveal_sandbox_token(id).await,
+            Reveal::ApiKey(kind) => reveal_api_key(kind).await,
+        }
+    }
+
+    /// What the secret is called in button names.
+    fn noun(self) -> &'static str {
+        match self {
+            Reveal::SandboxToken(_) => "token",
+            Reveal::ApiKey(_) => "key",
+        }
+    }
+}
+
 /// The server call that fetches the secret.
 type RevealAction = Action<(), Result<String, AppError>>;
 
-/// `reveal` fetches the secret (the server checks the role and audits it);
-/// `None` when this admin may not reveal, and then no buttons are drawn.
-#[component]
-pub fn MaskedSecret(
-    masked: String,
-    reveal: Option<RevealAction>,
-    /// What the secret is called in button names ("token", "key").
-    #[prop(default = "token")]
-    noun: &'static str,
-) -> impl IntoView {
+/// `reveal` names the secret; `None` when this admin may not reveal, and
+/// then no buttons are drawn.
+#[island(lazy)]
+pub fn MaskedSecret(masked: String, reveal: Option<Reveal>) -> impl IntoView {
     let state = RevealState::new();
-    if let Some(action) = reveal {
+    let buttons = reveal.map(|reveal| {
+        let action: RevealAction = Action::new(move |_: &()| reveal.fetch());
         Effect::new(move |_| {
             if let Some(result) = action.value().get() {
                 state.settle(result);
             }
         });
-    }
+        view! { <RevealButtons action state noun=reveal.noun() /> }
+    });
     view! {
         <span class="secret">
             <code class="secret-value">{move || state.shown.get().unwrap_or_else(|| masked.clone())}</code>
-            {reveal.map(|action| view! { <RevealButtons action state noun /> })}
+            {buttons}
         </span>
     }
 }

@@ -18,11 +18,20 @@ struct Toast {
     message: String,
 }
 
-/// Handle to the page's toasts, provided by [`ToastRegion`].
+/// Handle to the page's toasts, shown by [`ToastRegion`]. Every island of
+/// the page shares one list (islands are siblings, so no context reaches
+/// from one to another, and islands hydrated after a refresh
+/// ([`super::refresh`]) have no parent at all). The list lives in the
+/// browser only; on the server a toast is never raised.
 #[derive(Clone, Copy)]
-pub struct Toaster {
-    toasts: RwSignal<Vec<Toast>>,
-    next_id: StoredValue<u64>,
+pub struct Toaster;
+
+#[cfg(feature = "hydrate")]
+thread_local! {
+    /// The page's toasts. An `ArcRwSignal`: owned by no island, so no
+    /// island's cleanup can dispose of it.
+    static TOASTS: ArcRwSignal<Vec<Toast>> = ArcRwSignal::new(Vec::new());
+    static NEXT_ID: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 impl Toaster {
@@ -34,31 +43,39 @@ impl Toaster {
         self.push(ToastKind::Error, message.into());
     }
 
+    #[cfg(feature = "hydrate")]
     fn push(&self, kind: ToastKind, message: String) {
-        let id = self.next_id.get_value();
-        self.next_id.set_value(id + 1);
-        self.toasts.update(|t| t.push(Toast { id, kind, message }));
+        let id = NEXT_ID.with(|n| n.replace(n.get() + 1));
+        let toasts = TOASTS.with(Clone::clone);
+        toasts.update(|t| t.push(Toast { id, kind, message }));
+        gloo_timers::callback::Timeout::new(6_000, move || {
+            toasts.update(|t| t.retain(|x| x.id != id))
+        })
+        .forget();
+    }
+
+    #[cfg(not(feature = "hydrate"))]
+    fn push(&self, _kind: ToastKind, _message: String) {}
+
+    /// The toasts on screen (none on the server).
+    fn list(&self) -> Vec<Toast> {
         #[cfg(feature = "hydrate")]
-        {
-            let toasts = self.toasts;
-            gloo_timers::callback::Timeout::new(6_000, move || {
-                toasts.update(|t| t.retain(|x| x.id != id))
-            })
-            .forget();
-        }
+        return TOASTS.with(|t| t.get());
+        #[cfg(not(feature = "hydrate"))]
+        Vec::new()
     }
 
     fn dismiss(&self, id: u64) {
-        self.toasts.update(|t| t.retain(|x| x.id != id));
+        #[cfg(feature = "hydrate")]
+        TOASTS.with(|t| t.update(|t| t.retain(|x| x.id != id)));
+        #[cfg(not(feature = "hydrate"))]
+        let _ = id;
     }
 }
 
-/// The toaster provided by the nearest [`ToastRegion`].
+/// The page's toaster.
 pub fn use_toaster() -> Toaster {
-    use_context::<Toaster>().unwrap_or_else(|| Toaster {
-        toasts: RwSignal::new(Vec::new()),
-        next_id: StoredValue::new(0),
-    })
+    Toaster
 }
 
 /// Toasts each outcome of `action` as it settles: on success the message
@@ -78,20 +95,14 @@ where
     });
 }
 
-/// Provides a [`Toaster`] to `children` and shows its toasts. An island
-/// around the whole frame: the page's islands inside it reach its toaster
-/// through their context, as a component's children would.
+/// Shows the page's toasts: a small island of its own, once per signed-in
+/// page, after the page's content.
 #[island]
-pub fn ToastRegion(children: Children) -> impl IntoView {
-    let toaster = Toaster {
-        toasts: RwSignal::new(Vec::new()),
-        next_id: StoredValue::new(0),
-    };
-    provide_context(toaster);
+pub fn ToastRegion() -> impl IntoView {
+    let toaster = use_toaster();
     view! {
-        {children()}
         <div class="toasts" role="status" aria-live="polite">
-            <For each=move || toaster.toasts.get() key=|t| t.id let:toast>
+            <For each=move || toaster.list() key=|t| t.id let:toast>
                 <div class="toast" class:toast-error=toast.kind == ToastKind::Error>
                     <span>{toast.message.clone()}</span>
                     <button type="button" class="link" aria-label="Dismiss" on:click=move |_| toaster.dismiss(toast.id)>

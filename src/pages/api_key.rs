@@ -5,46 +5,51 @@ mod dialogs;
 mod share;
 mod test_auth;
 
-use dialogs::Dialogs;
-
-use crate::api::api_keys::{
-    AddApiKey, DeleteApiKey, EditApiKey, RegenerateApiKey, SetApiKeyPolicy, get_api_key,
-    reveal_api_key,
-};
+use crate::api::api_keys::{AddApiKey, get_api_key};
 use crate::components::credential_policy::{CredentialDetails, ExpiresCell, ExpiryNote};
-use crate::components::data_table::{
-    ActionsFn, CellFn, DataTable, LoadedLayout, SavedLayout, SortKey,
-};
+use crate::components::data_table::{ActionsFn, CellFn, DataTable, LoadedLayout, SortKey};
 use crate::components::layout::{
     BaseUrl, Breadcrumbs, ExpiredBanner, ViewOnlyNotice, internet_saas_tab, provide_role,
     with_viewer,
 };
 use crate::components::local_time::{LastUsed, LocalTime};
-use crate::components::masked_secret::MaskedSecret;
+use crate::components::masked_secret::{MaskedSecret, Reveal};
+use crate::components::refresh::spawn_refresh;
 use crate::components::toast::report_outcome;
-use crate::error::AppError;
 use crate::model::{
-    ApiKeyPage, ApiKeyView, CredentialPolicy, KeyDisabled, KeyKind, OrgSummary, Permission, Role,
-    Subscription, Usage,
+    ApiKeyPage, ApiKeyView, KeyDisabled, KeyKind, OrgSummary, Permission, Role, Subscription,
 };
 use crate::paths::{OVERVIEW, TableKey};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use std::sync::Arc;
 
+/// The islands of either page, whose code the page preloads
+/// ([`crate::server::http::preload_island`]).
+const ISLANDS: &[&str] = &[
+    "key_toolbar_loader",
+    "key_actions_loader",
+    "masked_secret_loader",
+    "local_time_loader",
+    "columns_menu_loader",
+    "sort_button_loader",
+];
+
 #[component]
 pub fn CloudServiceApiKeyPage() -> impl IntoView {
-    internet_saas_tab(
-        "Cloud Service API Key",
-        "key_section_loader",
-        |viewer| view! { <KeySection kind=KeyKind::CloudService role=viewer.role /> },
-    )
+    #[cfg(feature = "ssr")]
+    crate::server::http::preload_island("test_authentication_loader");
+    internet_saas_tab("Cloud Service API Key", ISLANDS, |viewer| {
+        view! { <KeySection kind=KeyKind::CloudService role=viewer.role /> }
+    })
 }
 
 #[component]
 pub fn ConnectorKeyPage() -> impl IntoView {
     #[cfg(feature = "ssr")]
-    crate::server::http::preload_island("key_section_loader");
+    ISLANDS
+        .iter()
+        .for_each(|loader| crate::server::http::preload_island(loader));
     let trail = vec![
         ("Administration", None),
         ("API Configuration", Some(OVERVIEW)),
@@ -60,113 +65,42 @@ pub fn ConnectorKeyPage() -> impl IntoView {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
-enum Dialog {
-    Closed,
-    Edit,
-    Regenerate,
-    Delete,
-    /// "Use this key in other organisations", offering these.
-    Share(Vec<OrgSummary>),
-    /// The key's expiry and IP allowlist, starting from these.
-    Restrict(CredentialPolicy),
-}
-
-#[derive(Clone, Copy)]
-struct Controls {
-    kind: KeyKind,
-    dialog: RwSignal<Dialog>,
-    add: ServerAction<AddApiKey>,
-    edit: ServerAction<EditApiKey>,
-    regenerate: ServerAction<RegenerateApiKey>,
-    delete: ServerAction<DeleteApiKey>,
-    share: ServerAction<share::ShareApiKey>,
-    restrict: ServerAction<SetApiKeyPolicy>,
-    /// The key's usage, for the blast radius of Regenerate and Delete.
-    usage: RwSignal<Usage>,
-}
-
-/// Either page's island: the key, its controls and dialogs.
-#[island(lazy)]
+/// Either page's content, drawn on the server. The controls are islands:
+/// the toolbar ([`KeyToolbar`]), the row's actions
+/// ([`dialogs::KeyActions`]), the masked key and the table's menu.
+#[component]
 fn KeySection(kind: KeyKind, role: Role) -> impl IntoView {
     provide_role(role);
     let title = match kind {
         KeyKind::CloudService => "Cloud Service API Key",
         KeyKind::Connector => "API Key Management",
     };
-    let c = Controls {
-        kind,
-        dialog: RwSignal::new(Dialog::Closed),
-        add: ServerAction::new(),
-        edit: ServerAction::new(),
-        regenerate: ServerAction::new(),
-        delete: ServerAction::new(),
-        share: ServerAction::new(),
-        restrict: ServerAction::new(),
-        usage: RwSignal::new(Usage::default()),
-    };
-    let data = Resource::new(
-        move || {
-            (
-                c.add.version().get(),
-                c.edit.version().get(),
-                c.regenerate.version().get(),
-                c.delete.version().get(),
-                c.share.version().get(),
-                c.restrict.version().get(),
-            )
-        },
-        move |_| get_api_key(kind),
-    );
-    let layout = SavedLayout::new(match kind {
+    let table = match kind {
         KeyKind::CloudService => TableKey::CloudServiceKey,
         KeyKind::Connector => TableKey::ConnectorKey,
-    });
-    report_outcomes(c);
+    };
     view! {
         <section aria-labelledby="tab-title">
             <h2 id="tab-title">{title}</h2>
             {(kind == KeyKind::Connector).then(|| view! {
                 <p class="hint">"Currently, only the provider modifies the key."</p>
             })}
-            // Transition: after an action the key stays on screen until
-            // the reloaded one arrives.
-            <Transition fallback=|| view! { <p class="loading">"Loading the key…"</p> }>
-                {move || Suspend::new(async move {
-                    let layout = layout.load().await;
-                    match data.await {
-                        Ok(page) => view! { <KeyBody page layout c /> }.into_any(),
+            <Suspense fallback=|| view! { <p class="loading">"Loading the key…"</p> }>
+                {Suspend::new(async move {
+                    let layout = LoadedLayout::load(table).await;
+                    match get_api_key(kind).await {
+                        Ok(page) => view! { <KeyBody kind page layout /> }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
-            </Transition>
+            </Suspense>
         </section>
         {(kind == KeyKind::CloudService).then(|| view! { <test_auth::TestAuthentication /> })}
-        <Dialogs c />
     }
 }
 
-/// Toasts for every action's outcome; closes the dialog on success.
-fn report_outcomes(c: Controls) {
-    let done = move |message: &'static str| {
-        c.dialog.set(Dialog::Closed);
-        message
-    };
-    report_outcome(c.add, move |_| done("API key added."));
-    report_outcome(c.edit, move |()| {
-        done("API key changed. The old key and its API sessions no longer work.")
-    });
-    report_outcome(c.regenerate, move |_| {
-        done("API key regenerated. The old key and its API sessions no longer work.")
-    });
-    report_outcome(c.delete, move |()| done("API key deleted."));
-    report_outcome(c.restrict, move |()| {
-        done("Restrictions saved. They apply from the next request, to existing API sessions too.")
-    });
-}
-
 #[component]
-fn KeyBody(page: ApiKeyPage, layout: LoadedLayout, c: Controls) -> impl IntoView {
+fn KeyBody(kind: KeyKind, page: ApiKeyPage, layout: LoadedLayout) -> impl IntoView {
     if page.subscription == Subscription::None {
         return view! {
             <BaseUrl url=page.base_url.clone() />
@@ -174,10 +108,7 @@ fn KeyBody(page: ApiKeyPage, layout: LoadedLayout, c: Controls) -> impl IntoView
         }
         .into_any();
     }
-    let kind = c.kind;
-    let reveal = page
-        .can_reveal
-        .then(|| Action::new(move |_: &()| reveal_api_key(kind)));
+    let reveal = page.can_reveal.then_some(Reveal::ApiKey(kind));
     let by_provider = matches!(
         page.key.as_ref().and_then(|k| k.disabled),
         Some(KeyDisabled::ByProvider(_))
@@ -208,7 +139,11 @@ fn KeyBody(page: ApiKeyPage, layout: LoadedLayout, c: Controls) -> impl IntoView
                 <p>"Contact support or your service provider to re-enable the token."</p>
             </div>
         })}
-        <KeyToolbar c can_add can_share other_orgs />
+        // A refresh region: Add goes once there is a key, and comes back
+        // when it is deleted.
+        <div class="toolbar" id="key-toolbar" data-refresh="">
+            {(can_add || can_share).then(|| view! { <KeyToolbar kind can_add can_share other_orgs /> })}
+        </div>
         <DataTable
             layout
             caption=kind.label().to_owned()
@@ -216,7 +151,7 @@ fn KeyBody(page: ApiKeyPage, layout: LoadedLayout, c: Controls) -> impl IntoView
             cell=key_cell(reveal)
             sort_key=key_sort
             row_header=""
-            actions=can_manage.then(|| key_actions(c, row_actions))
+            actions=can_manage.then(|| key_actions(kind, row_actions))
             empty="No API key yet."
         />
     }
@@ -224,36 +159,44 @@ fn KeyBody(page: ApiKeyPage, layout: LoadedLayout, c: Controls) -> impl IntoView
 }
 
 /// Add (when there is no key) and "Use this key in other organisations".
-#[component]
+#[island(lazy)]
 fn KeyToolbar(
-    c: Controls,
+    kind: KeyKind,
     can_add: bool,
     can_share: bool,
+    /// The organisations the key can be shared with.
     other_orgs: Vec<OrgSummary>,
 ) -> impl IntoView {
-    let kind = c.kind;
+    let add = ServerAction::<AddApiKey>::new();
+    let share = ServerAction::<share::ShareApiKey>::new();
+    let sharing = RwSignal::new(false);
+    report_outcome(add, move |_| {
+        spawn_refresh();
+        "API key added."
+    });
     view! {
-        <div class="toolbar">
-            {can_add.then(|| view! {
-                <button type="button" class="primary" disabled=move || c.add.pending().get() on:click=move |_| { c.add.dispatch(AddApiKey { kind, policy: None }); }>
-                    {move || if c.add.pending().get() { "Adding…" } else { "Add API Key" }}
-                </button>
-            })}
-            {can_share.then(|| view! {
-                <button type="button" on:click=move |_| { c.share.value().set(None); c.dialog.set(Dialog::Share(other_orgs.clone())); }>
-                    "Use this key in other organisations"
-                </button>
-            })}
-        </div>
+        {can_add.then(|| view! {
+            <button type="button" class="primary" disabled=move || add.pending().get() on:click=move |_| { add.dispatch(AddApiKey { kind, policy: None }); }>
+                {move || if add.pending().get() { "Adding…" } else { "Add API Key" }}
+            </button>
+        })}
+        {can_share.then(|| view! {
+            <button type="button" on:click=move |_| { share.value().set(None); sharing.set(true); }>
+                "Use this key in other organisations"
+            </button>
+        })}
+        {move || sharing.get().then(|| view! {
+            <share::ShareDialog action=share orgs=other_orgs.clone() on_close=Callback::new(move |_| sharing.set(false)) />
+        })}
     }
 }
 
-fn key_cell(reveal: Option<Action<(), Result<String, AppError>>>) -> CellFn<ApiKeyView> {
+fn key_cell(reveal: Option<Reveal>) -> CellFn<ApiKeyView> {
     Arc::new(move |column, key| {
         let key = key.clone();
         match column {
             "key" => view! {
-                <MaskedSecret masked=key.masked reveal noun="key" />
+                <MaskedSecret masked=key.masked reveal />
                 <CredentialDetails policy=key.policy.clone() reveals=key.reveals />
             }
             .into_any(),
@@ -293,23 +236,15 @@ fn key_sort(_: &'static str, _: &ApiKeyView) -> SortKey {
     SortKey::Number(0)
 }
 
-fn key_actions(c: Controls, row_actions: bool) -> ActionsFn<ApiKeyView> {
+fn key_actions(kind: KeyKind, row_actions: bool) -> ActionsFn<ApiKeyView> {
     Arc::new(move |key: &ApiKeyView| {
-        let usage = key.usage.clone();
-        let open = move |dialog: Dialog| {
-            c.usage.set(usage.clone());
-            c.dialog.set(dialog);
-        };
-        let (regenerate, delete) = (open.clone(), open);
-        let policy = key.policy.form();
         view! {
-            {row_actions.then(|| view! {
-                <button type="button" on:click=move |_| { c.edit.value().set(None); c.dialog.set(Dialog::Edit); }>"Edit"</button>
-                <button type="button" on:click=move |_| regenerate(Dialog::Regenerate)>"Regenerate"</button>
-                <button type="button" class="danger" on:click=move |_| delete(Dialog::Delete)>"Delete"</button>
-            })}
-            // A provider disable does not block restricting the key.
-            <button type="button" on:click=move |_| { c.restrict.value().set(None); c.dialog.set(Dialog::Restrict(policy.clone())); }>"Restrictions"</button>
+            <dialogs::KeyActions
+                kind
+                usage=key.usage.clone()
+                policy=key.policy.form()
+                replaceable=row_actions
+            />
         }
         .into_any()
     })

@@ -3,7 +3,7 @@
 //! WebAssembly and every view has a URL.
 
 use crate::api::audit_log::list_audit_log;
-use crate::components::data_table::{CellFn, DataTable, LoadedLayout, SavedLayout, SortKey};
+use crate::components::data_table::{CellFn, DataTable, LoadedLayout, SortKey};
 use crate::components::layout::{Breadcrumbs, with_viewer};
 use crate::components::local_time::LocalTime;
 use crate::model::{AuditEntry, AuditFilter, AuditPage, Permission};
@@ -34,7 +34,13 @@ pub fn AuditLogsPage() -> impl IntoView {
     with_viewer(move |viewer| {
         if viewer.can(Permission::ViewAuditLog) {
             #[cfg(feature = "ssr")]
-            crate::server::http::preload_island("audit_log_loader");
+            [
+                "local_time_loader",
+                "columns_menu_loader",
+                "sort_button_loader",
+            ]
+            .iter()
+            .for_each(|loader| crate::server::http::preload_island(loader));
             view! {
                 <Title text="Audit Logs" />
                 <Breadcrumbs trail=vec![("Administration", None), ("Audit Logs", None)] />
@@ -49,27 +55,20 @@ pub fn AuditLogsPage() -> impl IntoView {
     })
 }
 
-/// The page's island: the entries of this filter and page, in the table
-/// whose columns and sort the admin chooses.
-#[island(lazy)]
+/// The entries of this filter and page, drawn on the server, in the table
+/// whose columns and sort the admin chooses (its menu, its sort buttons
+/// and the times are the page's only islands).
+#[component]
 fn AuditLog(filter: AuditFilter) -> impl IntoView {
-    let data = Resource::new(|| (), {
-        let filter = filter.clone();
-        move |_| list_audit_log(filter.clone())
-    });
-    let layout = SavedLayout::new(TableKey::AuditLog);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading the audit log…"</p> }>
-            {move || {
-                let filter = filter.clone();
-                Suspend::new(async move {
-                    let layout = layout.load().await;
-                    match data.await {
-                        Ok(page) => view! { <AuditView page layout filter /> }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                    }
-                })
-            }}
+            {Suspend::new(async move {
+                let layout = LoadedLayout::load(TableKey::AuditLog).await;
+                match list_audit_log(filter.clone()).await {
+                    Ok(page) => view! { <AuditView page layout filter /> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
         </Suspense>
     }
 }

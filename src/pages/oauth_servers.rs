@@ -1,14 +1,13 @@
 //! The OAuth 2.0 Authorization Servers tab (docs/PAGES.md#oauth-20-authorization-servers).
 
 use crate::api::oauth::{DeleteOauthServer, SaveOauthServer, ValidateJwks, list_oauth_servers};
-use crate::components::data_table::{
-    ActionsFn, CellFn, DataTable, LoadedLayout, SavedLayout, SortKey,
-};
+use crate::components::data_table::{ActionsFn, CellFn, DataTable, LoadedLayout, SortKey};
 use crate::components::dialog::{ConfirmDialog, FormDialog};
 use crate::components::layout::{
     BaseUrl, ExpiredBanner, ViewOnlyNotice, internet_saas_tab, provide_role,
 };
 use crate::components::local_time::LocalTime;
+use crate::components::refresh::spawn_refresh;
 use crate::components::toast::report_outcome;
 use crate::model::{
     OAUTH_MAX_SERVERS, OAuthPage, OAuthServerForm, OAuthServerView, Permission, Role, Subscription,
@@ -18,76 +17,47 @@ use crate::paths::TableKey;
 use leptos::prelude::*;
 use std::sync::Arc;
 
-#[derive(Clone, Debug, PartialEq)]
-enum Dialog {
-    Closed,
-    Edit {
-        id: Option<i64>,
-        form: OAuthServerForm,
-    },
-    Delete {
-        id: i64,
-        name: String,
-    },
-}
-
-#[derive(Clone, Copy)]
-struct Controls {
-    dialog: RwSignal<Dialog>,
-    save: ServerAction<SaveOauthServer>,
-    delete: ServerAction<DeleteOauthServer>,
-}
+/// The islands of this page, whose code the page preloads
+/// ([`crate::server::http::preload_island`]).
+const ISLANDS: &[&str] = &[
+    "add_server_button_loader",
+    "server_actions_loader",
+    "local_time_loader",
+    "columns_menu_loader",
+    "sort_button_loader",
+];
 
 #[component]
 pub fn OAuthServersPage() -> impl IntoView {
-    internet_saas_tab(
-        "OAuth 2.0 Authorization Servers",
-        "o_auth_servers_loader",
-        |viewer| view! { <OAuthServers role=viewer.role /> },
-    )
+    internet_saas_tab("OAuth 2.0 Authorization Servers", ISLANDS, |viewer| {
+        view! { <OAuthServers role=viewer.role /> }
+    })
 }
 
-/// The tab's island: the servers, their controls and dialogs.
-#[island(lazy)]
+/// The tab, drawn on the server. The controls are islands: Add
+/// ([`AddServerButton`]) and each row's Edit and Delete
+/// ([`ServerActions`]).
+#[component]
 fn OAuthServers(role: Role) -> impl IntoView {
     provide_role(role);
-    let c = Controls {
-        dialog: RwSignal::new(Dialog::Closed),
-        save: ServerAction::new(),
-        delete: ServerAction::new(),
-    };
-    let data = Resource::new(
-        move || (c.save.version().get(), c.delete.version().get()),
-        |_| list_oauth_servers(),
-    );
-    let layout = SavedLayout::new(TableKey::OAuthServers);
-    let done = move |message: &'static str| {
-        c.dialog.set(Dialog::Closed);
-        message
-    };
-    report_outcome(c.save, move |_| done("Authorization server saved."));
-    report_outcome(c.delete, move |()| done("Authorization server deleted."));
     view! {
         <section aria-labelledby="tab-title">
             <h2 id="tab-title">"OAuth 2.0 Authorization Servers"</h2>
-            // Transition: after an action the servers stay on screen until
-            // the reloaded list arrives.
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    let layout = layout.load().await;
-                    match data.await {
-                        Ok(page) => view! { <ServerTable page layout c /> }.into_any(),
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {Suspend::new(async move {
+                    let layout = LoadedLayout::load(TableKey::OAuthServers).await;
+                    match list_oauth_servers().await {
+                        Ok(page) => view! { <ServerTable page layout /> }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
-            </Transition>
+            </Suspense>
         </section>
-        <Dialogs c />
     }
 }
 
 #[component]
-fn ServerTable(page: OAuthPage, layout: LoadedLayout, c: Controls) -> impl IntoView {
+fn ServerTable(page: OAuthPage, layout: LoadedLayout) -> impl IntoView {
     if page.subscription == Subscription::None {
         return view! {
             <BaseUrl url=page.base_url.clone() />
@@ -108,13 +78,9 @@ fn ServerTable(page: OAuthPage, layout: LoadedLayout, c: Controls) -> impl IntoV
                 contact=page.support_contact.clone()
             />
         })}
-        <div class="toolbar">
-            {can_add.then(|| view! {
-                <button type="button" class="primary" on:click=move |_| {
-                    c.save.value().set(None);
-                    c.dialog.set(Dialog::Edit { id: None, form: OAuthServerForm { validate_cert: true, ..Default::default() } });
-                }>"Add Authorization Server"</button>
-            })}
+        // A refresh region: at the limit, Add is withdrawn.
+        <div class="toolbar" id="oauth-toolbar" data-refresh="">
+            {can_add.then(|| view! { <AddServerButton /> })}
             {at_limit.then(|| view! { <p class="hint">{format!("An organisation can have at most {OAUTH_MAX_SERVERS} authorization servers.")}</p> })}
         </div>
         <DataTable
@@ -124,7 +90,7 @@ fn ServerTable(page: OAuthPage, layout: LoadedLayout, c: Controls) -> impl IntoV
             cell=oauth_cell()
             sort_key=oauth_sort
             row_header="name"
-            actions=can_manage.then(|| oauth_actions(c))
+            actions=can_manage.then(oauth_actions)
             empty="No authorization servers yet."
         />
     }
@@ -166,36 +132,72 @@ fn oauth_sort(column: &'static str, s: &OAuthServerView) -> SortKey {
     }
 }
 
-fn oauth_actions(c: Controls) -> ActionsFn<OAuthServerView> {
+fn oauth_actions() -> ActionsFn<OAuthServerView> {
     Arc::new(move |s: &OAuthServerView| {
-        let (id, name, form) = (s.id, s.form.name.clone(), s.form.clone());
-        view! {
-            <button type="button" on:click=move |_| {
-                c.save.value().set(None);
-                c.dialog.set(Dialog::Edit { id: Some(id), form: form.clone() });
-            }>"Edit"</button>
-            <button type="button" class="danger" on:click=move |_| c.dialog.set(Dialog::Delete { id, name: name.clone() })>"Delete"</button>
-        }
-        .into_any()
+        view! { <ServerActions id=s.id form=s.form.clone() /> }.into_any()
     })
 }
 
-#[component]
-fn Dialogs(c: Controls) -> impl IntoView {
-    let close = Callback::new(move |_| c.dialog.set(Dialog::Closed));
-    move || match c.dialog.get() {
-        Dialog::Closed => ().into_any(),
-        Dialog::Edit { id, form } => view! { <ServerForm id form c on_cancel=close /> }.into_any(),
-        Dialog::Delete { id, name } => view! {
+/// Toasts a saved server and has the server draw the page again.
+fn report_saved(save: ServerAction<SaveOauthServer>, open: RwSignal<bool>) {
+    report_outcome(save, move |_| {
+        open.set(false);
+        spawn_refresh();
+        "Authorization server saved."
+    });
+}
+
+/// The toolbar's "Add Authorization Server" and its form.
+#[island(lazy)]
+fn AddServerButton() -> impl IntoView {
+    let open = RwSignal::new(false);
+    let save = ServerAction::<SaveOauthServer>::new();
+    report_saved(save, open);
+    let close = Callback::new(move |_| open.set(false));
+    view! {
+        <button type="button" class="primary" on:click=move |_| {
+            save.value().set(None);
+            open.set(true);
+        }>"Add Authorization Server"</button>
+        {move || open.get().then(|| {
+            let form = OAuthServerForm { validate_cert: true, ..Default::default() };
+            view! { <ServerForm id=None form save on_cancel=close /> }
+        })}
+    }
+}
+
+/// A row's Edit and Delete, with their dialogs.
+#[island(lazy)]
+fn ServerActions(id: i64, form: OAuthServerForm) -> impl IntoView {
+    let editing = RwSignal::new(false);
+    let deleting = RwSignal::new(false);
+    let save = ServerAction::<SaveOauthServer>::new();
+    let delete = ServerAction::<DeleteOauthServer>::new();
+    report_saved(save, editing);
+    report_outcome(delete, move |()| {
+        deleting.set(false);
+        spawn_refresh();
+        "Authorization server deleted."
+    });
+    let name = form.name.clone();
+    view! {
+        <button type="button" on:click=move |_| {
+            save.value().set(None);
+            editing.set(true);
+        }>"Edit"</button>
+        <button type="button" class="danger" on:click=move |_| deleting.set(true)>"Delete"</button>
+        {move || editing.get().then(|| view! {
+            <ServerForm id=Some(id) form=form.clone() save on_cancel=Callback::new(move |_| editing.set(false)) />
+        })}
+        {move || deleting.get().then(|| view! {
             <ConfirmDialog
                 title="Delete Authorization Server"
                 message=format!("Delete “{name}”? Tokens it signed are no longer accepted.")
-                pending=c.delete.pending()
-                on_ok=Callback::new(move |_| { c.delete.dispatch(DeleteOauthServer { id }); })
-                on_cancel=close
+                pending=delete.pending()
+                on_ok=Callback::new(move |_| { delete.dispatch(DeleteOauthServer { id }); })
+                on_cancel=Callback::new(move |_| deleting.set(false))
             />
-        }
-        .into_any(),
+        })}
     }
 }
 
@@ -205,10 +207,10 @@ fn Dialogs(c: Controls) -> impl IntoView {
 fn ServerForm(
     id: Option<i64>,
     form: OAuthServerForm,
-    c: Controls,
+    save: ServerAction<SaveOauthServer>,
     on_cancel: Callback<()>,
 ) -> impl IntoView {
-    let s = FormState::new(form, c.save);
+    let s = FormState::new(form, save);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         s.submit(id);
@@ -231,8 +233,8 @@ fn ServerForm(
                 {s.text("Client ID", "client_id", |f| f.client_id.clone(), |f, v| f.client_id = v)}
                 <div class="dialog-actions">
                     <Show when=move || s.is_validated() fallback=|| view! { <p class="hint">"Validate the JWKS location to save."</p> }>
-                        <button type="submit" class="primary" disabled=move || c.save.pending().get()>
-                            {move || if c.save.pending().get() { "Saving…" } else { "Save" }}
+                        <button type="submit" class="primary" disabled=move || save.pending().get()>
+                            {move || if save.pending().get() { "Saving…" } else { "Save" }}
                         </button>
                     </Show>
                     <button type="button" on:click=move |_| on_cancel.run(())>"Cancel"</button>

@@ -2,155 +2,78 @@
 
 mod dialogs;
 
-use crate::api::sandbox::{
-    AddSandboxToken, DeleteSandboxToken, IssuedToken, RegenerateSandboxToken, RenameSandboxToken,
-    list_sandbox_tokens, reveal_sandbox_token,
-};
+use crate::api::sandbox::{IssuedToken, list_sandbox_tokens};
 use crate::components::clipboard::copy_to_clipboard;
 use crate::components::credential_policy::{CredentialDetails, ExpiresCell, ExpiryNote};
-use crate::components::data_table::{
-    ActionsFn, CellFn, DataTable, LoadedLayout, SavedLayout, SortKey,
-};
+use crate::components::data_table::{ActionsFn, CellFn, DataTable, LoadedLayout, SortKey};
 use crate::components::layout::{
     BaseUrl, ExpiredBanner, ViewOnlyNotice, internet_saas_tab, provide_role,
 };
 use crate::components::local_time::{LastUsed, LocalTime};
-use crate::components::masked_secret::MaskedSecret;
-use crate::components::toast::{report_outcome, use_toaster};
+use crate::components::masked_secret::{MaskedSecret, Reveal};
+use crate::components::page_state::page_signal;
+use crate::components::toast::use_toaster;
 use crate::model::{
-    CredentialPolicy, DisableReason, Expiry, Permission, Quota, Role, SandboxPage,
-    SandboxTokenView, Subscription, TokenStatus, Usage,
+    DisableReason, Expiry, Permission, Quota, Role, SandboxPage, SandboxTokenView, Subscription,
+    TokenStatus,
 };
 use crate::paths::TableKey;
 use leptos::prelude::*;
 use std::sync::Arc;
 
-/// Which dialog is open.
-#[derive(Clone, Debug, PartialEq)]
-enum Dialog {
-    Closed,
-    Add,
-    /// The form starts from the token's name and restrictions.
-    Edit {
-        id: i64,
-        name: String,
-        policy: CredentialPolicy,
-    },
-    /// The token's usage goes with it: the dialog shows the blast radius.
-    Regenerate {
-        id: i64,
-        name: String,
-        usage: Usage,
-    },
-    Delete {
-        id: i64,
-        name: String,
-        usage: Usage,
-    },
-}
-
-/// The page's actions and dialog state, shared with its rows.
-#[derive(Clone, Copy)]
-struct Controls {
-    dialog: RwSignal<Dialog>,
-    add: ServerAction<AddSandboxToken>,
-    rename: ServerAction<RenameSandboxToken>,
-    regenerate: ServerAction<RegenerateSandboxToken>,
-    delete: ServerAction<DeleteSandboxToken>,
-    /// The token just added or regenerated, shown in full once.
-    issued: RwSignal<Option<IssuedToken>>,
-}
+/// The islands of this page, whose code the page preloads
+/// ([`crate::server::http::preload_island`]).
+pub const ISLANDS: &[&str] = &[
+    "add_token_button_loader",
+    "token_actions_loader",
+    "issued_token_panel_loader",
+    "masked_secret_loader",
+    "local_time_loader",
+    "columns_menu_loader",
+    "sort_button_loader",
+];
 
 #[component]
 pub fn SandboxTokenPage() -> impl IntoView {
-    internet_saas_tab(
-        "Sandbox API Token",
-        "sandbox_tokens_loader",
-        |viewer| view! { <SandboxTokens role=viewer.role /> },
-    )
+    internet_saas_tab("Sandbox API Token", ISLANDS, |viewer| {
+        view! { <SandboxTab role=viewer.role /> }
+    })
 }
 
-/// The tab's island: the tokens, their controls and dialogs.
-#[island(lazy)]
-fn SandboxTokens(role: Role) -> impl IntoView {
+/// The tab: drawn on the server from the page's data. The controls are
+/// islands: Add ([`dialogs::AddTokenButton`]), each row's actions
+/// ([`dialogs::TokenActions`]), the new secret
+/// ([`IssuedTokenPanel`]), the masked tokens and the table's menu.
+#[component]
+fn SandboxTab(role: Role) -> impl IntoView {
     provide_role(role);
-    let controls = Controls {
-        dialog: RwSignal::new(Dialog::Closed),
-        add: ServerAction::new(),
-        rename: ServerAction::new(),
-        regenerate: ServerAction::new(),
-        delete: ServerAction::new(),
-        issued: RwSignal::new(None),
-    };
-    let Controls {
-        add,
-        rename,
-        regenerate,
-        delete,
-        ..
-    } = controls;
-    let data = Resource::new(
-        move || {
-            (
-                add.version().get(),
-                rename.version().get(),
-                regenerate.version().get(),
-                delete.version().get(),
-            )
-        },
-        |_| list_sandbox_tokens(),
-    );
-    let layout = SavedLayout::new(TableKey::SandboxTokens);
-    report_outcomes(controls);
-
     view! {
         <section aria-labelledby="tab-title">
             <h2 id="tab-title">"Sandbox API Token"</h2>
-            // Transition: after an action the tokens stay on screen until
-            // the reloaded list arrives.
-            <Transition fallback=|| view! { <p class="loading">"Loading tokens…"</p> }>
-                {move || Suspend::new(async move {
-                    let layout = layout.load().await;
-                    match data.await {
-                        Ok(page) => view! { <PageBody page layout controls /> }.into_any(),
+            <Suspense fallback=|| view! { <p class="loading">"Loading tokens…"</p> }>
+                {Suspend::new(async move {
+                    let layout = LoadedLayout::load(TableKey::SandboxTokens).await;
+                    match list_sandbox_tokens().await {
+                        Ok(page) => view! { <PageBody page layout /> }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
-            </Transition>
+            </Suspense>
         </section>
-        <dialogs::Dialogs controls />
     }
 }
 
-/// Toasts for every action's outcome; closes the dialog on success and
-/// shows a new token's secret.
-fn report_outcomes(c: Controls) {
-    let done = move |message: String| {
-        c.dialog.set(Dialog::Closed);
-        message
-    };
-    report_outcome(c.add, move |t| {
-        let message = format!("Token “{}” added.", t.token.name);
-        c.issued.set(Some(t));
-        done(message)
-    });
-    report_outcome(c.regenerate, move |t| {
-        let message = format!(
-            "Token “{}” regenerated. The old token no longer works.",
-            t.token.name
-        );
-        c.issued.set(Some(t));
-        done(message)
-    });
-    report_outcome(c.rename, move |()| done("Token renamed.".into()));
-    report_outcome(c.delete, move |()| {
-        c.issued.set(None);
-        done("Token deleted. It no longer works.".into())
-    });
+/// The token just added or regenerated, shown in full once: set by the
+/// island that got it, shown by [`IssuedTokenPanel`].
+#[derive(Clone, Default)]
+struct JustIssued(Option<IssuedToken>);
+
+fn just_issued() -> ArcRwSignal<JustIssued> {
+    page_signal(JustIssued::default)
 }
 
 #[component]
-fn PageBody(page: SandboxPage, layout: LoadedLayout, controls: Controls) -> impl IntoView {
+fn PageBody(page: SandboxPage, layout: LoadedLayout) -> impl IntoView {
     if page.subscription == Subscription::None {
         return view! {
             <BaseUrl url=page.base_url.clone() />
@@ -176,16 +99,10 @@ fn PageBody(page: SandboxPage, layout: LoadedLayout, controls: Controls) -> impl
         })}
         {page.disabled_reason.map(|reason| view! { <ProviderDisabledBanner reason /> })}
         <QuotaMeter quota=page.quota />
-        <IssuedPanel controls />
-        <div class="toolbar">
-            {can_add.then(|| view! {
-                <button type="button" class="primary" on:click=move |_| {
-                    controls.add.value().set(None);
-                    controls.dialog.set(Dialog::Add);
-                }>
-                    "Add Sandbox API Token"
-                </button>
-            })}
+        <IssuedTokenPanel />
+        // A refresh region: at the limit, Add is withdrawn.
+        <div class="toolbar" id="sandbox-toolbar" data-refresh="">
+            {can_add.then(|| view! { <dialogs::AddTokenButton /> })}
             {at_limit.then(|| view! {
                 <p class="hint">{format!("This organisation has its maximum of {limit} token(s). Delete an existing token before adding a new one.")}</p>
             })}
@@ -197,7 +114,7 @@ fn PageBody(page: SandboxPage, layout: LoadedLayout, controls: Controls) -> impl
             cell=token_cell(can_reveal)
             sort_key=token_sort_key
             row_header="name"
-            actions=token_actions(controls, row_actions).filter(|_| actions_column)
+            actions=token_actions(row_actions).filter(|_| actions_column)
             empty="No Sandbox API Tokens yet."
         />
     }
@@ -258,9 +175,7 @@ fn token_cell(can_reveal: bool) -> CellFn<SandboxTokenView> {
             }
             .into_any(),
             "token" => {
-                let id = token.id;
-                let reveal =
-                    can_reveal.then(|| Action::new(move |_: &()| reveal_sandbox_token(id)));
+                let reveal = can_reveal.then_some(Reveal::SandboxToken(token.id));
                 view! { <MaskedSecret masked=token.masked reveal /> }.into_any()
             }
             "status" => {
@@ -291,31 +206,18 @@ fn token_sort_key(key: &'static str, t: &SandboxTokenView) -> SortKey {
 }
 
 /// Edit always; Regenerate and Delete unless the provider disabled tokens.
-fn token_actions(controls: Controls, row_actions: bool) -> Option<ActionsFn<SandboxTokenView>> {
+fn token_actions(row_actions: bool) -> Option<ActionsFn<SandboxTokenView>> {
     Some(Arc::new(move |token: &SandboxTokenView| {
-        let id = token.id;
-        let name = token.name.clone();
-        let (edit_name, regen_name, delete_name) = (name.clone(), name.clone(), name);
-        let usage = token.usage.clone();
-        let policy = token.policy.form();
-        let enabled_actions =
+        let replaceable =
             row_actions && !matches!(token.status, TokenStatus::DisabledByProvider(_));
         view! {
-            <button type="button" on:click=move |_| {
-                controls.rename.value().set(None);
-                controls.dialog.set(Dialog::Edit { id, name: edit_name.clone(), policy: policy.clone() });
-            }>"Edit"</button>
-            {enabled_actions.then(|| view! {
-                <button type="button" on:click={
-                    let usage = usage.clone();
-                    move |_| controls.dialog.set(Dialog::Regenerate { id, name: regen_name.clone(), usage: usage.clone() })
-                }>
-                    "Regenerate"
-                </button>
-                <button type="button" class="danger" on:click=move |_| controls.dialog.set(Dialog::Delete { id, name: delete_name.clone(), usage: usage.clone() })>
-                    "Delete"
-                </button>
-            })}
+            <dialogs::TokenActions
+                id=token.id
+                name=token.name.clone()
+                usage=token.usage.clone()
+                policy=token.policy.form()
+                replaceable
+            />
         }
         .into_any()
     }))
@@ -338,13 +240,17 @@ fn StatusCell(status: TokenStatus, expiry: Expiry) -> impl IntoView {
     }
 }
 
-/// The secret of a token just added or regenerated.
-#[component]
-fn IssuedPanel(controls: Controls) -> impl IntoView {
+/// The secret of a token just added or regenerated. Outside the refresh
+/// regions: it stays up while the table is drawn again.
+#[island(lazy)]
+fn IssuedTokenPanel() -> impl IntoView {
     let toaster = use_toaster();
+    let issued = just_issued();
+    let dismiss = issued.clone();
     move || {
-        controls.issued.get().map(|issued| {
+        issued.get().0.map(|issued| {
             let secret = issued.secret.clone();
+            let dismiss = dismiss.clone();
             view! {
                 <div class="banner banner-success issued" role="status">
                     <p>
@@ -356,7 +262,7 @@ fn IssuedPanel(controls: Controls) -> impl IntoView {
                             toaster.success("Copied to the clipboard.");
                         }
                     }>"Copy new token"</button>
-                    <button type="button" class="link" on:click=move |_| controls.issued.set(None)>"Dismiss"</button>
+                    <button type="button" class="link" on:click=move |_| dismiss.set(JustIssued(None))>"Dismiss"</button>
                 </div>
             }
         })

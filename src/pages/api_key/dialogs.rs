@@ -1,58 +1,111 @@
-//! The dialogs of a key page: Add, Edit, Regenerate, Delete and Restrictions.
+//! The key row's controls, an island: Edit, Regenerate, Delete and
+//! Restrictions, with their dialogs. After a change it toasts and has the
+//! server draw the page again.
 
-use super::{Controls, Dialog};
 use crate::api::api_keys::{DeleteApiKey, EditApiKey, RegenerateApiKey, SetApiKeyPolicy};
 use crate::components::credential_policy::{PolicyFields, PolicyInputs, is_policy_error};
 use crate::components::dialog::{ConfirmDialog, FormDialog};
+use crate::components::refresh::spawn_refresh;
+use crate::components::toast::report_outcome;
 use crate::error::AppError;
-use crate::model::{API_KEY_LEN, CredentialPolicy, validate_api_key};
+use crate::model::{API_KEY_LEN, CredentialPolicy, KeyKind, Usage, validate_api_key};
 use leptos::prelude::*;
 
-#[component]
-pub(super) fn Dialogs(c: Controls) -> impl IntoView {
-    let close = Callback::new(move |_| c.dialog.set(Dialog::Closed));
-    let kind = c.kind;
-    move || {
-        match c.dialog.get() {
-        Dialog::Closed => ().into_any(),
-        Dialog::Edit => view! { <EditKeyDialog c on_cancel=close /> }.into_any(),
-        Dialog::Restrict(policy) => view! { <RestrictDialog c policy on_cancel=close /> }.into_any(),
-        Dialog::Regenerate => view! {
+/// Which dialog is open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KeyDialog {
+    Closed,
+    Edit,
+    Regenerate,
+    Delete,
+    Restrict,
+}
+
+/// Restrictions always (a provider disable does not block restricting
+/// the key); Edit, Regenerate and Delete when `replaceable`.
+#[island(lazy)]
+pub(super) fn KeyActions(
+    kind: KeyKind,
+    /// Who would notice a regenerate or delete.
+    usage: Usage,
+    /// The Restrictions form's start.
+    policy: CredentialPolicy,
+    replaceable: bool,
+) -> impl IntoView {
+    let dialog = RwSignal::new(KeyDialog::Closed);
+    let edit = ServerAction::<EditApiKey>::new();
+    let regenerate = ServerAction::<RegenerateApiKey>::new();
+    let delete = ServerAction::<DeleteApiKey>::new();
+    let restrict = ServerAction::<SetApiKeyPolicy>::new();
+    let done = move |message: &'static str| {
+        dialog.set(KeyDialog::Closed);
+        spawn_refresh();
+        message
+    };
+    report_outcome(edit, move |()| {
+        done("API key changed. The old key and its API sessions no longer work.")
+    });
+    report_outcome(regenerate, move |_| {
+        done("API key regenerated. The old key and its API sessions no longer work.")
+    });
+    report_outcome(delete, move |()| done("API key deleted."));
+    report_outcome(restrict, move |()| {
+        done("Restrictions saved. They apply from the next request, to existing API sessions too.")
+    });
+    let close = Callback::new(move |_| dialog.set(KeyDialog::Closed));
+    let blast_radius = usage.blast_radius();
+    let open = move || {
+        match dialog.get() {
+        KeyDialog::Closed => ().into_any(),
+        KeyDialog::Edit => view! { <EditKeyDialog kind edit on_cancel=close /> }.into_any(),
+        KeyDialog::Restrict => {
+            view! { <RestrictDialog kind restrict policy=policy.clone() on_cancel=close /> }.into_any()
+        }
+        KeyDialog::Regenerate => view! {
             <ConfirmDialog
                 title="Regenerate API Key"
                 message="Regenerate the key? The current key and every API session made with it stop working immediately."
-                blast_radius=c.usage.get_untracked().blast_radius()
-                pending=c.regenerate.pending()
-                on_ok=Callback::new(move |_| { c.regenerate.dispatch(RegenerateApiKey { kind, policy: None }); })
+                blast_radius=blast_radius.clone()
+                pending=regenerate.pending()
+                on_ok=Callback::new(move |_| { regenerate.dispatch(RegenerateApiKey { kind, policy: None }); })
                 on_cancel=close
             />
         }
         .into_any(),
-        Dialog::Delete => view! {
+        KeyDialog::Delete => view! {
             <ConfirmDialog
                 title="Delete API Key"
                 message="Delete the key? It and every API session made with it stop working immediately."
-                blast_radius=c.usage.get_untracked().blast_radius()
-                pending=c.delete.pending()
-                on_ok=Callback::new(move |_| { c.delete.dispatch(DeleteApiKey { kind }); })
+                blast_radius=blast_radius.clone()
+                pending=delete.pending()
+                on_ok=Callback::new(move |_| { delete.dispatch(DeleteApiKey { kind }); })
                 on_cancel=close
             />
         }
         .into_any(),
-        Dialog::Share(orgs) => view! {
-            <super::share::ShareDialog action=c.share orgs on_close=close />
-        }
-        .into_any(),
     }
+    };
+    view! {
+        {replaceable.then(|| view! {
+            <button type="button" on:click=move |_| { edit.value().set(None); dialog.set(KeyDialog::Edit); }>"Edit"</button>
+            <button type="button" on:click=move |_| dialog.set(KeyDialog::Regenerate)>"Regenerate"</button>
+            <button type="button" class="danger" on:click=move |_| dialog.set(KeyDialog::Delete)>"Delete"</button>
+        })}
+        <button type="button" on:click=move |_| { restrict.value().set(None); dialog.set(KeyDialog::Restrict); }>"Restrictions"</button>
+        {open}
     }
 }
 
 /// Typing a specific key, e.g. to share one key between organisations.
 #[component]
-fn EditKeyDialog(c: Controls, on_cancel: Callback<()>) -> impl IntoView {
+fn EditKeyDialog(
+    kind: KeyKind,
+    edit: ServerAction<EditApiKey>,
+    on_cancel: Callback<()>,
+) -> impl IntoView {
     let key = RwSignal::new(String::new());
     let local_error = RwSignal::new(None::<String>);
-    let server_error = move || c.edit.value().get().and_then(Result::err);
+    let server_error = move || edit.value().get().and_then(Result::err);
     let message = move || {
         local_error.get().or_else(|| {
             server_error().map(|e: AppError| {
@@ -62,21 +115,20 @@ fn EditKeyDialog(c: Controls, on_cancel: Callback<()>) -> impl IntoView {
             })
         })
     };
-    let kind = c.kind;
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let value = key.get_untracked();
         let problem = validate_api_key(&value).err();
         local_error.set(problem.clone());
         if problem.is_none() {
-            c.edit.dispatch(EditApiKey {
+            edit.dispatch(EditApiKey {
                 kind,
                 key: value,
                 policy: None,
             });
         }
     };
-    let pending = c.edit.pending();
+    let pending = edit.pending();
     view! {
         <FormDialog title="Edit API Key">
             <form on:submit=submit novalidate>
@@ -108,26 +160,30 @@ fn EditKeyDialog(c: Controls, on_cancel: Callback<()>) -> impl IntoView {
 /// The key's expiry and IP allowlist (docs/PAGES.md#credential-restrictions); the key
 /// itself and its API sessions stay, and each call meets the new rules.
 #[component]
-fn RestrictDialog(c: Controls, policy: CredentialPolicy, on_cancel: Callback<()>) -> impl IntoView {
+fn RestrictDialog(
+    kind: KeyKind,
+    restrict: ServerAction<SetApiKeyPolicy>,
+    policy: CredentialPolicy,
+    on_cancel: Callback<()>,
+) -> impl IntoView {
     let inputs = PolicyInputs::new(&policy);
     let local = RwSignal::new(None::<(&'static str, String)>);
-    let error = Signal::derive(move || c.restrict.value().get().and_then(Result::err));
+    let error = Signal::derive(move || restrict.value().get().and_then(Result::err));
     let general = move || {
         error
             .get()
             .filter(|e| !is_policy_error(e))
             .map(|e| e.to_string())
     };
-    let kind = c.kind;
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let read = inputs.read(false);
         local.set(read.as_ref().err().cloned());
         if let Ok(policy) = read {
-            c.restrict.dispatch(SetApiKeyPolicy { kind, policy });
+            restrict.dispatch(SetApiKeyPolicy { kind, policy });
         }
     };
-    let pending = c.restrict.pending();
+    let pending = restrict.pending();
     view! {
         <FormDialog title="API Key Restrictions">
             <form on:submit=submit novalidate>

@@ -7,7 +7,8 @@ use crate::error::AppError;
 use crate::model::TestAuthReport;
 use leptos::prelude::*;
 
-#[component]
+/// An island of its own, on the Cloud Service API Key page only.
+#[island(lazy)]
 pub fn TestAuthentication() -> impl IntoView {
     let action = ServerAction::<TestApiKeyAuth>::new();
     let password = RwSignal::new(String::new());

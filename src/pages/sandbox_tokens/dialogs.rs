@@ -1,70 +1,156 @@
-//! The Sandbox API Token tab's dialogs: Add and Edit (the name and the
-//! restrictions), Regenerate and Delete (a confirmation with the blast radius).
+//! The Sandbox API Token tab's controls, each an island: Add with its form,
+//! and a row's Edit (the name and the restrictions), Regenerate and Delete
+//! (a confirmation with the blast radius). After a change the island
+//! toasts it and has the server draw the table again.
 
-use super::{Controls, Dialog};
+use super::{JustIssued, just_issued};
 use crate::api::sandbox::{
-    AddSandboxToken, DeleteSandboxToken, RegenerateSandboxToken, RenameSandboxToken,
+    AddSandboxToken, DeleteSandboxToken, IssuedToken, RegenerateSandboxToken, RenameSandboxToken,
 };
 use crate::components::credential_policy::{PolicyFields, PolicyInputs, is_policy_error};
 use crate::components::dialog::{ConfirmDialog, FormDialog};
+use crate::components::refresh::spawn_refresh;
+use crate::components::toast::report_outcome;
 use crate::error::AppError;
-use crate::model::{CredentialPolicy, TOKEN_NAME_MAX, check_name};
+use crate::model::{CredentialPolicy, TOKEN_NAME_MAX, Usage, check_name};
 use leptos::prelude::*;
 
-#[component]
-pub(super) fn Dialogs(controls: Controls) -> impl IntoView {
-    let c = controls;
-    let close = Callback::new(move |_| c.dialog.set(Dialog::Closed));
-    move || {
-        match c.dialog.get() {
-        Dialog::Closed => ().into_any(),
-        Dialog::Add => view! {
+/// Shows a token's new secret, then redraws the page; the message to toast.
+fn issued(token: IssuedToken, message: String) -> String {
+    just_issued().set(JustIssued(Some(token)));
+    spawn_refresh();
+    message
+}
+
+/// The toolbar's "Add Sandbox API Token" and its form.
+#[island(lazy)]
+pub(super) fn AddTokenButton() -> impl IntoView {
+    let open = RwSignal::new(false);
+    let add = ServerAction::<AddSandboxToken>::new();
+    report_outcome(add, move |t: IssuedToken| {
+        open.set(false);
+        let message = format!("Token “{}” added.", t.token.name);
+        issued(t, message)
+    });
+    view! {
+        <button type="button" class="primary" on:click=move |_| {
+            add.value().set(None);
+            open.set(true);
+        }>
+            "Add Sandbox API Token"
+        </button>
+        {move || open.get().then(|| view! {
             <NameDialog
                 title="Add Sandbox API Token"
                 initial=String::new()
                 initial_policy=CredentialPolicy::default()
-                pending=c.add.pending()
-                error=Signal::derive(move || c.add.value().get().and_then(Result::err))
-                on_save=Callback::new(move |(name, policy)| { c.add.dispatch(AddSandboxToken { name, policy: Some(policy) }); })
-                on_cancel=close
+                pending=add.pending()
+                error=Signal::derive(move || add.value().get().and_then(Result::err))
+                on_save=Callback::new(move |(name, policy)| { add.dispatch(AddSandboxToken { name, policy: Some(policy) }); })
+                on_cancel=Callback::new(move |_| open.set(false))
             />
-        }
-        .into_any(),
-        Dialog::Edit { id, name, policy } => view! {
-            <NameDialog
-                title="Edit Sandbox API Token"
-                initial=name
-                initial_policy=policy
-                pending=c.rename.pending()
-                error=Signal::derive(move || c.rename.value().get().and_then(Result::err))
-                on_save=Callback::new(move |(name, policy)| { c.rename.dispatch(RenameSandboxToken { id, name, policy: Some(policy) }); })
-                on_cancel=close
-            />
-        }
-        .into_any(),
-        Dialog::Regenerate { id, name, usage } => view! {
-            <ConfirmDialog
-                title="Regenerate Sandbox API Token"
-                message=format!("Regenerate “{name}”? The current token stops working immediately, everywhere it is used.")
-                blast_radius=usage.blast_radius()
-                pending=c.regenerate.pending()
-                on_ok=Callback::new(move |_| { c.regenerate.dispatch(RegenerateSandboxToken { id }); })
-                on_cancel=close
-            />
-        }
-        .into_any(),
-        Dialog::Delete { id, name, usage } => view! {
-            <ConfirmDialog
-                title="Delete Sandbox API Token"
-                message=format!("Delete “{name}”? It stops working immediately, everywhere it is used.")
-                blast_radius=usage.blast_radius()
-                pending=c.delete.pending()
-                on_ok=Callback::new(move |_| { c.delete.dispatch(DeleteSandboxToken { id }); })
-                on_cancel=close
-            />
-        }
-        .into_any(),
+        })}
     }
+}
+
+/// Which of a row's dialogs is open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RowDialog {
+    Closed,
+    Edit,
+    Regenerate,
+    Delete,
+}
+
+/// A row's Edit, and unless the provider disabled the token (`replaceable`
+/// false), Regenerate and Delete.
+#[island(lazy)]
+pub(super) fn TokenActions(
+    id: i64,
+    name: String,
+    /// Who would notice a regenerate or delete.
+    usage: Usage,
+    /// The form's start: the token's restrictions.
+    policy: CredentialPolicy,
+    replaceable: bool,
+) -> impl IntoView {
+    let dialog = RwSignal::new(RowDialog::Closed);
+    let rename = ServerAction::<RenameSandboxToken>::new();
+    let regenerate = ServerAction::<RegenerateSandboxToken>::new();
+    let delete = ServerAction::<DeleteSandboxToken>::new();
+    let close = Callback::new(move |_| dialog.set(RowDialog::Closed));
+    report_outcome(rename, move |()| {
+        dialog.set(RowDialog::Closed);
+        spawn_refresh();
+        "Token renamed."
+    });
+    report_outcome(regenerate, move |t: IssuedToken| {
+        dialog.set(RowDialog::Closed);
+        let message = format!(
+            "Token “{}” regenerated. The old token no longer works.",
+            t.token.name
+        );
+        issued(t, message)
+    });
+    report_outcome(delete, move |()| {
+        dialog.set(RowDialog::Closed);
+        just_issued().set(JustIssued(None));
+        spawn_refresh();
+        "Token deleted. It no longer works."
+    });
+    let blast_radius = usage.blast_radius();
+    let open = move || {
+        let name = name.clone();
+        let policy = policy.clone();
+        let blast_radius = blast_radius.clone();
+        match dialog.get() {
+            RowDialog::Closed => ().into_any(),
+            RowDialog::Edit => view! {
+                <NameDialog
+                    title="Edit Sandbox API Token"
+                    initial=name
+                    initial_policy=policy
+                    pending=rename.pending()
+                    error=Signal::derive(move || rename.value().get().and_then(Result::err))
+                    on_save=Callback::new(move |(name, policy)| { rename.dispatch(RenameSandboxToken { id, name, policy: Some(policy) }); })
+                    on_cancel=close
+                />
+            }
+            .into_any(),
+            RowDialog::Regenerate => view! {
+                <ConfirmDialog
+                    title="Regenerate Sandbox API Token"
+                    message=format!("Regenerate “{name}”? The current token stops working immediately, everywhere it is used.")
+                    blast_radius
+                    pending=regenerate.pending()
+                    on_ok=Callback::new(move |_| { regenerate.dispatch(RegenerateSandboxToken { id }); })
+                    on_cancel=close
+                />
+            }
+            .into_any(),
+            RowDialog::Delete => view! {
+                <ConfirmDialog
+                    title="Delete Sandbox API Token"
+                    message=format!("Delete “{name}”? It stops working immediately, everywhere it is used.")
+                    blast_radius
+                    pending=delete.pending()
+                    on_ok=Callback::new(move |_| { delete.dispatch(DeleteSandboxToken { id }); })
+                    on_cancel=close
+                />
+            }
+            .into_any(),
+        }
+    };
+    view! {
+        <button type="button" on:click=move |_| {
+            rename.value().set(None);
+            dialog.set(RowDialog::Edit);
+        }>"Edit"</button>
+        {replaceable.then(|| view! {
+            <button type="button" on:click=move |_| dialog.set(RowDialog::Regenerate)>"Regenerate"</button>
+            <button type="button" class="danger" on:click=move |_| dialog.set(RowDialog::Delete)>"Delete"</button>
+        })}
+        {open}
     }
 }
 
