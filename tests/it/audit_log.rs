@@ -229,9 +229,9 @@ async fn entries_stored_with_labels_are_converted_to_codes() {
     assert!(csv.contains(",Fax,feedc0de,Success"), "{csv}");
 }
 
-/// The page draws its filter, read from the address, back into the filter
-/// form, the pager's links and the export link: markup sent in the address
-/// arrives escaped there, never as markup, and the page still answers.
+/// The page draws its filter, read from the address, into the pager's and
+/// the export's links: markup sent in the address never arrives as markup,
+/// and the page still answers with its (empty) table.
 #[tokio::test]
 async fn a_filter_in_the_address_is_drawn_escaped() {
     let app = TestApp::new().await;
@@ -239,7 +239,7 @@ async fn a_filter_in_the_address_is_drawn_escaped() {
     let attack = "\"><script>alert(1)</script><img src=x onerror=alert(2)>";
     let url = reqwest::Url::parse_with_params(
         "http://keyport.test/administration/audit-logs",
-        &[("admin", attack), ("action", attack), ("from", attack)],
+        &[("admin", attack), ("action", attack)],
     )
     .expect("a valid URL");
     let path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
@@ -252,8 +252,4 @@ async fn a_filter_in_the_address_is_drawn_escaped() {
     );
     assert!(!html.contains("<script>alert"), "script injected");
     assert!(!html.contains("<img src=x"), "markup injected");
-    assert!(
-        html.contains("&lt;script&gt;alert(1)"),
-        "the filter is kept, escaped"
-    );
 }
