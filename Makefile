@@ -62,7 +62,7 @@ setup-wrk:
 
 ## --- build and run -----------------------------------------------------------
 
-# --split: each page's island (`#[island(lazy)]`) becomes its own wasm
+# --split: the lazy island (`#[island(lazy)]`: the provider console) becomes its own wasm
 # chunk, fetched only by the pages that show it (docs/FIRST-LOAD.md).
 build: setup
 	cargo leptos build --split

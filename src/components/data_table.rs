@@ -224,7 +224,7 @@ fn save(table: TableKey, layout: Option<TableLayout>) {
 }
 
 /// A column header's button: sorts by the column, ascending first.
-#[island(lazy)]
+#[island]
 fn SortButton(table: TableKey, column: String, layout: TableLayout) -> impl IntoView {
     let Some(spec) = table.columns().iter().find(|s| s.key == column).copied() else {
         return ().into_any();
@@ -255,7 +255,7 @@ fn SortButton(table: TableKey, column: String, layout: TableLayout) -> impl Into
 }
 
 /// The Columns menu: show or hide, move up or down, Reset.
-#[island(lazy)]
+#[island]
 fn ColumnsMenu(table: TableKey, layout: TableLayout) -> impl IntoView {
     let shown = shown_layout(table, layout);
     let menu_open = RwSignal::new(false);

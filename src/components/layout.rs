@@ -163,23 +163,14 @@ pub fn Breadcrumbs(
 }
 
 /// A tab of Internet & SaaS API: its title, breadcrumbs, heading and tab
-/// bar, then the tab's content once the viewer has loaded, with the code
-/// of its islands (`loaders`, see [`crate::server::http::preload_island`])
-/// preloaded.
+/// bar, then the tab's content once the viewer has loaded.
 pub fn internet_saas_tab<V>(
     tab: &'static str,
-    loaders: &'static [&'static str],
     island: impl Fn(Viewer) -> V + Clone + Send + Sync + 'static,
 ) -> impl IntoView
 where
     V: IntoView + 'static,
 {
-    #[cfg(feature = "ssr")]
-    loaders
-        .iter()
-        .for_each(|loader| crate::server::http::preload_island(loader));
-    #[cfg(not(feature = "ssr"))]
-    let _ = loaders;
     view! {
         <Title text=tab />
         <Breadcrumbs trail=internet_saas_trail(tab) />

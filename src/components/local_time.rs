@@ -8,7 +8,7 @@ use leptos::prelude::*;
 
 /// `<time datetime="…Z" title="… UTC">` with the local time as its text
 /// after hydration (docs/PAGES.md#times).
-#[island(lazy)]
+#[island]
 pub fn LocalTime(
     /// Epoch milliseconds.
     at: i64,

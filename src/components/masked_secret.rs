@@ -43,7 +43,7 @@ type RevealAction = Action<(), Result<String, AppError>>;
 
 /// `reveal` names the secret; `None` when this admin may not reveal, and
 /// then no buttons are drawn.
-#[island(lazy)]
+#[island]
 pub fn MaskedSecret(masked: String, reveal: Option<Reveal>) -> impl IntoView {
     let state = RevealState::new();
     let buttons = reveal.map(|reveal| {

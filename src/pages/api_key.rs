@@ -24,32 +24,15 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use std::sync::Arc;
 
-/// The islands of either page, whose code the page preloads
-/// ([`crate::server::http::preload_island`]).
-const ISLANDS: &[&str] = &[
-    "key_toolbar_loader",
-    "key_actions_loader",
-    "masked_secret_loader",
-    "local_time_loader",
-    "columns_menu_loader",
-    "sort_button_loader",
-];
-
 #[component]
 pub fn CloudServiceApiKeyPage() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    crate::server::http::preload_island("test_authentication_loader");
-    internet_saas_tab("Cloud Service API Key", ISLANDS, |viewer| {
+    internet_saas_tab("Cloud Service API Key", |viewer| {
         view! { <KeySection kind=KeyKind::CloudService role=viewer.role /> }
     })
 }
 
 #[component]
 pub fn ConnectorKeyPage() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    ISLANDS
-        .iter()
-        .for_each(|loader| crate::server::http::preload_island(loader));
     let trail = vec![
         ("Administration", None),
         ("API Configuration", Some(OVERVIEW)),
@@ -159,7 +142,7 @@ fn KeyBody(kind: KeyKind, page: ApiKeyPage, layout: LoadedLayout) -> impl IntoVi
 }
 
 /// Add (when there is no key) and "Use this key in other organisations".
-#[island(lazy)]
+#[island]
 fn KeyToolbar(
     kind: KeyKind,
     can_add: bool,

@@ -33,14 +33,6 @@ pub fn AuditLogsPage() -> impl IntoView {
     // not-permitted page (403); the server function refuses it all the same.
     with_viewer(move |viewer| {
         if viewer.can(Permission::ViewAuditLog) {
-            #[cfg(feature = "ssr")]
-            [
-                "local_time_loader",
-                "columns_menu_loader",
-                "sort_button_loader",
-            ]
-            .iter()
-            .for_each(|loader| crate::server::http::preload_island(loader));
             view! {
                 <Title text="Audit Logs" />
                 <Breadcrumbs trail=vec![("Administration", None), ("Audit Logs", None)] />

@@ -17,19 +17,9 @@ use crate::paths::TableKey;
 use leptos::prelude::*;
 use std::sync::Arc;
 
-/// The islands of this page, whose code the page preloads
-/// ([`crate::server::http::preload_island`]).
-const ISLANDS: &[&str] = &[
-    "add_server_button_loader",
-    "server_actions_loader",
-    "local_time_loader",
-    "columns_menu_loader",
-    "sort_button_loader",
-];
-
 #[component]
 pub fn OAuthServersPage() -> impl IntoView {
-    internet_saas_tab("OAuth 2.0 Authorization Servers", ISLANDS, |viewer| {
+    internet_saas_tab("OAuth 2.0 Authorization Servers", |viewer| {
         view! { <OAuthServers role=viewer.role /> }
     })
 }
@@ -148,7 +138,7 @@ fn report_saved(save: ServerAction<SaveOauthServer>, open: RwSignal<bool>) {
 }
 
 /// The toolbar's "Add Authorization Server" and its form.
-#[island(lazy)]
+#[island]
 fn AddServerButton() -> impl IntoView {
     let open = RwSignal::new(false);
     let save = ServerAction::<SaveOauthServer>::new();
@@ -167,7 +157,7 @@ fn AddServerButton() -> impl IntoView {
 }
 
 /// A row's Edit and Delete, with their dialogs.
-#[island(lazy)]
+#[island]
 fn ServerActions(id: i64, form: OAuthServerForm) -> impl IntoView {
     let editing = RwSignal::new(false);
     let deleting = RwSignal::new(false);

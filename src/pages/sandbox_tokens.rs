@@ -21,21 +21,9 @@ use crate::paths::TableKey;
 use leptos::prelude::*;
 use std::sync::Arc;
 
-/// The islands of this page, whose code the page preloads
-/// ([`crate::server::http::preload_island`]).
-pub const ISLANDS: &[&str] = &[
-    "add_token_button_loader",
-    "token_actions_loader",
-    "issued_token_panel_loader",
-    "masked_secret_loader",
-    "local_time_loader",
-    "columns_menu_loader",
-    "sort_button_loader",
-];
-
 #[component]
 pub fn SandboxTokenPage() -> impl IntoView {
-    internet_saas_tab("Sandbox API Token", ISLANDS, |viewer| {
+    internet_saas_tab("Sandbox API Token", |viewer| {
         view! { <SandboxTab role=viewer.role /> }
     })
 }
@@ -242,7 +230,7 @@ fn StatusCell(status: TokenStatus, expiry: Expiry) -> impl IntoView {
 
 /// The secret of a token just added or regenerated. Outside the refresh
 /// regions: it stays up while the table is drawn again.
-#[island(lazy)]
+#[island]
 fn IssuedTokenPanel() -> impl IntoView {
     let toaster = use_toaster();
     let issued = just_issued();

@@ -23,7 +23,7 @@ enum KeyDialog {
 
 /// Restrictions always (a provider disable does not block restricting
 /// the key); Edit, Regenerate and Delete when `replaceable`.
-#[island(lazy)]
+#[island]
 pub(super) fn KeyActions(
     kind: KeyKind,
     /// Who would notice a regenerate or delete.

@@ -8,7 +8,7 @@ use crate::model::TestAuthReport;
 use leptos::prelude::*;
 
 /// An island of its own, on the Cloud Service API Key page only.
-#[island(lazy)]
+#[island]
 pub fn TestAuthentication() -> impl IntoView {
     let action = ServerAction::<TestApiKeyAuth>::new();
     let password = RwSignal::new(String::new());

@@ -23,7 +23,7 @@ fn issued(token: IssuedToken, message: String) -> String {
 }
 
 /// The toolbar's "Add Sandbox API Token" and its form.
-#[island(lazy)]
+#[island]
 pub(super) fn AddTokenButton() -> impl IntoView {
     let open = RwSignal::new(false);
     let add = ServerAction::<AddSandboxToken>::new();
@@ -64,7 +64,7 @@ enum RowDialog {
 
 /// A row's Edit, and unless the provider disabled the token (`replaceable`
 /// false), Regenerate and Delete.
-#[island(lazy)]
+#[island]
 pub(super) fn TokenActions(
     id: i64,
     name: String,
