@@ -23,6 +23,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
                 <HashedStylesheet options=options.clone() id="keyport" />
                 <HydrationScripts options islands=true />
+                <SplitLoaderPreload />
                 <MetaTags />
             </head>
             <body>
@@ -49,6 +50,17 @@ fn HydrationMark() -> impl IntoView {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     }
+}
+
+/// `<link rel="modulepreload">` for the split build's loader script, so it
+/// downloads beside the main module ([`crate::server::http::split_loader_href`]).
+#[component]
+fn SplitLoaderPreload() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let href = crate::server::http::split_loader_href();
+    #[cfg(not(feature = "ssr"))]
+    let href: Option<String> = None;
+    href.map(|href| view! { <link rel="modulepreload" href=href /> })
 }
 
 #[cfg(feature = "ssr")]
