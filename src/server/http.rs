@@ -245,8 +245,9 @@ pub fn redirect_page(path: &str) {
 /// which the main module imports statically, for a `modulepreload` in the
 /// head: Chromium's `modulepreload` of the main module does not fetch its
 /// imports, so without it the loader was requested only once the main
-/// module ran, a round trip before any island hydrated (30-50 ms in the
-/// Resource Timing of a cold Sandbox page). `None` without a split build.
+/// module ran, a round trip before any island hydrated (it arrived at
+/// 204-287 ms in three cold Sandbox loads, and at 87-111 ms with the
+/// preload; docs/FIRST-LOAD.md). `None` without a split build.
 pub fn split_loader_href() -> Option<String> {
     use leptos::prelude::{ReadValue, use_context};
     let manifest = use_context::<leptos::WasmSplitManifest>()?;
