@@ -4,6 +4,7 @@ pub mod clipboard;
 pub mod credential_policy;
 pub mod data_table;
 pub mod dialog;
+pub mod dialog_host;
 pub mod layout;
 pub mod local_time;
 pub mod masked_secret;

@@ -26,6 +26,7 @@ pub mod server;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    components::dialog_host::listen();
     leptos::mount::hydrate_islands();
 }
 

@@ -1,9 +1,9 @@
 // What the browser downloads (docs/FIRST-LOAD.md): the pages are server-
-// rendered, and their controls (masked secret, row actions and dialogs,
-// Add, Columns menu, sort buttons, local times, toasts) are small islands
-// in the main module. The provider console is the one lazy island: its
-// code never reaches an admin who does not open it. The audit log has no
-// code of its own.
+// rendered, and their controls (masked secret, Columns menu, sort buttons,
+// local times, toasts) are small islands in the main module. Each page's
+// dialogs are one lazy island, fetched when the admin first opens one of
+// them; the provider console is another, which never reaches an admin who
+// does not open it. The audit log has no code of its own.
 import type { Page } from '@playwright/test';
 import { expect, openSandbox, signIn, signOut, test, waitForHydration } from './helpers';
 
@@ -27,16 +27,34 @@ test('admins fetch the main module only; the console stays with those who open i
   expect(wasm.filter((n) => n.startsWith('split_'))).toEqual([]);
 
   await openSandbox(page);
-  // The page's controls came with the main module: interactive without a
-  // chunk of its own, the dialog opens.
+  // The page is interactive with the main module alone.
+  expect(wasm.filter((n) => n.startsWith('split_'))).toEqual([]);
+  // The first dialog fetches the page's dialogs, once; the second needs nothing.
   await page.getByRole('button', { name: 'Add Sandbox API Token' }).click();
   await expect(page.getByRole('dialog', { name: 'Add Sandbox API Token' })).toBeVisible();
+  expect(island(wasm, 'sandbox_dialogs')).toHaveLength(1);
   await page.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByRole('dialog')).toHaveCount(0);
+  await page.getByRole('row', { name: /CI pipeline/ }).getByRole('button', { name: 'Edit' }).click();
+  await expect(page.getByRole('dialog', { name: 'Edit Sandbox API Token' })).toBeVisible();
+  await expect(page.getByLabel('Name')).toHaveValue('CI pipeline');
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  expect(island(wasm, 'sandbox_dialogs')).toHaveLength(1);
+  expect(wasm.filter((n) => n.startsWith('split_'))).toEqual(island(wasm, 'sandbox_dialogs'));
+  const fetched = wasm.length;
   await page.goto('/administration/api-configuration/legacy-api/internet-saas-api/cloud-service-api-key');
   await waitForHydration(page);
   await page.goto('/administration/audit-logs');
   await waitForHydration(page);
-  expect(wasm.filter((n) => n.startsWith('split_'))).toEqual([]);
+  // Neither page fetched anything beyond the main module (from the cache).
+  expect(wasm.slice(fetched).filter((n) => !n.startsWith('keyport.'))).toEqual([]);
+  await signOut(page);
+
+  // A role that may change nothing has no dialogs on the page at all.
+  await signIn(page, 'readonly@acme.example');
+  await openSandbox(page);
+  await expect(page.locator('template#sandbox-dialogs')).toHaveCount(0);
+  await expect(page.locator('[data-dialog]')).toHaveCount(0);
   await signOut(page);
 
   // A role without the audit log gets the 403 page, which fetches no

@@ -36,6 +36,9 @@ pub fn spawn_refresh() {
 }
 
 #[cfg(feature = "hydrate")]
+pub(crate) use browser::hydrate_islands;
+
+#[cfg(feature = "hydrate")]
 mod browser {
     use super::REGION;
     use std::cell::Cell;
@@ -69,8 +72,6 @@ mod browser {
             .unwrap_or_default();
         let fresh = web_sys::DomParser::new()?
             .parse_from_string(&html, web_sys::SupportedType::TextHtml)?;
-        // Island script's entry point (leptos' island_script.js).
-        let hydrate: Function = Reflect::get(&window, &"__hydrateIsland".into())?.dyn_into()?;
 
         let old_regions = document.query_selector_all(&format!("[{REGION}]"))?;
         let mut swaps = Vec::new();
@@ -85,7 +86,7 @@ mod browser {
                 continue;
             };
             let new: Element = document.import_node_with_deep(&new, true)?.dyn_into()?;
-            hydrate_islands(&hydrate, &new).await?;
+            hydrate_islands(&new).await?;
             swaps.push((old, new));
         }
         if LATEST.with(Cell::get) != this {
@@ -99,7 +100,10 @@ mod browser {
 
     /// Hydrates every island in `region` (still off screen), one after the
     /// other as the island script does, waiting for lazy islands' code.
-    async fn hydrate_islands(hydrate: &Function, region: &Element) -> Result<(), JsValue> {
+    pub(crate) async fn hydrate_islands(region: &Element) -> Result<(), JsValue> {
+        let window = web_sys::window().ok_or("no window")?;
+        // Island script's entry point (leptos' island_script.js).
+        let hydrate: Function = Reflect::get(&window, &"__hydrateIsland".into())?.dyn_into()?;
         let islands = region.query_selector_all("leptos-island")?;
         for i in 0..islands.length() {
             let Some(island) = islands

@@ -8,6 +8,7 @@ mod test_auth;
 use crate::api::api_keys::{AddApiKey, get_api_key};
 use crate::components::credential_policy::{CredentialDetails, ExpiresCell, ExpiryNote};
 use crate::components::data_table::{ActionsFn, CellFn, DataTable, LoadedLayout, SortKey};
+use crate::components::dialog_host::{DialogButton, DialogHost};
 use crate::components::layout::{
     BaseUrl, Breadcrumbs, ExpiredBanner, ViewOnlyNotice, internet_saas_tab, provide_role,
     with_viewer,
@@ -16,9 +17,7 @@ use crate::components::local_time::{LastUsed, LocalTime};
 use crate::components::masked_secret::{MaskedSecret, Reveal};
 use crate::components::refresh::spawn_refresh;
 use crate::components::toast::report_outcome;
-use crate::model::{
-    ApiKeyPage, ApiKeyView, KeyDisabled, KeyKind, OrgSummary, Permission, Role, Subscription,
-};
+use crate::model::{ApiKeyPage, ApiKeyView, KeyDisabled, KeyKind, Permission, Role, Subscription};
 use crate::paths::{OVERVIEW, TableKey};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -49,8 +48,9 @@ pub fn ConnectorKeyPage() -> impl IntoView {
 }
 
 /// Either page's content, drawn on the server. The controls are islands:
-/// the toolbar ([`KeyToolbar`]), the row's actions
-/// ([`dialogs::KeyActions`]), the masked key and the table's menu.
+/// Add ([`AddKeyButton`]), the dialogs ([`dialogs::KeyDialogs`], opened by
+/// the row's actions and the toolbar's Share), the masked key and the
+/// table's menu.
 #[component]
 fn KeySection(kind: KeyKind, role: Role) -> impl IntoView {
     provide_role(role);
@@ -125,7 +125,12 @@ fn KeyBody(kind: KeyKind, page: ApiKeyPage, layout: LoadedLayout) -> impl IntoVi
         // A refresh region: Add goes once there is a key, and comes back
         // when it is deleted.
         <div class="toolbar" id="key-toolbar" data-refresh="">
-            {(can_add || can_share).then(|| view! { <KeyToolbar kind can_add can_share other_orgs /> })}
+            {can_add.then(|| view! { <AddKeyButton kind /> })}
+            {can_share.then(|| view! {
+                <DialogButton host=dialogs::HOST request=dialogs::KeyDialog::Share { orgs: other_orgs }>
+                    "Use this key in other organisations"
+                </DialogButton>
+            })}
         </div>
         <DataTable
             layout
@@ -137,40 +142,25 @@ fn KeyBody(kind: KeyKind, page: ApiKeyPage, layout: LoadedLayout) -> impl IntoVi
             actions=can_manage.then(|| key_actions(kind, row_actions))
             empty="No API key yet."
         />
+        {can_manage.then(|| view! {
+            <DialogHost id=dialogs::HOST><dialogs::KeyDialogs /></DialogHost>
+        })}
     }
     .into_any()
 }
 
-/// Add (when there is no key) and "Use this key in other organisations".
+/// Add, when there is no key: one click, no dialog.
 #[island]
-fn KeyToolbar(
-    kind: KeyKind,
-    can_add: bool,
-    can_share: bool,
-    /// The organisations the key can be shared with.
-    other_orgs: Vec<OrgSummary>,
-) -> impl IntoView {
+fn AddKeyButton(kind: KeyKind) -> impl IntoView {
     let add = ServerAction::<AddApiKey>::new();
-    let share = ServerAction::<share::ShareApiKey>::new();
-    let sharing = RwSignal::new(false);
     report_outcome(add, move |_| {
         spawn_refresh();
         "API key added."
     });
     view! {
-        {can_add.then(|| view! {
-            <button type="button" class="primary" disabled=move || add.pending().get() on:click=move |_| { add.dispatch(AddApiKey { kind, policy: None }); }>
-                {move || if add.pending().get() { "Adding…" } else { "Add API Key" }}
-            </button>
-        })}
-        {can_share.then(|| view! {
-            <button type="button" on:click=move |_| { share.value().set(None); sharing.set(true); }>
-                "Use this key in other organisations"
-            </button>
-        })}
-        {move || sharing.get().then(|| view! {
-            <share::ShareDialog action=share orgs=other_orgs.clone() on_close=Callback::new(move |_| sharing.set(false)) />
-        })}
+        <button type="button" class="primary" disabled=move || add.pending().get() on:click=move |_| { add.dispatch(AddApiKey { kind, policy: None }); }>
+            {move || if add.pending().get() { "Adding…" } else { "Add API Key" }}
+        </button>
     }
 }
 

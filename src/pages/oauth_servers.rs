@@ -3,6 +3,7 @@
 use crate::api::oauth::{DeleteOauthServer, SaveOauthServer, ValidateJwks, list_oauth_servers};
 use crate::components::data_table::{ActionsFn, CellFn, DataTable, LoadedLayout, SortKey};
 use crate::components::dialog::{ConfirmDialog, FormDialog};
+use crate::components::dialog_host::{DialogButton, DialogHost, open_dialog};
 use crate::components::layout::{
     BaseUrl, ExpiredBanner, ViewOnlyNotice, internet_saas_tab, provide_role,
 };
@@ -15,6 +16,7 @@ use crate::model::{
 };
 use crate::paths::TableKey;
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 #[component]
@@ -24,9 +26,9 @@ pub fn OAuthServersPage() -> impl IntoView {
     })
 }
 
-/// The tab, drawn on the server. The controls are islands: Add
-/// ([`AddServerButton`]) and each row's Edit and Delete
-/// ([`ServerActions`]).
+/// The tab, drawn on the server. Its dialogs are one lazy island
+/// ([`OAuthDialogs`]), opened by Add ([`AddServerButton`]) and each row's
+/// Edit and Delete ([`ServerActions`]).
 #[component]
 fn OAuthServers(role: Role) -> impl IntoView {
     provide_role(role);
@@ -83,6 +85,7 @@ fn ServerTable(page: OAuthPage, layout: LoadedLayout) -> impl IntoView {
             actions=can_manage.then(oauth_actions)
             empty="No authorization servers yet."
         />
+        {can_manage.then(|| view! { <DialogHost id=HOST><OAuthDialogs /></DialogHost> })}
     }
     .into_any()
 }
@@ -128,66 +131,80 @@ fn oauth_actions() -> ActionsFn<OAuthServerView> {
     })
 }
 
-/// Toasts a saved server and has the server draw the page again.
-fn report_saved(save: ServerAction<SaveOauthServer>, open: RwSignal<bool>) {
-    report_outcome(save, move |_| {
-        open.set(false);
-        spawn_refresh();
-        "Authorization server saved."
-    });
+/// The id of the tab's dialog host (its `<template>`).
+const HOST: &str = "oauth-dialogs";
+
+/// A dialog of the tab, as its button asks for it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+enum OAuthDialog {
+    Add,
+    Edit { id: i64, form: OAuthServerForm },
+    Delete { id: i64, name: String },
 }
 
-/// The toolbar's "Add Authorization Server" and its form.
-#[island]
+/// The toolbar's "Add Authorization Server".
+#[component]
 fn AddServerButton() -> impl IntoView {
-    let open = RwSignal::new(false);
-    let save = ServerAction::<SaveOauthServer>::new();
-    report_saved(save, open);
-    let close = Callback::new(move |_| open.set(false));
     view! {
-        <button type="button" class="primary" on:click=move |_| {
-            save.value().set(None);
-            open.set(true);
-        }>"Add Authorization Server"</button>
-        {move || open.get().then(|| {
-            let form = OAuthServerForm { validate_cert: true, ..Default::default() };
-            view! { <ServerForm id=None form save on_cancel=close /> }
-        })}
+        <DialogButton host=HOST request=OAuthDialog::Add class="primary">"Add Authorization Server"</DialogButton>
     }
 }
 
-/// A row's Edit and Delete, with their dialogs.
-#[island]
+/// A row's Edit and Delete.
+#[component]
 fn ServerActions(id: i64, form: OAuthServerForm) -> impl IntoView {
-    let editing = RwSignal::new(false);
-    let deleting = RwSignal::new(false);
+    let name = form.name.clone();
+    view! {
+        <DialogButton host=HOST request=OAuthDialog::Edit { id, form }>"Edit"</DialogButton>
+        <DialogButton host=HOST request=OAuthDialog::Delete { id, name } class="danger">"Delete"</DialogButton>
+    }
+}
+
+/// The tab's dialogs (docs/FIRST-LOAD.md: downloaded at the first open).
+#[island(lazy)]
+fn OAuthDialogs() -> impl IntoView {
+    let dialog = open_dialog::<OAuthDialog>();
     let save = ServerAction::<SaveOauthServer>::new();
     let delete = ServerAction::<DeleteOauthServer>::new();
-    report_saved(save, editing);
+    // A form opens without the last attempt's error.
+    Effect::new(move |_| {
+        if dialog.with(Option::is_some) {
+            save.value().set(None);
+        }
+    });
+    report_outcome(save, move |_| {
+        dialog.set(None);
+        spawn_refresh();
+        "Authorization server saved."
+    });
     report_outcome(delete, move |()| {
-        deleting.set(false);
+        dialog.set(None);
         spawn_refresh();
         "Authorization server deleted."
     });
-    let name = form.name.clone();
-    view! {
-        <button type="button" on:click=move |_| {
-            save.value().set(None);
-            editing.set(true);
-        }>"Edit"</button>
-        <button type="button" class="danger" on:click=move |_| deleting.set(true)>"Delete"</button>
-        {move || editing.get().then(|| view! {
-            <ServerForm id=Some(id) form=form.clone() save on_cancel=Callback::new(move |_| editing.set(false)) />
-        })}
-        {move || deleting.get().then(|| view! {
+    let close = Callback::new(move |_| dialog.set(None));
+    move || match dialog.get() {
+        None => ().into_any(),
+        Some(OAuthDialog::Add) => {
+            let form = OAuthServerForm {
+                validate_cert: true,
+                ..Default::default()
+            };
+            view! { <ServerForm id=None form save on_cancel=close /> }.into_any()
+        }
+        Some(OAuthDialog::Edit { id, form }) => {
+            view! { <ServerForm id=Some(id) form save on_cancel=close /> }.into_any()
+        }
+        Some(OAuthDialog::Delete { id, name }) => view! {
             <ConfirmDialog
                 title="Delete Authorization Server"
                 message=format!("Delete “{name}”? Tokens it signed are no longer accepted.")
                 pending=delete.pending()
                 on_ok=Callback::new(move |_| { delete.dispatch(DeleteOauthServer { id }); })
-                on_cancel=Callback::new(move |_| deleting.set(false))
+                on_cancel=close
             />
-        })}
+        }
+        .into_any(),
     }
 }
 

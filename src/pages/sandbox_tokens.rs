@@ -6,6 +6,7 @@ use crate::api::sandbox::{IssuedToken, list_sandbox_tokens};
 use crate::components::clipboard::copy_to_clipboard;
 use crate::components::credential_policy::{CredentialDetails, ExpiresCell, ExpiryNote};
 use crate::components::data_table::{ActionsFn, CellFn, DataTable, LoadedLayout, SortKey};
+use crate::components::dialog_host::DialogHost;
 use crate::components::layout::{
     BaseUrl, ExpiredBanner, ViewOnlyNotice, internet_saas_tab, provide_role,
 };
@@ -29,8 +30,8 @@ pub fn SandboxTokenPage() -> impl IntoView {
 }
 
 /// The tab: drawn on the server from the page's data. The controls are
-/// islands: Add ([`dialogs::AddTokenButton`]), each row's actions
-/// ([`dialogs::TokenActions`]), the new secret
+/// islands: the dialogs ([`dialogs::SandboxDialogs`], opened by Add and each
+/// row's actions), the new secret
 /// ([`IssuedTokenPanel`]), the masked tokens and the table's menu.
 #[component]
 fn SandboxTab(role: Role) -> impl IntoView {
@@ -105,6 +106,9 @@ fn PageBody(page: SandboxPage, layout: LoadedLayout) -> impl IntoView {
             actions=token_actions(row_actions).filter(|_| actions_column)
             empty="No Sandbox API Tokens yet."
         />
+        {actions_column.then(|| view! {
+            <DialogHost id=dialogs::HOST><dialogs::SandboxDialogs /></DialogHost>
+        })}
     }
     .into_any()
 }

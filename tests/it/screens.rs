@@ -334,3 +334,55 @@ async fn a_demo_offers_one_click_sign_in_and_says_it_is_a_demo() {
     let html = real.get(Some(&api), paths::OVERVIEW).await.text;
     assert!(!html.contains("Demo data"));
 }
+
+/// The dialogs' buttons are server-rendered (components/dialog_host.rs):
+/// each carries its request as JSON in `data-dialog`, escaped like any
+/// attribute, and the page's dialogs wait in a `<template>` for the first
+/// click. A role that may change nothing gets neither.
+#[tokio::test]
+async fn dialog_buttons_carry_their_request_escaped_and_only_for_those_who_may_change() {
+    let app = TestApp::new().await;
+    let api = app.sign_in("api@acme.example").await;
+    let hostile = r#""><script>alert(1)</script><img src=x onerror=alert(2)>"#;
+    let added = app
+        .call(Some(&api), "sandbox-tokens/add", &[("name", hostile)])
+        .await;
+    assert_status(&added, StatusCode::OK, "a name with markup is a name");
+
+    let pages = [
+        (paths::SANDBOX_API_TOKEN, "sandbox-dialogs"),
+        (paths::CLOUD_SERVICE_API_KEY, "key-dialogs"),
+        (paths::OAUTH_SERVERS, "oauth-dialogs"),
+    ];
+    for (path, host) in pages {
+        let html = app.get(Some(&api), path).await.text;
+        assert!(
+            html.contains(&format!("<template id=\"{host}\">")),
+            "{path}: the dialogs wait in their template"
+        );
+        assert!(
+            html.contains(&format!("data-dialog-host=\"{host}\"")),
+            "{path}: its buttons name the host"
+        );
+    }
+    let html = app.get(Some(&api), paths::SANDBOX_API_TOKEN).await.text;
+    assert!(
+        html.contains("data-dialog=\"{&quot;Edit&quot;:{&quot;id&quot;:"),
+        "the request is JSON, escaped in its attribute"
+    );
+    assert!(
+        !html.contains("<script>alert(1)") && !html.contains("<img src=x"),
+        "the hostile name never becomes markup"
+    );
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+
+    let readonly = app.sign_in("readonly@acme.example").await;
+    for (path, host) in pages {
+        let html = app.get(Some(&readonly), path).await.text;
+        assert!(!html.contains("data-dialog"), "{path}: no dialog buttons");
+        assert!(
+            !html.contains(&format!("id=\"{host}\"")),
+            "{path}: no dialogs"
+        );
+    }
+}

@@ -1,29 +1,54 @@
-//! The key row's controls, an island: Edit, Regenerate, Delete and
-//! Restrictions, with their dialogs. After a change it toasts and has the
+//! The key page's dialogs: the row's Edit, Regenerate, Delete and
+//! Restrictions, and the toolbar's "Use this key in other organisations".
+//! The buttons are server-rendered; the dialogs are one lazy island,
+//! [`KeyDialogs`], downloaded when one first opens
+//! (`components::dialog_host`). After a change it toasts and has the
 //! server draw the page again.
 
+use super::share::{ShareApiKey, ShareDialog};
 use crate::api::api_keys::{DeleteApiKey, EditApiKey, RegenerateApiKey, SetApiKeyPolicy};
 use crate::components::credential_policy::{PolicyFields, PolicyInputs, is_policy_error};
 use crate::components::dialog::{ConfirmDialog, FormDialog};
+use crate::components::dialog_host::{DialogButton, open_dialog};
 use crate::components::refresh::spawn_refresh;
 use crate::components::toast::report_outcome;
 use crate::error::AppError;
-use crate::model::{API_KEY_LEN, CredentialPolicy, KeyKind, Usage, validate_api_key};
+use crate::model::{API_KEY_LEN, CredentialPolicy, KeyKind, OrgSummary, Usage, validate_api_key};
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
-/// Which dialog is open.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum KeyDialog {
-    Closed,
-    Edit,
-    Regenerate,
-    Delete,
-    Restrict,
+/// The id of the page's dialog host (its `<template>`).
+pub(super) const HOST: &str = "key-dialogs";
+
+/// A dialog of the page, as its button asks for it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(super) enum KeyDialog {
+    Edit {
+        kind: KeyKind,
+    },
+    Regenerate {
+        kind: KeyKind,
+        /// Who would notice ([`Usage::blast_radius`]).
+        blast_radius: String,
+    },
+    Delete {
+        kind: KeyKind,
+        blast_radius: String,
+    },
+    Restrict {
+        kind: KeyKind,
+        /// The form's start.
+        policy: CredentialPolicy,
+    },
+    /// "Use this key in other organisations", with the ones it can go to.
+    Share {
+        orgs: Vec<OrgSummary>,
+    },
 }
 
 /// Restrictions always (a provider disable does not block restricting
 /// the key); Edit, Regenerate and Delete when `replaceable`.
-#[island]
+#[component]
 pub(super) fn KeyActions(
     kind: KeyKind,
     /// Who would notice a regenerate or delete.
@@ -32,13 +57,36 @@ pub(super) fn KeyActions(
     policy: CredentialPolicy,
     replaceable: bool,
 ) -> impl IntoView {
-    let dialog = RwSignal::new(KeyDialog::Closed);
+    let blast_radius = usage.blast_radius();
+    view! {
+        {replaceable.then(|| view! {
+            <DialogButton host=HOST request=KeyDialog::Edit { kind }>"Edit"</DialogButton>
+            <DialogButton host=HOST request=KeyDialog::Regenerate { kind, blast_radius: blast_radius.clone() }>"Regenerate"</DialogButton>
+            <DialogButton host=HOST request=KeyDialog::Delete { kind, blast_radius } class="danger">"Delete"</DialogButton>
+        })}
+        <DialogButton host=HOST request=KeyDialog::Restrict { kind, policy }>"Restrictions"</DialogButton>
+    }
+}
+
+/// The page's dialogs (docs/FIRST-LOAD.md: downloaded at the first open).
+#[island(lazy)]
+pub(super) fn KeyDialogs() -> impl IntoView {
+    let dialog = open_dialog::<KeyDialog>();
     let edit = ServerAction::<EditApiKey>::new();
     let regenerate = ServerAction::<RegenerateApiKey>::new();
     let delete = ServerAction::<DeleteApiKey>::new();
     let restrict = ServerAction::<SetApiKeyPolicy>::new();
+    let share = ServerAction::<ShareApiKey>::new();
+    // A form opens without the last attempt's answer.
+    Effect::new(move |_| {
+        if dialog.with(Option::is_some) {
+            edit.value().set(None);
+            restrict.value().set(None);
+            share.value().set(None);
+        }
+    });
     let done = move |message: &'static str| {
-        dialog.set(KeyDialog::Closed);
+        dialog.set(None);
         spawn_refresh();
         message
     };
@@ -52,47 +100,40 @@ pub(super) fn KeyActions(
     report_outcome(restrict, move |()| {
         done("Restrictions saved. They apply from the next request, to existing API sessions too.")
     });
-    let close = Callback::new(move |_| dialog.set(KeyDialog::Closed));
-    let blast_radius = usage.blast_radius();
-    let open = move || {
+    let close = Callback::new(move |_| dialog.set(None));
+    move || {
         match dialog.get() {
-        KeyDialog::Closed => ().into_any(),
-        KeyDialog::Edit => view! { <EditKeyDialog kind edit on_cancel=close /> }.into_any(),
-        KeyDialog::Restrict => {
-            view! { <RestrictDialog kind restrict policy=policy.clone() on_cancel=close /> }.into_any()
+        None => ().into_any(),
+        Some(KeyDialog::Edit { kind }) => view! { <EditKeyDialog kind edit on_cancel=close /> }.into_any(),
+        Some(KeyDialog::Restrict { kind, policy }) => {
+            view! { <RestrictDialog kind restrict policy on_cancel=close /> }.into_any()
         }
-        KeyDialog::Regenerate => view! {
+        Some(KeyDialog::Regenerate { kind, blast_radius }) => view! {
             <ConfirmDialog
                 title="Regenerate API Key"
                 message="Regenerate the key? The current key and every API session made with it stop working immediately."
-                blast_radius=blast_radius.clone()
+                blast_radius
                 pending=regenerate.pending()
                 on_ok=Callback::new(move |_| { regenerate.dispatch(RegenerateApiKey { kind, policy: None }); })
                 on_cancel=close
             />
         }
         .into_any(),
-        KeyDialog::Delete => view! {
+        Some(KeyDialog::Delete { kind, blast_radius }) => view! {
             <ConfirmDialog
                 title="Delete API Key"
                 message="Delete the key? It and every API session made with it stop working immediately."
-                blast_radius=blast_radius.clone()
+                blast_radius
                 pending=delete.pending()
                 on_ok=Callback::new(move |_| { delete.dispatch(DeleteApiKey { kind }); })
                 on_cancel=close
             />
         }
         .into_any(),
+        Some(KeyDialog::Share { orgs }) => {
+            view! { <ShareDialog action=share orgs on_close=close /> }.into_any()
+        }
     }
-    };
-    view! {
-        {replaceable.then(|| view! {
-            <button type="button" on:click=move |_| { edit.value().set(None); dialog.set(KeyDialog::Edit); }>"Edit"</button>
-            <button type="button" on:click=move |_| dialog.set(KeyDialog::Regenerate)>"Regenerate"</button>
-            <button type="button" class="danger" on:click=move |_| dialog.set(KeyDialog::Delete)>"Delete"</button>
-        })}
-        <button type="button" on:click=move |_| { restrict.value().set(None); dialog.set(KeyDialog::Restrict); }>"Restrictions"</button>
-        {open}
     }
 }
 

@@ -1,7 +1,9 @@
-//! The Sandbox API Token tab's controls, each an island: Add with its form,
-//! and a row's Edit (the name and the restrictions), Regenerate and Delete
-//! (a confirmation with the blast radius). After a change the island
-//! toasts it and has the server draw the table again.
+//! The Sandbox API Token tab's dialogs: Add with its form, and a row's Edit
+//! (the name and the restrictions), Regenerate and Delete (a confirmation
+//! with the blast radius). The buttons are server-rendered; the dialogs are
+//! one lazy island, [`SandboxDialogs`], downloaded when one first opens
+//! (`components::dialog_host`). After a change it toasts and has the
+//! server draw the table again.
 
 use super::{JustIssued, just_issued};
 use crate::api::sandbox::{
@@ -9,11 +11,38 @@ use crate::api::sandbox::{
 };
 use crate::components::credential_policy::{PolicyFields, PolicyInputs, is_policy_error};
 use crate::components::dialog::{ConfirmDialog, FormDialog};
+use crate::components::dialog_host::{DialogButton, open_dialog};
 use crate::components::refresh::spawn_refresh;
 use crate::components::toast::report_outcome;
 use crate::error::AppError;
 use crate::model::{CredentialPolicy, TOKEN_NAME_MAX, Usage, check_name};
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The id of the tab's dialog host (its `<template>`).
+pub(super) const HOST: &str = "sandbox-dialogs";
+
+/// A dialog of the tab, as its button asks for it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+enum SandboxDialog {
+    Add,
+    Edit {
+        id: i64,
+        name: String,
+        policy: CredentialPolicy,
+    },
+    Regenerate {
+        id: i64,
+        name: String,
+        /// Who would notice ([`Usage::blast_radius`]).
+        blast_radius: String,
+    },
+    Delete {
+        id: i64,
+        name: String,
+        blast_radius: String,
+    },
+}
 
 /// Shows a token's new secret, then redraws the page; the message to toast.
 fn issued(token: IssuedToken, message: String) -> String {
@@ -22,49 +51,19 @@ fn issued(token: IssuedToken, message: String) -> String {
     message
 }
 
-/// The toolbar's "Add Sandbox API Token" and its form.
-#[island]
+/// The toolbar's "Add Sandbox API Token".
+#[component]
 pub(super) fn AddTokenButton() -> impl IntoView {
-    let open = RwSignal::new(false);
-    let add = ServerAction::<AddSandboxToken>::new();
-    report_outcome(add, move |t: IssuedToken| {
-        open.set(false);
-        let message = format!("Token “{}” added.", t.token.name);
-        issued(t, message)
-    });
     view! {
-        <button type="button" class="primary" on:click=move |_| {
-            add.value().set(None);
-            open.set(true);
-        }>
+        <DialogButton host=HOST request=SandboxDialog::Add class="primary">
             "Add Sandbox API Token"
-        </button>
-        {move || open.get().then(|| view! {
-            <NameDialog
-                title="Add Sandbox API Token"
-                initial=String::new()
-                initial_policy=CredentialPolicy::default()
-                pending=add.pending()
-                error=Signal::derive(move || add.value().get().and_then(Result::err))
-                on_save=Callback::new(move |(name, policy)| { add.dispatch(AddSandboxToken { name, policy: Some(policy) }); })
-                on_cancel=Callback::new(move |_| open.set(false))
-            />
-        })}
+        </DialogButton>
     }
-}
-
-/// Which of a row's dialogs is open.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum RowDialog {
-    Closed,
-    Edit,
-    Regenerate,
-    Delete,
 }
 
 /// A row's Edit, and unless the provider disabled the token (`replaceable`
 /// false), Regenerate and Delete.
-#[island]
+#[component]
 pub(super) fn TokenActions(
     id: i64,
     name: String,
@@ -74,18 +73,53 @@ pub(super) fn TokenActions(
     policy: CredentialPolicy,
     replaceable: bool,
 ) -> impl IntoView {
-    let dialog = RwSignal::new(RowDialog::Closed);
+    let blast_radius = usage.blast_radius();
+    let edit = SandboxDialog::Edit {
+        id,
+        name: name.clone(),
+        policy,
+    };
+    view! {
+        <DialogButton host=HOST request=edit>"Edit"</DialogButton>
+        {replaceable.then(|| view! {
+            <DialogButton host=HOST request=SandboxDialog::Regenerate { id, name: name.clone(), blast_radius: blast_radius.clone() }>
+                "Regenerate"
+            </DialogButton>
+            <DialogButton host=HOST request=SandboxDialog::Delete { id, name, blast_radius } class="danger">
+                "Delete"
+            </DialogButton>
+        })}
+    }
+}
+
+/// The tab's dialogs (docs/FIRST-LOAD.md: downloaded at the first open).
+#[island(lazy)]
+pub(super) fn SandboxDialogs() -> impl IntoView {
+    let dialog = open_dialog::<SandboxDialog>();
+    let add = ServerAction::<AddSandboxToken>::new();
     let rename = ServerAction::<RenameSandboxToken>::new();
     let regenerate = ServerAction::<RegenerateSandboxToken>::new();
     let delete = ServerAction::<DeleteSandboxToken>::new();
-    let close = Callback::new(move |_| dialog.set(RowDialog::Closed));
+    // A form opens without the last attempt's error.
+    Effect::new(move |_| {
+        if dialog.with(Option::is_some) {
+            add.value().set(None);
+            rename.value().set(None);
+        }
+    });
+    let close = Callback::new(move |_| dialog.set(None));
+    report_outcome(add, move |t: IssuedToken| {
+        dialog.set(None);
+        let message = format!("Token “{}” added.", t.token.name);
+        issued(t, message)
+    });
     report_outcome(rename, move |()| {
-        dialog.set(RowDialog::Closed);
+        dialog.set(None);
         spawn_refresh();
         "Token renamed."
     });
     report_outcome(regenerate, move |t: IssuedToken| {
-        dialog.set(RowDialog::Closed);
+        dialog.set(None);
         let message = format!(
             "Token “{}” regenerated. The old token no longer works.",
             t.token.name
@@ -93,64 +127,61 @@ pub(super) fn TokenActions(
         issued(t, message)
     });
     report_outcome(delete, move |()| {
-        dialog.set(RowDialog::Closed);
+        dialog.set(None);
         just_issued().set(JustIssued(None));
         spawn_refresh();
         "Token deleted. It no longer works."
     });
-    let blast_radius = usage.blast_radius();
-    let open = move || {
-        let name = name.clone();
-        let policy = policy.clone();
-        let blast_radius = blast_radius.clone();
+    move || {
         match dialog.get() {
-            RowDialog::Closed => ().into_any(),
-            RowDialog::Edit => view! {
-                <NameDialog
-                    title="Edit Sandbox API Token"
-                    initial=name
-                    initial_policy=policy
-                    pending=rename.pending()
-                    error=Signal::derive(move || rename.value().get().and_then(Result::err))
-                    on_save=Callback::new(move |(name, policy)| { rename.dispatch(RenameSandboxToken { id, name, policy: Some(policy) }); })
-                    on_cancel=close
-                />
-            }
-            .into_any(),
-            RowDialog::Regenerate => view! {
-                <ConfirmDialog
-                    title="Regenerate Sandbox API Token"
-                    message=format!("Regenerate “{name}”? The current token stops working immediately, everywhere it is used.")
-                    blast_radius
-                    pending=regenerate.pending()
-                    on_ok=Callback::new(move |_| { regenerate.dispatch(RegenerateSandboxToken { id }); })
-                    on_cancel=close
-                />
-            }
-            .into_any(),
-            RowDialog::Delete => view! {
-                <ConfirmDialog
-                    title="Delete Sandbox API Token"
-                    message=format!("Delete “{name}”? It stops working immediately, everywhere it is used.")
-                    blast_radius
-                    pending=delete.pending()
-                    on_ok=Callback::new(move |_| { delete.dispatch(DeleteSandboxToken { id }); })
-                    on_cancel=close
-                />
-            }
-            .into_any(),
+        None => ().into_any(),
+        Some(SandboxDialog::Add) => view! {
+            <NameDialog
+                title="Add Sandbox API Token"
+                initial=String::new()
+                initial_policy=CredentialPolicy::default()
+                pending=add.pending()
+                error=Signal::derive(move || add.value().get().and_then(Result::err))
+                on_save=Callback::new(move |(name, policy)| { add.dispatch(AddSandboxToken { name, policy: Some(policy) }); })
+                on_cancel=close
+            />
         }
-    };
-    view! {
-        <button type="button" on:click=move |_| {
-            rename.value().set(None);
-            dialog.set(RowDialog::Edit);
-        }>"Edit"</button>
-        {replaceable.then(|| view! {
-            <button type="button" on:click=move |_| dialog.set(RowDialog::Regenerate)>"Regenerate"</button>
-            <button type="button" class="danger" on:click=move |_| dialog.set(RowDialog::Delete)>"Delete"</button>
-        })}
-        {open}
+        .into_any(),
+        Some(SandboxDialog::Edit { id, name, policy }) => view! {
+            <NameDialog
+                title="Edit Sandbox API Token"
+                initial=name
+                initial_policy=policy
+                pending=rename.pending()
+                error=Signal::derive(move || rename.value().get().and_then(Result::err))
+                on_save=Callback::new(move |(name, policy)| { rename.dispatch(RenameSandboxToken { id, name, policy: Some(policy) }); })
+                on_cancel=close
+            />
+        }
+        .into_any(),
+        Some(SandboxDialog::Regenerate { id, name, blast_radius }) => view! {
+            <ConfirmDialog
+                title="Regenerate Sandbox API Token"
+                message=format!("Regenerate “{name}”? The current token stops working immediately, everywhere it is used.")
+                blast_radius
+                pending=regenerate.pending()
+                on_ok=Callback::new(move |_| { regenerate.dispatch(RegenerateSandboxToken { id }); })
+                on_cancel=close
+            />
+        }
+        .into_any(),
+        Some(SandboxDialog::Delete { id, name, blast_radius }) => view! {
+            <ConfirmDialog
+                title="Delete Sandbox API Token"
+                message=format!("Delete “{name}”? It stops working immediately, everywhere it is used.")
+                blast_radius
+                pending=delete.pending()
+                on_ok=Callback::new(move |_| { delete.dispatch(DeleteSandboxToken { id }); })
+                on_cancel=close
+            />
+        }
+        .into_any(),
+    }
     }
 }
 
