@@ -260,9 +260,10 @@ pub fn split_loader_href() -> Option<String> {
 /// `_loader`), so they download beside the main module instead of after it
 /// has started. The chunks are read from the `--split` build's manifest,
 /// which leptos' `HydrationScripts` loads; without one this does nothing.
-/// The provider console is the only lazy island: the small controls are in
-/// the main module, since making them lazy cut them into dozens of tiny
-/// chunks, slower to fetch and to preload (docs/FIRST-LOAD.md).
+/// Only the provider console preloads: the small controls are in the main
+/// module (making each lazy cut them into dozens of tiny chunks, slower to
+/// fetch and to preload), and the pages' dialog hosts are fetched at their
+/// first open (`components::dialog_host`; docs/FIRST-LOAD.md).
 pub fn preload_island(loader: &str) {
     use leptos::prelude::{ReadValue, use_context};
     use std::sync::{Mutex, OnceLock};
