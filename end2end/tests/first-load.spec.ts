@@ -19,7 +19,7 @@ function wasmRequests(page: Page): string[] {
 
 const island = (names: string[], loader: string) => names.filter((n) => n.startsWith(`split_${loader}_loader_`));
 
-test('admins fetch the main module only; the console stays with those who open it', async ({ page }) => {
+test('a page needs only the main module; its dialogs come at the first open, the console only to those who open it', async ({ page }) => {
   const wasm = wasmRequests(page);
   await signIn(page, 'api@acme.example');
   await waitForHydration(page);

@@ -69,10 +69,17 @@ pub fn DialogButton<R: Serialize>(
     // The request types are plain data (ids, names, restrictions), which
     // serde_json cannot fail to write; an empty request opens nothing.
     let json = serde_json::to_string(&request).unwrap_or_default();
-    view! {
-        <button type="button" class=(!class.is_empty()).then_some(class) data-dialog=json data-dialog-host=host>
-            {children()}
-        </button>
+    // Two branches: `class=` with no class would still write `class=""`.
+    if class.is_empty() {
+        view! {
+            <button type="button" data-dialog=json data-dialog-host=host>{children()}</button>
+        }
+        .into_any()
+    } else {
+        view! {
+            <button type="button" class=class data-dialog=json data-dialog-host=host>{children()}</button>
+        }
+        .into_any()
     }
 }
 

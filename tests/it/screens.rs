@@ -375,7 +375,21 @@ async fn dialog_buttons_carry_their_request_escaped_and_only_for_those_who_may_c
         "the hostile name never becomes markup"
     );
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-
+    let buttons: Vec<&str> = html
+        .split("<button ")
+        .skip(1)
+        .filter_map(|b| b.split('>').next())
+        .filter(|b| b.contains("data-dialog="))
+        .collect();
+    assert!(buttons.len() >= 4, "Add and the rows' actions: {buttons:?}");
+    assert!(
+        buttons.iter().all(|b| !b.contains("class=\"\"")),
+        "a plain button writes no class attribute: {buttons:?}"
+    );
+    assert!(
+        buttons.iter().any(|b| b.contains("class=\"danger\"")),
+        "Delete is red"
+    );
     let readonly = app.sign_in("readonly@acme.example").await;
     for (path, host) in pages {
         let html = app.get(Some(&readonly), path).await.text;
