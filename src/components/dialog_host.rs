@@ -100,11 +100,7 @@ pub fn listen() {
         return;
     };
     let on_click = Closure::<dyn Fn(web_sys::Event)>::new(|ev: web_sys::Event| {
-        let Some(button) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|t| t.closest("[data-dialog]").ok().flatten())
-        else {
+        let Some(button) = dialog_button(&ev) else {
             return;
         };
         let (Some(json), Some(host)) = (
@@ -116,29 +112,15 @@ pub fn listen() {
         let request = dialog_request();
         let next = request.with_untracked(|r| r.0) + 1;
         request.set(DialogRequest(next, json));
-        leptos::task::spawn_local(async move {
-            if let Err(e) = mount(&host).await {
-                leptos::logging::warn!("the dialog could not be opened: {e:?}");
-            }
-        });
+        spawn_mount(host);
     });
     let _ = document.add_event_listener_with_callback("click", on_click.as_ref().unchecked_ref());
     // A pointer over a button, or the keyboard's focus on it, starts
     // fetching its host's code, so the click rarely waits for it.
     let on_intent = Closure::<dyn Fn(web_sys::Event)>::new(|ev: web_sys::Event| {
-        let Some(host) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|t| t.closest("[data-dialog-host]").ok().flatten())
-            .and_then(|b| b.get_attribute("data-dialog-host"))
-        else {
-            return;
-        };
-        leptos::task::spawn_local(async move {
-            if let Err(e) = mount(&host).await {
-                leptos::logging::warn!("the dialog could not be prepared: {e:?}");
-            }
-        });
+        if let Some(host) = dialog_button(&ev).and_then(|b| b.get_attribute("data-dialog-host")) {
+            spawn_mount(host);
+        }
     });
     for intent in ["pointerover", "focusin"] {
         let _ =
@@ -147,6 +129,26 @@ pub fn listen() {
     // The listeners live as long as the page.
     on_click.forget();
     on_intent.forget();
+}
+
+/// The [`DialogButton`] an event happened in, if any.
+#[cfg(feature = "hydrate")]
+fn dialog_button(ev: &web_sys::Event) -> Option<web_sys::Element> {
+    use wasm_bindgen::JsCast;
+    ev.target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|t| t.closest("[data-dialog]").ok().flatten())
+}
+
+/// Starts [`mount`] and returns at once; a failure is only logged (the
+/// button then does nothing, as without WebAssembly).
+#[cfg(feature = "hydrate")]
+fn spawn_mount(host: String) {
+    leptos::task::spawn_local(async move {
+        if let Err(e) = mount(&host).await {
+            leptos::logging::warn!("dialog host #{host} could not be put on the page: {e:?}");
+        }
+    });
 }
 
 /// Puts the host `id` on the page and hydrates it, once per page load.
