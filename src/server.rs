@@ -14,6 +14,7 @@ pub mod http;
 pub mod lockout;
 pub mod oauth;
 pub mod outbound;
+pub mod page_cache;
 pub mod password;
 pub mod provider;
 pub mod routes;

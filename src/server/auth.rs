@@ -160,7 +160,7 @@ fn meta_of(parts: &axum::http::request::Parts) -> RequestMeta {
         .unwrap_or_else(unknown_meta)
 }
 
-fn unknown_meta() -> RequestMeta {
+pub(super) fn unknown_meta() -> RequestMeta {
     RequestMeta {
         client_ip: "unknown".into(),
         trace_id: super::http::new_trace_id(),
@@ -323,6 +323,8 @@ pub async fn require(permission: Permission) -> Result<Actor, AppError> {
     if actor.role.allows(permission) {
         return Ok(actor);
     }
+    // Each view records its refusal: a page that did is not kept.
+    super::page_cache::dont_keep();
     let state = super::app_state()?;
     let record = actor
         .audit(AuditAction::Access, permission.audit_subject(), "")

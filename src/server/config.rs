@@ -206,6 +206,10 @@ pub struct ServeArgs {
     /// portal's banner names it ("Contact {this} to renew it.").
     #[arg(long, env = "KEYPORT_SUPPORT_CONTACT", default_value = DEFAULT_SUPPORT_CONTACT)]
     pub support_contact: String,
+    /// Serve a signed-in admin's page again from its last render while
+    /// nothing it shows has changed (src/server/page_cache.rs).
+    #[arg(long, env = "KEYPORT_PAGE_CACHE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub page_cache: bool,
 }
 
 /// Whom the expired-subscription banner names when none is configured.
@@ -243,6 +247,8 @@ pub struct Settings {
     pub hash_queue_timeout: Duration,
     /// Named in the expired-subscription banner (`--support-contact`).
     pub support_contact: String,
+    /// Keep rendered pages while current (`--page-cache`).
+    pub page_cache: bool,
 }
 
 impl Settings {
@@ -274,6 +280,7 @@ impl Settings {
             hash_slots: cores(),
             hash_queue_timeout: Duration::from_secs(5),
             support_contact: support_contact(&args.support_contact),
+            page_cache: args.page_cache,
         }
     }
 
@@ -298,6 +305,7 @@ impl Settings {
             hash_slots: cores(),
             hash_queue_timeout: Duration::from_secs(5),
             support_contact: DEFAULT_SUPPORT_CONTACT.into(),
+            page_cache: true,
         }
     }
 

@@ -212,6 +212,9 @@ pub fn view(
     daily_cap: Option<i64>,
     now: i64,
 ) -> PolicyView {
+    if let Some(end) = expires_at.filter(|&end| end > now) {
+        super::page_cache::changes_at(end);
+    }
     PolicyView {
         expiry: Expiry::of(expires_at, now),
         ip_allowlist: ip_allowlist

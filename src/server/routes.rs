@@ -49,6 +49,7 @@ pub async fn state(
         )),
         settings: Arc::new(settings),
         jwks: Arc::new(JwksCache::default()),
+        pages: Arc::default(),
     }))
 }
 
@@ -69,6 +70,16 @@ pub fn router(state: AppState) -> Router {
     let sessions = state.store.session_pool().clone();
     let settings = state.settings.clone();
     let routes = route_list().to_vec();
+    // The pages, each view served from its last render while current.
+    let pages = Router::new()
+        .leptos_routes(&state, routes, {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::page_cache::serve,
+        ));
     let app = Router::new()
         .route(paths::ROOT, get(root))
         .route(
@@ -77,10 +88,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(paths::AUDIT_CSV_EXPORT, get(export_audit_csv))
         .merge(consumer::routes())
-        .leptos_routes(&state, routes, {
-            let options = leptos_options.clone();
-            move || shell(options.clone())
-        })
+        .merge(pages)
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,

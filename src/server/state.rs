@@ -3,6 +3,7 @@
 use super::config::Settings;
 use super::consumer::JwksCache;
 use super::crypto::Secrets;
+use super::page_cache::PageCache;
 use super::password::Hasher;
 use super::store::Store;
 use super::throttle::AnonymousThrottle;
@@ -31,6 +32,8 @@ pub struct Shared {
     /// The OAuth servers' JWKS keys, for bearer tokens (never whether a
     /// server is enabled: that is read on every call).
     pub jwks: Arc<JwksCache>,
+    /// Rendered pages kept while current (`page_cache`).
+    pub pages: Arc<PageCache>,
 }
 
 impl AppState {

@@ -124,6 +124,8 @@ struct HotFlights {
     tokens: flight::Flights<(Vec<u8>, String), Option<sandbox::TokenCheckRow>>,
     /// An organisation's submissions on a UTC day.
     days: flight::Flights<(i64, i64), i64>,
+    /// An organisation's page version (`page_cache`).
+    versions: flight::Flights<i64, Option<i64>>,
     /// Submissions with one token, recorded in one transaction.
     submissions: flight::Flights<(i64, Vec<u8>), Arc<[SubmitOutcome]>, sandbox::Queued>,
 }
@@ -157,6 +159,8 @@ impl std::ops::DerefMut for WriteTx {
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
         tracing::error!(error = %e, "database error");
+        // A page showing this error is not kept for the next view.
+        crate::server::page_cache::dont_keep();
         AppError::internal()
     }
 }

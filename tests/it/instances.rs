@@ -611,3 +611,101 @@ async fn a_rate_limit_is_exact_across_two_instances() {
     }
     assert_eq!((served, limited), (40, 160));
 }
+
+/// A page kept on instance B, while other views of it keep arriving there,
+/// shows a rename made on instance A on B's first view after the rename
+/// returned: the organisation's version is read from the database on
+/// every view (src/server/page_cache.rs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_page_kept_on_one_instance_shows_a_change_made_on_the_other_at_once() {
+    let Some(pg) = crate::common::postgres_url() else {
+        println!(
+            "SKIPPED: two instances need PostgreSQL; set KEYPORT_TEST_DATABASE_URL (make test does)"
+        );
+        return;
+    };
+    let url = crate::common::fresh_schema(&pg).await;
+    let a = Instance::start(&url).await;
+    let b = Instance::start(&url).await;
+    let client = reqwest::Client::new();
+    let (_, cookie) = call(
+        &client,
+        &a.base,
+        "",
+        "session/sign-in",
+        &[
+            ("username", "api@acme.example"),
+            ("password", "Keyport-demo-1"),
+        ],
+    )
+    .await;
+    let cookie = cookie.expect("session cookie");
+    let page = format!("{}{}", b.base, keyport::paths::SANDBOX_API_TOKEN);
+    let view = |client: reqwest::Client, page: String, cookie: String| async move {
+        let r = client
+            .get(&page)
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .expect("view");
+        assert_eq!(r.status(), StatusCode::OK);
+        r.text().await.expect("body")
+    };
+    assert!(
+        view(client.clone(), page.clone(), cookie.clone())
+            .await
+            .contains("CI pipeline")
+    );
+    // Views of B's kept page go on while A renames the token.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load: Vec<_> = (0..8)
+        .map(|_| {
+            let (client, page, cookie, stop) =
+                (client.clone(), page.clone(), cookie.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut views = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    view(client.clone(), page.clone(), cookie.clone()).await;
+                    views += 1;
+                }
+                views
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (list, _) = call(&client, &a.base, &cookie, "sandbox-tokens/list", &[]).await;
+    let id = list
+        .parse::<SandboxPage>()
+        .tokens
+        .iter()
+        .find(|t| t.name == "CI pipeline")
+        .expect("the seeded token")
+        .id
+        .to_string();
+    for round in 0..5 {
+        let name = format!("Renamed {round}");
+        let (renamed, _) = call(
+            &client,
+            &a.base,
+            &cookie,
+            "sandbox-tokens/rename",
+            &[("id", id.as_str()), ("name", name.as_str())],
+        )
+        .await;
+        assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.text);
+        let html = view(client.clone(), page.clone(), cookie.clone()).await;
+        assert!(
+            html.contains(&format!(">{name}<")),
+            "round {round}: B's first view after the rename shows it"
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut views = 0;
+    for task in load {
+        views += task.await.expect("load");
+    }
+    assert!(
+        views > 16,
+        "the page was under load meanwhile ({views} views)"
+    );
+}

@@ -17,6 +17,7 @@ mod http_api;
 mod instances;
 mod oauth_bearer;
 mod oauth_servers;
+mod page_cache;
 mod provider;
 mod provisioning;
 mod races;

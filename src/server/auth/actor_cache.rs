@@ -31,6 +31,11 @@ impl ActorCache {
         Ok(actor)
     }
 
+    /// Keeps `actor`, loaded by the caller (`page_cache::serve`).
+    pub(in crate::server) async fn keep(&self, actor: Actor) {
+        *self.0.lock().await = Some(actor);
+    }
+
     pub(super) async fn forget(&self) {
         *self.0.lock().await = None;
     }

@@ -34,6 +34,25 @@ pub enum OrgChange {
 const ORG_COLUMNS: &str = "id, short_name, name, sandbox_token_limit, sandbox_daily_allowance, super_admins_manage_connector_key AS connector_self_manage";
 
 impl Store {
+    /// The organisation's version: bumped by every change to what its
+    /// pages show (`page_cache`); `None` for an organisation not there.
+    /// Concurrent views of one organisation share the read (`flight.rs`).
+    pub async fn page_version(&self, org_id: i64) -> Result<Option<i64>, sqlx::Error> {
+        let (version, _) = self
+            .flights
+            .versions
+            .run(org_id, |_| async {
+                let row: Option<(i64,)> =
+                    sqlx::query_as("SELECT version FROM org_versions WHERE org_id = $1")
+                        .bind(org_id)
+                        .fetch_optional(&self.read)
+                        .await?;
+                Ok::<_, sqlx::Error>(row.map(|(v,)| v))
+            })
+            .await?;
+        Ok(version)
+    }
+
     /// The organisation named `short_name` in URLs. A name that no
     /// organisation can have (see `validate_short_name`) is not looked up:
     /// it comes straight from the request path, and PostgreSQL refuses
@@ -238,6 +257,9 @@ pub(super) async fn subscription_in(
 
 /// Active, unless marked expired or past its end date at `now`.
 pub(super) fn effective(status: &str, expires_at: Option<i64>, now: i64) -> Subscription {
+    if let Some(end) = expires_at.filter(|&end| end > now) {
+        crate::server::page_cache::changes_at(end);
+    }
     if status == "expired" || expires_at.is_some_and(|t| t <= now) {
         Subscription::Expired
     } else {

@@ -81,6 +81,14 @@ impl Caller {
         }
     }
 
+    pub async fn get(&self, cookie: Option<&str>, path: &str) -> Reply {
+        let mut req = Request::get(path).header(header::HOST, HOST);
+        if let Some(cookie) = cookie {
+            req = req.header(header::COOKIE, cookie);
+        }
+        self.send(req.body(Body::empty()).expect("request")).await
+    }
+
     /// POSTs a form to the server function at `/api/{endpoint}`.
     pub async fn call(&self, cookie: Option<&str>, endpoint: &str, form: &[(&str, &str)]) -> Reply {
         let body = form
@@ -217,6 +225,20 @@ impl TestApp {
 
     pub async fn send(&self, req: Request<Body>) -> Reply {
         self.caller.send(req).await
+    }
+
+    /// A second router over the same database and keys that renders every
+    /// page afresh (`--page-cache false`), to compare kept pages with.
+    pub fn uncached(&self) -> Caller {
+        let mut shared = (*self.state).clone();
+        shared.settings = std::sync::Arc::new(Settings {
+            page_cache: false,
+            ..(*shared.settings).clone()
+        });
+        shared.pages = std::sync::Arc::default();
+        Caller {
+            router: routes::router(AppState::new(shared)),
+        }
     }
 
     pub async fn call(&self, cookie: Option<&str>, endpoint: &str, form: &[(&str, &str)]) -> Reply {
