@@ -10,9 +10,11 @@
 //! The traits are `async_trait` ones; their methods are written out as the
 //! boxed futures that macro would produce.
 
+use super::store::flight::Flights;
 use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 
@@ -26,11 +28,16 @@ type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = session_store::Result<T>> 
 #[derive(Clone, Debug)]
 pub struct HashedIds<S> {
     inner: S,
+    /// Concurrent loads of one session share the read (`store::flight`).
+    loads: Arc<Flights<Id, Option<Record>>>,
 }
 
 impl<S: SessionStore> HashedIds<S> {
     pub fn new(inner: S) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            loads: Arc::default(),
+        }
     }
 
     /// The wrapped store (its rows are keyed by hashed ids).
@@ -111,7 +118,11 @@ impl<S: SessionStore> SessionStore for HashedIds<S> {
         Self: 'async_trait,
     {
         Box::pin(async move {
-            let loaded = self.inner.load(&stored_id(session_id)).await?;
+            let stored = stored_id(session_id);
+            let (loaded, _) = self
+                .loads
+                .run(*session_id, |_| self.inner.load(&stored))
+                .await?;
             Ok(loaded.map(|record| Record {
                 id: *session_id,
                 ..record

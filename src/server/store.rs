@@ -13,7 +13,7 @@ mod admins;
 mod api_keys;
 mod api_sessions;
 mod audit;
-mod flight;
+pub(crate) mod flight;
 mod layouts;
 mod oauth;
 mod orgs;
@@ -126,6 +126,8 @@ struct HotFlights {
     days: flight::Flights<(i64, i64), i64>,
     /// An organisation's page version (`page_cache`).
     versions: flight::Flights<i64, Option<i64>>,
+    /// An admin with their memberships (each portal request's actor).
+    admins: flight::Flights<i64, Option<(AdminRow, Vec<MembershipRow>)>>,
     /// Submissions with one token, recorded in one transaction.
     submissions: flight::Flights<(i64, Vec<u8>), Arc<[SubmitOutcome]>, sandbox::Queued>,
 }

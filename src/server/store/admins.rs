@@ -213,8 +213,21 @@ impl Store {
     /// The admin `id` and all their memberships (by short name), in one
     /// statement: what every signed-in request needs to know who acts
     /// (`auth::actor_for_session`). `None` if there is no such admin; an
-    /// empty list if they belong to no organisation.
+    /// empty list if they belong to no organisation. Concurrent requests of
+    /// one admin share the read (`flight.rs`).
     pub async fn admin_with_memberships(
+        &self,
+        id: i64,
+    ) -> Result<Option<(AdminRow, Vec<MembershipRow>)>, sqlx::Error> {
+        let (loaded, _) = self
+            .flights
+            .admins
+            .run(id, |_| self.read_admin_with_memberships(id))
+            .await?;
+        Ok(loaded)
+    }
+
+    async fn read_admin_with_memberships(
         &self,
         id: i64,
     ) -> Result<Option<(AdminRow, Vec<MembershipRow>)>, sqlx::Error> {

@@ -1,4 +1,5 @@
-//! Single flight for the consumer API's hot path: concurrent requests that
+//! Single flight for the hot paths (the consumer API's, and each view of a
+//! page: its session, admin and version): concurrent requests that
 //! need the same database work (the same credential read, the same
 //! organisation's rate-limit count) share one round trip instead of
 //! queueing for a connection each.
@@ -25,7 +26,7 @@ use tokio::sync::oneshot;
 /// `I` what each request brings to it (nothing for a read; a submission's
 /// row for a batch of submissions).
 #[derive(Debug)]
-pub(super) struct Flights<K, S, I = ()> {
+pub(crate) struct Flights<K, S, I = ()> {
     waiting: Mutex<HashMap<K, Queue<S, I>>>,
 }
 
@@ -56,7 +57,7 @@ impl<K: Eq + Hash + Clone, S: Clone> Flights<K, S> {
     /// by another request. Answers the round trip's result and this
     /// request's place in it (`0..n`). An error is the leader's; the
     /// requests it would have served wait for the next round trip instead.
-    pub(super) async fn run<F, Fut, E>(&self, key: K, work: F) -> Result<(S, usize), E>
+    pub(crate) async fn run<F, Fut, E>(&self, key: K, work: F) -> Result<(S, usize), E>
     where
         F: FnOnce(usize) -> Fut,
         Fut: Future<Output = Result<S, E>>,
@@ -69,7 +70,7 @@ impl<K: Eq + Hash + Clone, S: Clone, I: Clone> Flights<K, S, I> {
     /// [`Flights::run`] for requests that each bring an `item`: the round
     /// trip's `work` gets them all, this request's first, in the order of
     /// the places it answers.
-    pub(super) async fn run_with<F, Fut, E>(
+    pub(crate) async fn run_with<F, Fut, E>(
         &self,
         key: K,
         item: I,
