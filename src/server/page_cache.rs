@@ -319,3 +319,88 @@ async fn read_up_to(mut body: Body, limit: usize) -> Result<Read, axum::Error> {
     }
     Ok(Read::Whole(Bytes::from(read)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(uri: &str) -> Key {
+        Key {
+            admin_id: 1,
+            org_id: 1,
+            role: Role::ApiAdmin,
+            actor: 0,
+            uri: uri.to_owned(),
+        }
+    }
+
+    fn rendered(body: &str, until: i64) -> Rendered {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("script-src 'self' 'nonce-OLDNONCE'"),
+        );
+        Rendered::new(1, until, headers, &Bytes::from(body.to_owned())).expect("a nonce")
+    }
+
+    #[tokio::test]
+    async fn a_kept_page_comes_back_with_a_new_nonce_everywhere_the_old_one_was() {
+        let page = rendered(
+            r#"<link crossorigin="OLDNONCE"><script nonce="OLDNONCE">x</script>"#,
+            i64::MAX,
+        );
+        let response = page.response();
+        let csp = response.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .expect("csp")
+            .to_owned();
+        let nonce = nonce_of(response.headers()).expect("a new nonce");
+        assert_ne!(nonce, "OLDNONCE");
+        assert!(csp.contains(&format!("'nonce-{nonce}'")));
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        assert_eq!(
+            String::from_utf8_lossy(&body),
+            format!(r#"<link crossorigin="{nonce}"><script nonce="{nonce}">x</script>"#)
+        );
+    }
+
+    #[test]
+    fn a_render_without_a_nonce_is_not_kept() {
+        assert!(Rendered::new(1, i64::MAX, HeaderMap::new(), &Bytes::from_static(b"x")).is_none());
+    }
+
+    #[test]
+    fn kept_renders_stay_under_the_byte_bound_past_ones_going_first() {
+        let cache = PageCache::default();
+        let big = "n".repeat(MAX_BYTES / 4);
+        // Three current renders and one past its time.
+        cache.keep(key("/past"), rendered(&big, 10), 0);
+        for uri in ["/a", "/b", "/c"] {
+            cache.keep(key(uri), rendered(&big, 1_000), 0);
+        }
+        // Over the bound at 20 ms: the past one goes, the current stay.
+        cache.keep(key("/d"), rendered(&big, 1_000), 20);
+        let kept = cache.kept.lock().expect("lock");
+        assert!(kept.bytes <= MAX_BYTES, "{} bytes kept", kept.bytes);
+        assert!(!kept.pages.contains_key(&key("/past")));
+        assert!(kept.pages.contains_key(&key("/a")) && kept.pages.contains_key(&key("/d")));
+        assert_eq!(
+            kept.bytes,
+            kept.pages.values().map(|r| r.bytes).sum::<usize>()
+        );
+    }
+
+    #[test]
+    fn a_render_is_current_for_its_version_until_its_time() {
+        let cache = PageCache::default();
+        cache.keep(key("/a"), rendered("<p nonce=\"OLDNONCE\">", 1_000), 0);
+        assert!(cache.get(&key("/a"), 1, 999).is_some());
+        assert!(cache.get(&key("/a"), 2, 999).is_none(), "another version");
+        assert!(cache.get(&key("/a"), 1, 1_000).is_none(), "its time passed");
+        assert!(cache.get(&key("/b"), 1, 0).is_none(), "another page");
+        assert_eq!(next_minute(59_999), 60_000);
+        assert_eq!(next_minute(60_000), 120_000);
+    }
+}
