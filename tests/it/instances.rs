@@ -107,6 +107,23 @@ async fn call(
     (reply, set_cookie)
 }
 
+/// The API Admin's portal session cookie, signed in on `base`.
+async fn sign_in(client: &reqwest::Client, base: &str) -> String {
+    let (signed_in, cookie) = call(
+        client,
+        base,
+        "",
+        "session/sign-in",
+        &[
+            ("username", "api@acme.example"),
+            ("password", "Keyport-demo-1"),
+        ],
+    )
+    .await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.text);
+    cookie.expect("session cookie")
+}
+
 async fn submit(
     client: &reqwest::Client,
     base: &str,
@@ -162,19 +179,7 @@ async fn two_instances_share_sessions_invalidation_and_survive_a_crash() {
     let client = reqwest::Client::builder().build().unwrap();
 
     // A session made on A works on B.
-    let (signed_in, cookie) = call(
-        &client,
-        &a.base,
-        "",
-        "session/sign-in",
-        &[
-            ("username", "api@acme.example"),
-            ("password", "Keyport-demo-1"),
-        ],
-    )
-    .await;
-    assert_eq!(signed_in.status, StatusCode::OK);
-    let cookie = cookie.expect("session cookie");
+    let cookie = sign_in(&client, &a.base).await;
     let (list, _) = call(&client, &b.base, &cookie, "sandbox-tokens/list", &[]).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.text);
     assert_eq!(list.parse::<SandboxPage>().tokens.len(), 2);
@@ -395,18 +400,7 @@ async fn two_instances(env: &[(&str, &str)]) -> Option<(String, Instance, Instan
 /// Signs in to the portal on `base` as acme's API Admin; the session
 /// cookie, and the Cloud Service key revealed with it.
 async fn api_admin_with_key(client: &reqwest::Client, base: &str) -> (String, String) {
-    let (_, cookie) = call(
-        client,
-        base,
-        "",
-        "session/sign-in",
-        &[
-            ("username", "api@acme.example"),
-            ("password", "Keyport-demo-1"),
-        ],
-    )
-    .await;
-    let cookie = cookie.expect("session cookie");
+    let cookie = sign_in(client, base).await;
     let (key, _) = call(
         client,
         base,
@@ -628,18 +622,7 @@ async fn a_page_kept_on_one_instance_shows_a_change_made_on_the_other_at_once() 
     let a = Instance::start(&url).await;
     let b = Instance::start(&url).await;
     let client = reqwest::Client::new();
-    let (_, cookie) = call(
-        &client,
-        &a.base,
-        "",
-        "session/sign-in",
-        &[
-            ("username", "api@acme.example"),
-            ("password", "Keyport-demo-1"),
-        ],
-    )
-    .await;
-    let cookie = cookie.expect("session cookie");
+    let cookie = sign_in(&client, &a.base).await;
     let page = format!("{}{}", b.base, keyport::paths::SANDBOX_API_TOKEN);
     let view = |client: reqwest::Client, page: String, cookie: String| async move {
         let r = client
