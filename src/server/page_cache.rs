@@ -98,8 +98,8 @@ struct Rendered {
 }
 
 impl Rendered {
-    /// `parts`' headers and `body` with `nonce` cut out, or `None` if the
-    /// render had no nonce to replace.
+    /// A render's `headers` and `body`, cut around the nonce of its policy;
+    /// `None` if it has none to replace.
     fn new(version: i64, until: i64, mut headers: HeaderMap, body: &Bytes) -> Option<Rendered> {
         let nonce = nonce_of(&headers)?;
         headers.remove(header::CONTENT_SECURITY_POLICY);
