@@ -130,6 +130,28 @@ struct HotFlights {
     admins: flight::Flights<i64, Option<(AdminRow, Vec<MembershipRow>)>>,
     /// Submissions with one token, recorded in one transaction.
     submissions: flight::Flights<(i64, Vec<u8>), Arc<[SubmitOutcome]>, sandbox::Queued>,
+    /// Sandbox tokens found with a daily cap: their submissions skip the
+    /// one-statement batch (`submissions/at_once.rs`), which leaves capped
+    /// tokens to the statements that count the cap. Only ever grows, by one
+    /// id per capped token; a token whose cap is lifted stays on the
+    /// longer path, which is as exact.
+    capped_tokens: std::sync::Mutex<std::collections::HashSet<i64>>,
+}
+
+impl HotFlights {
+    fn is_capped(&self, token_id: i64) -> bool {
+        self.capped_tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&token_id)
+    }
+
+    fn note_capped(&self, token_id: i64) {
+        self.capped_tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(token_id);
+    }
 }
 
 /// A write transaction ([`Store::begin_write`]).
@@ -140,6 +162,12 @@ pub(crate) struct WriteTx {
 impl WriteTx {
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
         self.tx.commit().await
+    }
+
+    /// Undoes the transaction now, before its connection serves anyone
+    /// else (dropping it would too, at the connection's next use).
+    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
     }
 }
 

@@ -169,6 +169,67 @@ async fn parallel_submissions_take_exactly_the_allowance_and_the_counts_match() 
     );
 }
 
+/// Parallel submissions, first with room for all of them (on PostgreSQL
+/// their batches are recorded in one statement each), then with room for
+/// some: every accepted one is stored once and counted once, in the day and
+/// in the rate window, and those refused leave no trace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_submissions_are_stored_and_counted_once_each() {
+    let app = TestApp::with_settings(|s| {
+        s.submit_rate_per_second = 1_000;
+        s.submit_rate_per_hour = 25;
+    })
+    .await;
+    let org = app.org_id("acme").await;
+    app.state
+        .store
+        .set_org(org, OrgChange::DailyAllowance(1_000))
+        .await
+        .unwrap();
+    let admin = app.actor("api@acme.example", "acme").await;
+    let issued = sandbox::add(&app.state, &admin, "Parallel").await.unwrap();
+    let secret = secrecy::ExposeSecret::expose_secret(&issued.secret).to_owned();
+    let app = std::sync::Arc::new(app);
+    let round = |n: usize| {
+        let calls: Vec<_> = (0..n)
+            .map(|_| {
+                let (app, secret) = (app.clone(), secret.clone());
+                tokio::spawn(async move { app.submit("acme", &secret, FILE).await.status })
+            })
+            .collect();
+        async move {
+            let (mut accepted, mut limited) = (0, 0);
+            for call in calls {
+                match call.await.unwrap() {
+                    StatusCode::OK => accepted += 1,
+                    StatusCode::TOO_MANY_REQUESTS => limited += 1,
+                    other => panic!("unexpected {other}"),
+                }
+            }
+            (accepted, limited)
+        }
+    };
+    assert_eq!(round(20).await, (20, 0), "room for all");
+    assert_eq!(round(20).await, (5, 15), "room for five");
+    let pool = app.state.store.pool();
+    let (stored,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sandbox_submissions")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let (hour,): (i64,) =
+        sqlx::query_as("SELECT hour_count FROM api_rate_limits WHERE class = 'submit'")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    let counted = app
+        .state
+        .store
+        .submissions_since(org, keyport::server::day_start(keyport::server::now_ms()))
+        .await
+        .unwrap();
+    assert_eq!((stored, counted, hour), (25, 25, 25));
+}
+
 /// 64 clients sharing one session, each calling again as soon as it is
 /// answered (as `make bench` does): every call is served and counted once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -66,7 +66,7 @@ fn wait_seconds(until: i64, now: i64) -> u64 {
 /// a request whose clock reads a little earlier than the row's is counted in
 /// the newer window, never resets it. A new row counts `$7`, the grant the
 /// caller worked out for empty windows.
-static COUNT: LazyLock<String> = LazyLock::new(|| {
+pub(in crate::server::store) static COUNT: LazyLock<String> = LazyLock::new(|| {
     let second = "(CASE WHEN excluded.second_start > api_rate_limits.second_start THEN 0 ELSE api_rate_limits.second_count END)";
     let hour = "(CASE WHEN excluded.hour_start > api_rate_limits.hour_start THEN 0 ELSE api_rate_limits.hour_count END)";
     let room =
@@ -85,6 +85,14 @@ static COUNT: LazyLock<String> = LazyLock::new(|| {
          RETURNING last_grant"
     )
 });
+
+/// The starts of the second and of the hour `now` counts in.
+pub(in crate::server::store) fn windows(now: i64) -> (i64, i64) {
+    (
+        now - now.rem_euclid(SECOND_MS),
+        now - now.rem_euclid(HOUR_MS),
+    )
+}
 
 /// [`count_many`]'s answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,8 +113,7 @@ pub(super) async fn count_many(
     limit: &RateLimit,
     n: i64,
 ) -> Result<Counted, sqlx::Error> {
-    let second = now - now.rem_euclid(SECOND_MS);
-    let hour = now - now.rem_euclid(HOUR_MS);
+    let (second, hour) = windows(now);
     if limit.per_hour <= 0 {
         return Ok(Counted {
             granted: 0,

@@ -11,8 +11,10 @@ use crate::model::DisableReason;
 use crate::server::credential_policy::{self, Denied};
 use crate::server::store::rate::{self, RateLimit};
 use crate::server::store::usage::{Credential, Generation};
-use crate::server::store::{AuditRecord, Lock, Store, WriteTx};
+use crate::server::store::{AuditRecord, Backend, Lock, Store, WriteTx};
 use std::sync::Arc;
+
+mod at_once;
 
 /// The organisation's own row in `submission_days`.
 const ORG_ROW: i64 = 0;
@@ -224,11 +226,21 @@ impl Store {
     /// each counted for all of them in one statement. The one that would
     /// go past the allowance is not recorded and disables the
     /// organisation's tokens; those after it find their token disabled.
+    ///
+    /// On PostgreSQL a batch that is accepted whole is first tried as one
+    /// statement (`at_once.rs`), except for tokens seen with a cap.
     async fn record_batch(
         self,
         batch: Batch,
         items: Vec<Queued>,
     ) -> Result<Arc<[SubmitOutcome]>, sqlx::Error> {
+        if self.backend == Backend::Postgres && !self.flights.is_capped(batch.token_id) {
+            match self.record_batch_at_once(&batch, &items).await? {
+                Ok(outcomes) => return Ok(outcomes),
+                Err(at_once::Declined::Capped) => self.flights.note_capped(batch.token_id),
+                Err(at_once::Declined::Other) => {}
+            }
+        }
         let mut outcomes: Vec<Option<SubmitOutcome>> = vec![None; items.len()];
         let mut tx = self.begin_write(Lock::Rows).await?;
         let token = match current_token(&mut tx, batch.token_id, &batch.token_digest).await? {
