@@ -115,16 +115,23 @@ impl<K: Eq + Hash + Clone, S: Clone, I: Clone> Flights<K, S, I> {
         F: FnOnce(Vec<I>) -> Fut,
         Fut: Future<Output = Result<S, E>>,
     {
-        let served: Vec<_> = self
-            .lock()
-            .get_mut(&key)
-            .map(|queue| queue.drain(..).collect())
-            .unwrap_or_default();
+        // The guard first: a leader cancelled from here on still hands the
+        // key on (`Flight`'s drop).
         let mut flight = Flight {
             flights: self,
             key,
-            served,
+            served: Vec::new(),
         };
+        // The requests that are ready to run are let in first: under load
+        // they reach the queue in the meantime and share this round trip
+        // instead of waiting for the next (a leader woken by the last round
+        // trip's end would otherwise run at once, before any of them).
+        tokio::task::yield_now().await;
+        flight.served = self
+            .lock()
+            .get_mut(&flight.key)
+            .map(|queue| queue.drain(..).collect())
+            .unwrap_or_default();
         let items = std::iter::once(item)
             .chain(flight.served.iter().map(|(item, _)| item.clone()))
             .collect();
@@ -330,6 +337,31 @@ mod tests {
         // the round trip after it.
         assert_eq!(failed, Err("down"));
         assert_eq!(served, Ok(((), 0)));
+        assert!(flights.lock().is_empty(), "no flight left behind");
+    }
+
+    /// A leader dropped while it lets the ready requests in (before its
+    /// round trip starts) hands the key on: later requests are served.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_leader_cancelled_before_its_round_trip_passes_the_lead_on() {
+        let flights = Arc::new(Flights::<u8, ()>::default());
+        let mut leader = Box::pin(flights.run(1, |_| async { Ok::<_, ()>(()) }));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(leader.as_mut().poll(&mut cx).is_pending(), "yielding");
+        let waiter = {
+            let flights = flights.clone();
+            tokio::spawn(async move { flights.run(1, |_| async { Ok::<_, ()>(()) }).await })
+        };
+        tokio::task::yield_now().await;
+        drop(leader);
+        let served = tokio::time::timeout(Duration::from_secs(5), waiter).await;
+        assert_eq!(served.expect("served, not stuck").expect("task"), Ok(((), 0)));
+        let next = tokio::time::timeout(
+            Duration::from_secs(5),
+            flights.run(1, |_| async { Ok::<_, ()>(()) }),
+        )
+        .await;
+        assert_eq!(next.expect("served, not stuck"), Ok(((), 0)));
         assert!(flights.lock().is_empty(), "no flight left behind");
     }
 
