@@ -355,7 +355,10 @@ mod tests {
         tokio::task::yield_now().await;
         drop(leader);
         let served = tokio::time::timeout(Duration::from_secs(5), waiter).await;
-        assert_eq!(served.expect("served, not stuck").expect("task"), Ok(((), 0)));
+        assert_eq!(
+            served.expect("served, not stuck").expect("task"),
+            Ok(((), 0))
+        );
         let next = tokio::time::timeout(
             Duration::from_secs(5),
             flights.run(1, |_| async { Ok::<_, ()>(()) }),
