@@ -163,12 +163,6 @@ impl WriteTx {
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
         self.tx.commit().await
     }
-
-    /// Undoes the transaction now, before its connection serves anyone
-    /// else (dropping it would too, at the connection's next use).
-    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
-        self.tx.rollback().await
-    }
 }
 
 impl std::ops::Deref for WriteTx {

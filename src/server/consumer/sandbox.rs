@@ -111,6 +111,8 @@ pub async fn submit(
         org,
         token_id,
         secret_digest,
+        expires_at,
+        ip_allowlist,
         ..
     } = authenticate(&state, &meta, &org, token, Access::Change).await?;
     let body = read_file(body).await?;
@@ -122,6 +124,8 @@ pub async fn submit(
         org: &org.short_name,
         token_id,
         token_digest: &secret_digest,
+        token_expires_at: expires_at,
+        token_ip_allowlist: &ip_allowlist,
         size: body.len() as i64,
         md5: &md5,
         file_type,

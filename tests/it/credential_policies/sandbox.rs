@@ -243,29 +243,34 @@ async fn an_expired_token_is_refused_until_its_expiry_is_moved() {
     assert_eq!(row.name, "Renamed");
 }
 
-#[tokio::test]
-async fn an_expiry_passing_between_check_and_record_records_nothing() {
-    // The submission re-reads the restrictions inside its transaction: a
-    // token that expires (or whose allowlist changes) while its body
-    // uploads records nothing.
+/// Records one submission with a token as its check saw it, after
+/// `change` altered the token meanwhile (as while the body uploads): the
+/// outcome, and how many of the day's submissions were stored.
+async fn record_after<F, Fut>(change: F) -> (keyport::server::store::SubmitOutcome, i64)
+where
+    F: FnOnce(TestApp, i64) -> Fut,
+    Fut: std::future::Future<Output = TestApp>,
+{
     let app = TestApp::new().await;
     let admin = app.actor("api@acme.example", "acme").await;
     let issued = sandbox::add(&app.state, &admin, "Racing").await.unwrap();
     let org = app.org_id("acme").await;
-    let row = app
+    let checked = app
         .state
         .store
         .sandbox_token(org, issued.view.id, now_ms())
         .await
         .unwrap()
         .unwrap();
-    expire_token(&app, row.id, now_ms() - 1).await;
+    let app = change(app, checked.id).await;
     let now = now_ms();
     let submission = keyport::server::store::NewSubmission {
         org_id: org,
         org: "acme",
-        token_id: row.id,
-        token_digest: &row.secret_digest,
+        token_id: checked.id,
+        token_digest: &checked.secret_digest,
+        token_expires_at: checked.expires_at,
+        token_ip_allowlist: &checked.ip_allowlist,
         size: 2,
         md5: "00",
         file_type: "exe",
@@ -286,18 +291,63 @@ async fn an_expiry_passing_between_check_and_record_records_nothing() {
         .record_submission(&submission, 100, &audit)
         .await
         .unwrap();
+    let stored = app
+        .state
+        .store
+        .submissions_since(org, keyport::server::day_start(now))
+        .await
+        .unwrap();
+    (outcome, stored)
+}
+
+// The submission re-reads the restrictions as it is recorded: a token that
+// expires, whose allowlist changes or that is regenerated while its body
+// uploads records nothing.
+
+#[tokio::test]
+async fn an_expiry_passing_between_check_and_record_records_nothing() {
+    let (outcome, stored) = record_after(|app, id| async move {
+        expire_token(&app, id, now_ms() - 1).await;
+        app
+    })
+    .await;
     assert_eq!(
         outcome,
         keyport::server::store::SubmitOutcome::Denied(
             keyport::server::credential_policy::Denied::Expired
         )
     );
-    assert_eq!(
-        app.state
-            .store
-            .submissions_since(org, keyport::server::day_start(now))
+    assert_eq!(stored, 0);
+}
+
+#[tokio::test]
+async fn an_allowlist_changed_between_check_and_record_records_nothing() {
+    let (outcome, stored) = record_after(|app, id| async move {
+        sqlx::query("UPDATE sandbox_tokens SET ip_allowlist = '203.0.113.0/24' WHERE id = $1")
+            .bind(id)
+            .execute(app.state.store.pool())
             .await
-            .unwrap(),
-        0
+            .unwrap();
+        app
+    })
+    .await;
+    assert_eq!(
+        outcome,
+        keyport::server::store::SubmitOutcome::Denied(
+            keyport::server::credential_policy::Denied::IpNotAllowed
+        )
     );
+    assert_eq!(stored, 0);
+}
+
+#[tokio::test]
+async fn a_token_regenerated_between_check_and_record_records_nothing() {
+    let (outcome, stored) = record_after(|app, id| async move {
+        let admin = app.actor("api@acme.example", "acme").await;
+        sandbox::regenerate(&app.state, &admin, id).await.unwrap();
+        app
+    })
+    .await;
+    assert_eq!(outcome, keyport::server::store::SubmitOutcome::TokenGone);
+    assert_eq!(stored, 0);
 }

@@ -28,6 +28,12 @@ pub struct NewSubmission<'a> {
     /// The presented token's digest: checked again inside the transaction,
     /// so a token replaced or deleted a moment ago records nothing.
     pub token_digest: &'a [u8],
+    /// The token's expiry and allowlist as the request was let through
+    /// with them: a batch recorded in one statement (PostgreSQL) checks
+    /// its submissions against them and the statement that they are
+    /// still the token's.
+    pub token_expires_at: Option<i64>,
+    pub token_ip_allowlist: &'a str,
     pub size: i64,
     pub md5: &'a str,
     pub file_type: &'a str,
@@ -186,6 +192,8 @@ impl Store {
             org: sub.org.to_owned(),
             token_id: sub.token_id,
             token_digest: sub.token_digest.to_vec(),
+            expires_at: sub.token_expires_at,
+            ip_allowlist: sub.token_ip_allowlist.to_owned(),
             day_start: sub.day_start,
             limit: *sub.limit,
             allowance,
@@ -509,6 +517,9 @@ struct Batch {
     org: String,
     token_id: i64,
     token_digest: Vec<u8>,
+    /// The leader's [`NewSubmission::token_expires_at`] and allowlist.
+    expires_at: Option<i64>,
+    ip_allowlist: String,
     day_start: i64,
     limit: RateLimit,
     allowance: i64,

@@ -6,48 +6,43 @@
 //! trip, and a profile of the backends under load was mostly the kernel
 //! waking them for the next. Data-modifying `WITH` clauses let the usual
 //! case — every submission of the batch fits both rate windows and the
-//! day's allowance, and the token has no cap — run as one statement in the
-//! same transaction, counting and inserting exactly as the five would.
+//! day's allowance, and the token has no cap — run as one statement, on
+//! its own (a statement outside a transaction block is its own
+//! transaction, committed before it answers), counting and inserting
+//! exactly as the five would.
 //!
 //! Anything else (a window or the allowance without room for all, the
-//! token gone, disabled or capped, a restriction refusing one of them) is
-//! rolled back, and the batch takes the five statements, which decide each
-//! submission's outcome. Nothing this statement counted is seen by anyone
-//! before the rollback: its row locks are held until then.
+//! token gone, changed, disabled or capped) makes the statement call
+//! `keyport_decline_batch` (migration `20261204000001`), whose error undoes
+//! all the statement did, and the batch takes the five statements, which
+//! decide each submission's outcome. Nothing it counted is seen by anyone
+//! before: its row locks are held until the error. A restriction refusing
+//! one of the batch is found before the statement is sent.
 
 use super::{Batch, Queued, SubmitOutcome};
 use crate::server::credential_policy;
+use crate::server::store::Store;
 use crate::server::store::rate;
-use crate::server::store::{Lock, Store};
-use std::sync::Arc;
+use serde::Serialize;
+use std::sync::{Arc, LazyLock};
 
-/// Batches larger than this take the five statements (6 parameters a row).
-pub(super) const MAX_ROWS: usize = 100;
+/// Batches larger than this take the five statements.
+pub(super) const MAX_ROWS: usize = 1000;
 
-/// The statement for `rows` submissions. `$1..$8` are the rate count's
+/// The statement, one text for every batch size so that each connection
+/// prepares and plans it once. `$1..$8` are the rate count's
 /// ([`rate::COUNT`]: organisation, class, windows, limits, grants; `$8` is
 /// the batch's size), `$9` the day's start, `$10` the allowance, `$11` the
-/// token's id, `$12` its digest, then six per submission.
+/// token's id, `$12` its digest, `$13` the submissions as a JSON array
+/// ([`rows`]), and `$14`, `$15` the token's expiry and allowlist as the
+/// batch was checked against them.
 ///
 /// The day is counted only from the rate count's answer, and the rows
 /// inserted only from the day's, so the rows are locked in the order the
 /// five statements lock them (rate window, then the day). The token is read
-/// in the statement's snapshot, as the first of the five reads it.
-fn statement(rows: usize) -> String {
-    let values: Vec<String> = (0..rows)
-        .map(|r| {
-            let p = 13 + r * 6;
-            format!(
-                "(${}, ${}, ${}, ${}, ${}, ${})",
-                p,
-                p + 1,
-                p + 2,
-                p + 3,
-                p + 4,
-                p + 5
-            )
-        })
-        .collect();
+/// in the statement's snapshot, as the first of the five reads it; the
+/// answer is the day's count after the batch.
+static STATEMENT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH rate AS ({count}),
          day AS (
@@ -60,21 +55,53 @@ fn statement(rows: usize) -> String {
          saved AS (
            INSERT INTO sandbox_submissions (org_id, token_id, size, md5, file_type, force, client_ip, at)
              SELECT $1, $11, v.size, v.md5, v.file_type, v.force, v.client_ip, v.at
-             FROM day, (VALUES {values}) AS v (size, md5, file_type, force, client_ip, at))
-         SELECT t.disabled_reason, t.expires_at, t.ip_allowlist, t.daily_cap, (SELECT used FROM day)
-         FROM sandbox_tokens t WHERE t.id = $11 AND t.secret_digest = $12",
+             FROM day, json_to_recordset(CAST($13 AS TEXT)::json)
+               AS v (size BIGINT, md5 TEXT, file_type TEXT, force BIGINT, client_ip TEXT, at BIGINT)),
+         token AS (
+           SELECT t.disabled_reason, t.daily_cap FROM sandbox_tokens t
+           WHERE t.id = $11 AND t.secret_digest = $12
+             AND t.expires_at IS NOT DISTINCT FROM $14 AND t.ip_allowlist = $15)
+         SELECT CASE
+           WHEN EXISTS (SELECT 1 FROM token WHERE daily_cap IS NOT NULL) THEN keyport_decline_batch('{capped}')
+           WHEN NOT EXISTS (SELECT 1 FROM token WHERE disabled_reason IS NULL) THEN keyport_decline_batch('{other}')
+           WHEN NOT EXISTS (SELECT 1 FROM day) THEN keyport_decline_batch('{other}')
+           ELSE (SELECT used FROM day) END",
         count = rate::COUNT.as_str(),
-        values = values.join(", "),
+        capped = CAPPED,
+        other = OTHER,
     )
+});
+
+/// One submission as [`STATEMENT`] reads it from `$13`.
+#[derive(Serialize)]
+struct Row<'a> {
+    size: i64,
+    md5: &'a str,
+    file_type: &'a str,
+    force: i64,
+    client_ip: &'a str,
+    at: i64,
 }
 
-type Answer = (
-    Option<String>,
-    Option<i64>,
-    String,
-    Option<i64>,
-    Option<i64>,
-);
+/// `items` as the JSON array `$13` carries.
+fn rows(items: &[Queued]) -> Result<String, sqlx::Error> {
+    let rows: Vec<Row<'_>> = items
+        .iter()
+        .map(|item| Row {
+            size: item.size,
+            md5: &item.md5,
+            file_type: &item.file_type,
+            force: i64::from(item.force),
+            client_ip: &item.client_ip,
+            at: item.at,
+        })
+        .collect();
+    serde_json::to_string(&rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))
+}
+
+/// The SQLSTATEs `keyport_decline_batch` raises.
+const CAPPED: &str = "KP001";
+const OTHER: &str = "KP002";
 
 /// Why a batch went on to the five statements.
 #[derive(Debug, PartialEq, Eq)]
@@ -96,18 +123,27 @@ impl Store {
     ) -> Result<Result<Arc<[SubmitOutcome]>, Declined>, sqlx::Error> {
         let n = items.len() as i64;
         let limit = &batch.limit;
+        let allowed = items.iter().all(|item| {
+            credential_policy::check(
+                batch.expires_at,
+                &batch.ip_allowlist,
+                &item.client_ip,
+                item.at,
+            )
+            .is_ok()
+        });
         if items.is_empty()
             || items.len() > MAX_ROWS
             || limit.per_second < n
             || limit.per_hour < n
             || batch.allowance < n
+            || !allowed
         {
             return Ok(Err(Declined::Other));
         }
         let at = items.iter().map(|i| i.at).max().unwrap_or(0);
         let (second, hour) = rate::windows(at);
-        let sql = statement(items.len());
-        let mut query = sqlx::query_as::<_, Answer>(&sql)
+        let answer = sqlx::query_as::<_, (i64,)>(STATEMENT.as_str())
             .bind(batch.org_id)
             .bind(limit.class)
             .bind(second)
@@ -119,40 +155,28 @@ impl Store {
             .bind(batch.day_start)
             .bind(batch.allowance)
             .bind(batch.token_id)
-            .bind(batch.token_digest.as_slice());
-        for item in items {
-            query = query
-                .bind(item.size)
-                .bind(item.md5.as_str())
-                .bind(item.file_type.as_str())
-                .bind(i64::from(item.force))
-                .bind(item.client_ip.as_str())
-                .bind(item.at);
-        }
-        let mut tx = self.begin_write(Lock::Rows).await?;
-        let answer = query.fetch_optional(&mut *tx).await?;
-        let declined = match answer {
-            Some((None, expires_at, ip_allowlist, None, Some(used))) => {
-                let allowed = items.iter().all(|item| {
-                    credential_policy::check(expires_at, &ip_allowlist, &item.client_ip, item.at)
-                        .is_ok()
-                });
-                if allowed {
-                    tx.commit().await?;
-                    let first = used - n;
-                    return Ok(Ok((0..n)
-                        .map(|k| SubmitOutcome::Accepted {
-                            used: first + k + 1,
-                        })
-                        .collect()));
-                }
-                Declined::Other
+            .bind(batch.token_digest.as_slice())
+            .bind(rows(items)?)
+            .bind(batch.expires_at)
+            .bind(batch.ip_allowlist.as_str())
+            .fetch_one(&self.pool)
+            .await;
+        let used = match answer {
+            Ok((used,)) => used,
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(CAPPED) => {
+                return Ok(Err(Declined::Capped));
             }
-            Some((None, _, _, Some(_), _)) => Declined::Capped,
-            _ => Declined::Other,
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(OTHER) => {
+                return Ok(Err(Declined::Other));
+            }
+            Err(e) => return Err(e),
         };
-        tx.rollback().await?;
-        Ok(Err(declined))
+        let first = used - n;
+        Ok(Ok((0..n)
+            .map(|k| SubmitOutcome::Accepted {
+                used: first + k + 1,
+            })
+            .collect()))
     }
 }
 
@@ -161,9 +185,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_row_takes_its_own_six_parameters_after_the_twelve_shared() {
-        let sql = statement(2);
-        assert!(sql.contains("($13, $14, $15, $16, $17, $18), ($19, $20, $21, $22, $23, $24)"));
-        assert!(!sql.contains("$25"));
+    fn the_rows_are_one_json_array_whatever_their_text_holds() {
+        let json = serde_json::to_string(&[Row {
+            size: 7,
+            md5: "0cc175b9c0f1b6a831c399e269772661",
+            file_type: "pdf\",\"x",
+            force: 1,
+            client_ip: "203.0.113.9",
+            at: 42,
+        }])
+        .unwrap();
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back[0]["file_type"], "pdf\",\"x");
+        assert_eq!(back[0]["at"], 42);
+        assert!(!STATEMENT.contains("$16"));
     }
 }
