@@ -230,6 +230,47 @@ async fn parallel_submissions_are_stored_and_counted_once_each() {
     assert_eq!((stored, counted, hour), (25, 25, 25));
 }
 
+/// A deleted token's submissions stay, counted for its organisation but no
+/// longer naming it, and go with the organisation. On PostgreSQL the
+/// submissions have no foreign keys (the batch statement locks the token
+/// once instead): triggers do what the keys' ON DELETE did.
+#[tokio::test]
+async fn a_deleted_tokens_submissions_stay_without_it_and_go_with_its_organisation() {
+    let app = TestApp::new().await;
+    let org = app.org_id("acme").await;
+    let admin = app.actor("api@acme.example", "acme").await;
+    let issued = sandbox::add(&app.state, &admin, "Deleted").await.unwrap();
+    let secret = secrecy::ExposeSecret::expose_secret(&issued.secret).to_owned();
+    for _ in 0..2 {
+        assert_status(
+            &app.submit("acme", &secret, FILE).await,
+            StatusCode::OK,
+            "submit",
+        );
+    }
+    sandbox::delete(&app.state, &admin, issued.view.id)
+        .await
+        .unwrap();
+    let pool = app.state.store.pool();
+    let tokens: Vec<(Option<i64>,)> =
+        sqlx::query_as("SELECT token_id FROM sandbox_submissions WHERE org_id = $1")
+            .bind(org)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    assert_eq!(tokens, vec![(None,), (None,)]);
+    sqlx::query("DELETE FROM organisations WHERE id = $1")
+        .bind(org)
+        .execute(pool)
+        .await
+        .unwrap();
+    let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sandbox_submissions")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+}
+
 /// 64 clients sharing one session, each calling again as soon as it is
 /// answered (as `make bench` does): every call is served and counted once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -106,25 +106,32 @@ async fn count_days(
     }))
 }
 
+const CURRENT_TOKEN: &str = "SELECT disabled_reason, expires_at, ip_allowlist, daily_cap FROM sandbox_tokens WHERE id = $1 AND secret_digest = $2";
+
 /// The token as it is now, read again in the write transaction (a
 /// regenerate, delete or disable committed since it was checked is seen):
 /// its restrictions and daily cap, or the refusal every submission with it
 /// gets.
 async fn current_token(
     tx: &mut WriteTx,
+    backend: Backend,
     token_id: i64,
     digest: &[u8],
 ) -> Result<Result<CurrentToken, SubmitOutcome>, sqlx::Error> {
     type Current = (Option<String>, Option<i64>, String, Option<i64>);
     // No share lock: a stream of submissions holding one starved the
-    // regenerate.
-    let current: Option<Current> = sqlx::query_as(
-        "SELECT disabled_reason, expires_at, ip_allowlist, daily_cap FROM sandbox_tokens WHERE id = $1 AND secret_digest = $2",
-    )
-    .bind(token_id)
-    .bind(digest)
-    .fetch_optional(&mut **tx)
-    .await?;
+    // regenerate. On PostgreSQL a key-share lock, the one a foreign key's
+    // check would take: `sandbox_submissions` has none there (migration
+    // `20261204000002`), and the row stays until the batch is recorded.
+    let sql = match backend {
+        Backend::Sqlite => CURRENT_TOKEN.to_owned(),
+        Backend::Postgres => format!("{CURRENT_TOKEN} FOR KEY SHARE"),
+    };
+    let current: Option<Current> = sqlx::query_as(&sql)
+        .bind(token_id)
+        .bind(digest)
+        .fetch_optional(&mut **tx)
+        .await?;
     Ok(match current {
         None => Err(SubmitOutcome::TokenGone),
         Some((Some(_), ..)) => Err(SubmitOutcome::TokenDisabled),
@@ -251,7 +258,9 @@ impl Store {
         }
         let mut outcomes: Vec<Option<SubmitOutcome>> = vec![None; items.len()];
         let mut tx = self.begin_write(Lock::Rows).await?;
-        let token = match current_token(&mut tx, batch.token_id, &batch.token_digest).await? {
+        let token = match current_token(&mut tx, self.backend, batch.token_id, &batch.token_digest)
+            .await?
+        {
             Ok(token) => token,
             Err(refused) => return Ok(items.iter().map(|_| refused.clone()).collect()),
         };

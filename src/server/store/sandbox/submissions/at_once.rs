@@ -40,8 +40,8 @@ pub(super) const MAX_ROWS: usize = 1000;
 /// The day is counted only from the rate count's answer, and the rows
 /// inserted only from the day's, so the rows are locked in the order the
 /// five statements lock them (rate window, then the day). The token is read
-/// in the statement's snapshot, as the first of the five reads it; the
-/// answer is the day's count after the batch.
+/// in the statement's snapshot and locked as the first of the five reads
+/// and locks it; the answer is the day's count after the batch.
 static STATEMENT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH rate AS ({count}),
@@ -60,7 +60,8 @@ static STATEMENT: LazyLock<String> = LazyLock::new(|| {
          token AS (
            SELECT t.disabled_reason, t.daily_cap FROM sandbox_tokens t
            WHERE t.id = $11 AND t.secret_digest = $12
-             AND t.expires_at IS NOT DISTINCT FROM $14 AND t.ip_allowlist = $15)
+             AND t.expires_at IS NOT DISTINCT FROM $14 AND t.ip_allowlist = $15
+           FOR KEY SHARE)
          SELECT CASE
            WHEN EXISTS (SELECT 1 FROM token WHERE daily_cap IS NOT NULL) THEN keyport_decline_batch('{capped}')
            WHEN NOT EXISTS (SELECT 1 FROM token WHERE disabled_reason IS NULL) THEN keyport_decline_batch('{other}')
