@@ -119,23 +119,45 @@ async fn a_refusal_is_answered_without_database_work_until_its_window_ends() {
     assert_eq!(rows, 0, "a remembered refusal wrote nothing");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn parallel_submissions_take_exactly_the_allowance_and_the_counts_match() {
+/// An app that takes 1,000 submissions a second and `per_hour` an hour,
+/// with acme's daily allowance at `allowance`: acme's id and the secret of
+/// a new acme token.
+async fn submitting(per_hour: i64, allowance: i64) -> (std::sync::Arc<TestApp>, i64, String) {
     let app = TestApp::with_settings(|s| {
         s.submit_rate_per_second = 1_000;
-        s.submit_rate_per_hour = 1_000;
+        s.submit_rate_per_hour = per_hour;
     })
     .await;
     let org = app.org_id("acme").await;
-    let store = &app.state.store;
-    store
-        .set_org(org, OrgChange::DailyAllowance(10))
+    app.state
+        .store
+        .set_org(org, OrgChange::DailyAllowance(allowance))
         .await
         .unwrap();
     let admin = app.actor("api@acme.example", "acme").await;
     let issued = sandbox::add(&app.state, &admin, "Parallel").await.unwrap();
     let secret = secrecy::ExposeSecret::expose_secret(&issued.secret).to_owned();
-    let app = std::sync::Arc::new(app);
+    (std::sync::Arc::new(app), org, secret)
+}
+
+/// The submissions stored, and those counted in `org`'s day.
+async fn stored_and_counted(app: &TestApp, org: i64) -> (i64, i64) {
+    let (stored,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sandbox_submissions")
+        .fetch_one(app.state.store.pool())
+        .await
+        .unwrap();
+    let counted = app
+        .state
+        .store
+        .submissions_since(org, keyport::server::day_start(keyport::server::now_ms()))
+        .await
+        .unwrap();
+    (stored, counted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_submissions_take_exactly_the_allowance_and_the_counts_match() {
+    let (app, org, secret) = submitting(1_000, 10).await;
     let submissions: Vec<_> = (0..30)
         .map(|_| {
             let app = app.clone();
@@ -152,16 +174,8 @@ async fn parallel_submissions_take_exactly_the_allowance_and_the_counts_match() 
         }
     }
     assert_eq!(accepted, 10);
-    let store = &app.state.store;
-    let (stored,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sandbox_submissions")
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
-    let counted = store
-        .submissions_since(org, keyport::server::day_start(keyport::server::now_ms()))
-        .await
-        .unwrap();
-    assert_eq!((stored, counted), (10, 10));
+    assert_eq!(stored_and_counted(&app, org).await, (10, 10));
+    let admin = app.actor("api@acme.example", "acme").await;
     let page = sandbox::page(&app.state, &admin).await.unwrap();
     assert_eq!(
         page.disabled_reason,
@@ -175,21 +189,7 @@ async fn parallel_submissions_take_exactly_the_allowance_and_the_counts_match() 
 /// in the rate window, and those refused leave no trace.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_submissions_are_stored_and_counted_once_each() {
-    let app = TestApp::with_settings(|s| {
-        s.submit_rate_per_second = 1_000;
-        s.submit_rate_per_hour = 25;
-    })
-    .await;
-    let org = app.org_id("acme").await;
-    app.state
-        .store
-        .set_org(org, OrgChange::DailyAllowance(1_000))
-        .await
-        .unwrap();
-    let admin = app.actor("api@acme.example", "acme").await;
-    let issued = sandbox::add(&app.state, &admin, "Parallel").await.unwrap();
-    let secret = secrecy::ExposeSecret::expose_secret(&issued.secret).to_owned();
-    let app = std::sync::Arc::new(app);
+    let (app, org, secret) = submitting(25, 1_000).await;
     let round = |n: usize| {
         let calls: Vec<_> = (0..n)
             .map(|_| {
@@ -211,23 +211,13 @@ async fn parallel_submissions_are_stored_and_counted_once_each() {
     };
     assert_eq!(round(20).await, (20, 0), "room for all");
     assert_eq!(round(20).await, (5, 15), "room for five");
-    let pool = app.state.store.pool();
-    let (stored,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sandbox_submissions")
-        .fetch_one(pool)
-        .await
-        .unwrap();
     let (hour,): (i64,) =
         sqlx::query_as("SELECT hour_count FROM api_rate_limits WHERE class = 'submit'")
-            .fetch_one(pool)
+            .fetch_one(app.state.store.pool())
             .await
             .unwrap();
-    let counted = app
-        .state
-        .store
-        .submissions_since(org, keyport::server::day_start(keyport::server::now_ms()))
-        .await
-        .unwrap();
-    assert_eq!((stored, counted, hour), (25, 25, 25));
+    assert_eq!(stored_and_counted(&app, org).await, (25, 25));
+    assert_eq!(hour, 25);
 }
 
 /// A deleted token's submissions stay, counted for its organisation but no

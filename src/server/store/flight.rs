@@ -340,6 +340,18 @@ mod tests {
         assert!(flights.lock().is_empty(), "no flight left behind");
     }
 
+    /// After a cancelled request: the key's next request is served, and no
+    /// flight is left behind.
+    async fn a_later_request_is_served(flights: &Flights<u8, ()>) {
+        let next = tokio::time::timeout(
+            Duration::from_secs(5),
+            flights.run(1, |_| async { Ok::<_, ()>(()) }),
+        )
+        .await;
+        assert_eq!(next.expect("served, not stuck"), Ok(((), 0)));
+        assert!(flights.lock().is_empty(), "no flight left behind");
+    }
+
     /// A leader dropped while it lets the ready requests in (before its
     /// round trip starts) hands the key on: later requests are served.
     #[tokio::test(flavor = "current_thread")]
@@ -359,13 +371,7 @@ mod tests {
             served.expect("served, not stuck").expect("task"),
             Ok(((), 0))
         );
-        let next = tokio::time::timeout(
-            Duration::from_secs(5),
-            flights.run(1, |_| async { Ok::<_, ()>(()) }),
-        )
-        .await;
-        assert_eq!(next.expect("served, not stuck"), Ok(((), 0)));
-        assert!(flights.lock().is_empty(), "no flight left behind");
+        a_later_request_is_served(&flights).await;
     }
 
     /// A waiting request told to lead, then cancelled before it could (a
@@ -395,12 +401,6 @@ mod tests {
         let _ = finish_tx.send(());
         assert_eq!(leader.await.expect("leader"), Ok(((), 0)));
         drop(follower);
-        let next = tokio::time::timeout(
-            Duration::from_secs(5),
-            flights.run(1, |_| async { Ok::<_, ()>(()) }),
-        )
-        .await;
-        assert_eq!(next.expect("served, not stuck"), Ok(((), 0)));
-        assert!(flights.lock().is_empty(), "no flight left behind");
+        a_later_request_is_served(&flights).await;
     }
 }
