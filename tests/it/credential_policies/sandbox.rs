@@ -9,7 +9,8 @@ use axum::http::{Request, StatusCode, header};
 use keyport::api::sandbox::IssuedToken;
 use keyport::model::{CredentialPolicy, Expiry, SandboxPage};
 use keyport::server::config::Cidr;
-use keyport::server::store::Credential;
+use keyport::server::credential_policy::Denied;
+use keyport::server::store::{Credential, SubmitOutcome};
 use keyport::server::{DAY_MS, now_ms, sandbox};
 
 /// Adds a token through the server function with `policy` form fields.
@@ -246,7 +247,7 @@ async fn an_expired_token_is_refused_until_its_expiry_is_moved() {
 /// Records one submission with a token as its check saw it, after
 /// `change` altered the token meanwhile (as while the body uploads): the
 /// outcome, and how many of the day's submissions were stored.
-async fn record_after<F, Fut>(change: F) -> (keyport::server::store::SubmitOutcome, i64)
+async fn record_after<F, Fut>(change: F) -> (SubmitOutcome, i64)
 where
     F: FnOnce(TestApp, i64) -> Fut,
     Fut: std::future::Future<Output = TestApp>,
@@ -311,12 +312,7 @@ async fn an_expiry_passing_between_check_and_record_records_nothing() {
         app
     })
     .await;
-    assert_eq!(
-        outcome,
-        keyport::server::store::SubmitOutcome::Denied(
-            keyport::server::credential_policy::Denied::Expired
-        )
-    );
+    assert_eq!(outcome, SubmitOutcome::Denied(Denied::Expired));
     assert_eq!(stored, 0);
 }
 
@@ -331,12 +327,7 @@ async fn an_allowlist_changed_between_check_and_record_records_nothing() {
         app
     })
     .await;
-    assert_eq!(
-        outcome,
-        keyport::server::store::SubmitOutcome::Denied(
-            keyport::server::credential_policy::Denied::IpNotAllowed
-        )
-    );
+    assert_eq!(outcome, SubmitOutcome::Denied(Denied::IpNotAllowed));
     assert_eq!(stored, 0);
 }
 
@@ -348,6 +339,6 @@ async fn a_token_regenerated_between_check_and_record_records_nothing() {
         app
     })
     .await;
-    assert_eq!(outcome, keyport::server::store::SubmitOutcome::TokenGone);
+    assert_eq!(outcome, SubmitOutcome::TokenGone);
     assert_eq!(stored, 0);
 }

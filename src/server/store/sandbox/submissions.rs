@@ -106,6 +106,7 @@ async fn count_days(
     }))
 }
 
+/// [`current_token`]'s read (on PostgreSQL with a lock after it).
 const CURRENT_TOKEN: &str = "SELECT disabled_reason, expires_at, ip_allowlist, daily_cap FROM sandbox_tokens WHERE id = $1 AND secret_digest = $2";
 
 /// The token as it is now, read again in the write transaction (a

@@ -124,7 +124,7 @@ impl Store {
     ) -> Result<Result<Arc<[SubmitOutcome]>, Declined>, sqlx::Error> {
         let n = items.len() as i64;
         let limit = &batch.limit;
-        let allowed = items.iter().all(|item| {
+        let allowed = |item: &Queued| {
             credential_policy::check(
                 batch.expires_at,
                 &batch.ip_allowlist,
@@ -132,13 +132,13 @@ impl Store {
                 item.at,
             )
             .is_ok()
-        });
+        };
         if items.is_empty()
             || items.len() > MAX_ROWS
             || limit.per_second < n
             || limit.per_hour < n
             || batch.allowance < n
-            || !allowed
+            || !items.iter().all(allowed)
         {
             return Ok(Err(Declined::Other));
         }
