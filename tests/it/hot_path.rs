@@ -390,3 +390,86 @@ async fn batched_submissions_leave_exactly_the_counts_of_those_accepted() {
     assert_eq!(token_used, 4, "the capped token's count: only its accepted");
     assert_eq!((org_used, stored, hour), (12, 12, 12));
 }
+
+/// Parallel calls of one session against a small hour take exactly what
+/// is left of it, whether each is counted with its session's read (a key
+/// without an allowlist) or on its own once the client's address is matched
+/// (a key with one); calls refused for their address or session count
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_calls_take_exactly_the_hour_with_or_without_an_allowlist() {
+    use crate::credential_policies::{api_login_from, cloud_key, status_from};
+    use keyport::server::demo::DEMO_PASSWORD;
+    const PER_HOUR: i64 = 30;
+    const HERE: &str = "127.0.0.1:5000";
+    const ELSEWHERE: &str = "127.0.0.2:5000";
+    // Failures are throttled per address: the forged sessions come from a
+    // third one, so they cannot stop the calls from HERE.
+    const FORGER: &str = "127.0.0.3:5000";
+    for allowlist in ["", "127.0.0.1/32"] {
+        let app = TestApp::with_settings(|s| {
+            s.api_rate_per_second = 100_000_000;
+            s.api_rate_per_hour = PER_HOUR;
+        })
+        .await;
+        let admin = app.sign_in("api@acme.example").await;
+        let set = app
+            .call(
+                Some(&admin),
+                "api-keys/policy",
+                &[
+                    ("kind", "cloud_service"),
+                    ("policy[ip_allowlist]", allowlist),
+                ],
+            )
+            .await;
+        assert_status(&set, StatusCode::OK, "the key's allowlist");
+        let key = cloud_key(&app).await;
+        let (signed_in, cookie) =
+            api_login_from(&app, &key, "api@acme.example", DEMO_PASSWORD, HERE).await;
+        assert_status(&signed_in, StatusCode::OK, "sign-in");
+        let cookie = cookie.expect("a session");
+        let app = std::sync::Arc::new(app);
+        let calls: Vec<_> = (0..64)
+            .map(|i| {
+                let (app, cookie) = (app.clone(), cookie.clone());
+                tokio::spawn(async move {
+                    match i % 4 {
+                        // Another address: refused by the allowlist, if any.
+                        0 => status_from(&app, &cookie, ELSEWHERE).await.status,
+                        // A session nobody opened.
+                        1 => status_from(&app, "JSESSIONID=forged", FORGER).await.status,
+                        _ => status_from(&app, &cookie, HERE).await.status,
+                    }
+                })
+            })
+            .collect();
+        let mut answers = std::collections::BTreeMap::new();
+        for call in calls {
+            *answers
+                .entry(call.await.expect("call").as_u16())
+                .or_insert(0) += 1;
+        }
+        let (ok, too_many) = (answers.get(&200).copied(), answers.get(&429).copied());
+        // The sign-in counted one of the hour.
+        assert_eq!(
+            ok.unwrap_or(0) + too_many.unwrap_or(0),
+            if allowlist.is_empty() { 48 } else { 32 },
+            "{allowlist:?}: {answers:?}"
+        );
+        assert_eq!(ok, Some(PER_HOUR - 1), "{allowlist:?}: {answers:?}");
+        assert_eq!(answers.get(&401), Some(&16), "{allowlist:?}: {answers:?}");
+        if !allowlist.is_empty() {
+            assert_eq!(answers.get(&403), Some(&16), "{allowlist:?}: {answers:?}");
+        }
+        let (counted,): (i64,) =
+            sqlx::query_as("SELECT hour_count FROM api_rate_limits WHERE class = 'session'")
+                .fetch_one(app.state.store.pool())
+                .await
+                .unwrap();
+        assert_eq!(
+            counted, PER_HOUR,
+            "{allowlist:?}: the hour is full, not past it"
+        );
+    }
+}
