@@ -120,10 +120,6 @@ struct HotFlights {
     rate: flight::Flights<(i64, &'static str), rate::Counted>,
     /// A session's check: its digest and the organisation of the path.
     sessions: flight::Flights<(Vec<u8>, String), Option<api_sessions::SessionCheck>>,
-    /// SQLite: a session's check with its calls counted, per class
-    /// (`api_sessions::CHECK_AND_COUNT`); the count is how many were granted.
-    session_counts:
-        flight::Flights<(Vec<u8>, String, &'static str), (Option<api_sessions::SessionCheck>, i64)>,
     /// A sandbox token's check: its digest and the organisation of the path.
     tokens: flight::Flights<(Vec<u8>, String), Option<sandbox::TokenCheckRow>>,
     /// An organisation's submissions on a UTC day.

@@ -66,14 +66,7 @@ fn wait_seconds(until: i64, now: i64) -> u64 {
 /// a request whose clock reads a little earlier than the row's is counted in
 /// the newer window, never resets it. A new row counts `$7`, the grant the
 /// caller worked out for empty windows.
-pub(in crate::server::store) static COUNT: LazyLock<String> =
-    LazyLock::new(|| count_from("VALUES ($1, $2, $3, $7, $4, $7, $7)"));
-
-/// [`COUNT`] with the new row's values from `source`: a `VALUES` list, or a
-/// `SELECT` (with a `WHERE`, which SQLite needs before `ON CONFLICT`) whose
-/// one row is `(org_id, $2, $3, $7, $4, $7, $7)`, so that nothing is
-/// counted when it finds no row (`api_sessions.rs`).
-pub(in crate::server::store) fn count_from(source: &str) -> String {
+pub(in crate::server::store) static COUNT: LazyLock<String> = LazyLock::new(|| {
     let second = "(CASE WHEN excluded.second_start > api_rate_limits.second_start THEN 0 ELSE api_rate_limits.second_count END)";
     let hour = "(CASE WHEN excluded.hour_start > api_rate_limits.hour_start THEN 0 ELSE api_rate_limits.hour_count END)";
     let room =
@@ -81,7 +74,7 @@ pub(in crate::server::store) fn count_from(source: &str) -> String {
     let grant = format!("(CASE WHEN {room} < $8 THEN {room} ELSE $8 END)");
     format!(
         "INSERT INTO api_rate_limits (org_id, class, second_start, second_count, hour_start, hour_count, last_grant)
-         {source}
+         VALUES ($1, $2, $3, $7, $4, $7, $7)
          ON CONFLICT (org_id, class) DO UPDATE SET
            second_count = {second} + {grant},
            second_start = CASE WHEN excluded.second_start > api_rate_limits.second_start THEN excluded.second_start ELSE api_rate_limits.second_start END,
@@ -91,7 +84,7 @@ pub(in crate::server::store) fn count_from(source: &str) -> String {
          WHERE {room} > 0
          RETURNING last_grant"
     )
-}
+});
 
 /// The starts of the second and of the hour `now` counts in.
 pub(in crate::server::store) fn windows(now: i64) -> (i64, i64) {
