@@ -1,5 +1,6 @@
 //! The application shell and its routes (docs/PAGES.md#navigation-and-routes).
 
+use crate::components::island_scripts::IslandScripts;
 use crate::components::layout::AdminShell;
 use crate::pages::{
     api_key, audit_logs, login, not_found, oauth_servers, overview, provider, sandbox_tokens,
@@ -20,9 +21,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
+                // First: a classic script after a stylesheet would wait for it.
+                <IslandScripts options=options.clone() />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
-                <HashedStylesheet options=options.clone() id="keyport" />
-                <HydrationScripts options islands=true />
+                <HashedStylesheet options id="keyport" />
                 <SplitLoaderPreload />
                 <MetaTags />
             </head>
@@ -34,7 +36,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The last island of every page. Leptos' island script hydrates islands
+/// The last island of every page. The island script (`IslandScripts`) hydrates islands
 /// one after the other in document order, waiting for each lazy island's
 /// code to arrive, so when this one hydrates every island before it is
 /// live: it sets `data-hydrated` on the body (browser tests wait for it)

@@ -5,6 +5,7 @@ pub mod credential_policy;
 pub mod data_table;
 pub mod dialog;
 pub mod dialog_host;
+pub mod island_scripts;
 pub mod layout;
 pub mod local_time;
 pub mod masked_secret;

@@ -19,9 +19,10 @@ pub mod paths;
 pub mod server;
 
 /// Entry point of the WebAssembly build. The pages are server-rendered HTML;
-/// only their islands (`#[island]`) come alive. Leptos' island script calls
-/// this, then hydrates each `<leptos-island>` of the page in document order,
-/// fetching a lazy island's code first (docs/FIRST-LOAD.md).
+/// only their islands (`#[island]`) come alive. The island script
+/// (`components/island_scripts.js`) calls this, then hydrates each
+/// `<leptos-island>` of the page in document order, fetching a lazy island's
+/// code first (docs/FIRST-LOAD.md).
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {

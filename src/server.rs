@@ -11,6 +11,7 @@ pub mod credential_policy;
 pub mod crypto;
 pub mod demo;
 pub mod http;
+pub mod island_assets;
 pub mod lockout;
 pub mod oauth;
 pub mod outbound;

@@ -102,7 +102,7 @@ mod browser {
     /// other as the island script does, waiting for lazy islands' code.
     pub(crate) async fn hydrate_islands(region: &Element) -> Result<(), JsValue> {
         let window = web_sys::window().ok_or("no window")?;
-        // Island script's entry point (leptos' island_script.js).
+        // The island script's entry point (`components/island_scripts.js`).
         let hydrate: Function = Reflect::get(&window, &"__hydrateIsland".into())?.dyn_into()?;
         let islands = region.query_selector_all("leptos-island")?;
         for i in 0..islands.length() {
