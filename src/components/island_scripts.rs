@@ -1,5 +1,5 @@
 //! The page's scripts in islands mode, in place of Leptos'
-//! `<HydrationScripts islands=true>` (docs/FIRST-LOAD.md#the-island-scripts):
+//! `<HydrationScripts islands=true>` (docs/FIRST-LOAD.md#the-island-scripts-2026-12-04):
 //! the same assets and the same order of hydration, without its two
 //! waits. A classic script at the top of the `<head>` fetches and compiles
 //! the wasm while the page is still being parsed (Leptos' began after the
