@@ -259,7 +259,7 @@ pub fn split_loader_href() -> Option<String> {
 /// of its lazy island `loader` (the island's name in snake case, then
 /// `_loader`), so they download beside the main module instead of after it
 /// has started. The chunks are read from the `--split` build's manifest,
-/// which leptos' `HydrationScripts` loads; without one this does nothing.
+/// which `components::island_scripts` provides; without one this does nothing.
 /// Only the provider console preloads: the small controls are in the main
 /// module (making each lazy cut them into dozens of tiny chunks, slower to
 /// fetch and to preload), and the pages' dialog hosts are fetched at their
