@@ -110,14 +110,17 @@ pub struct Store {
     usage: Arc<usage::UsageBuffer>,
     /// The hot path's round trips, shared by concurrent requests (`flight.rs`).
     flights: Arc<HotFlights>,
+    /// Consumer-API sessions this process validated (`api_sessions.rs`).
+    api_session_cache: Arc<api_sessions::SessionCache>,
 }
 
 /// The consumer API's round trips that concurrent requests share
 /// ([`flight::Flights`]), by what they read or count.
 #[derive(Debug, Default)]
 struct HotFlights {
-    /// An organisation's rate-limit count, per class.
-    rate: flight::Flights<(i64, &'static str), rate::Counted>,
+    /// An organisation's rate-limit count, per class and the version the
+    /// count must still find (`None`: any).
+    rate: flight::Flights<(i64, &'static str, Option<i64>), rate::Counted>,
     /// A session's check: its digest and the organisation of the path.
     sessions: flight::Flights<(Vec<u8>, String), Option<api_sessions::SessionCheck>>,
     /// A sandbox token's check: its digest and the organisation of the path.
@@ -284,6 +287,7 @@ impl Store {
             rate_memo: Arc::default(),
             usage: Arc::default(),
             flights: Arc::default(),
+            api_session_cache: Arc::default(),
         };
         store.migrate().await?;
         usage::spawn_flusher(&store);

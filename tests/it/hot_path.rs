@@ -473,3 +473,106 @@ async fn parallel_calls_take_exactly_the_hour_with_or_without_an_allowlist() {
         );
     }
 }
+
+/// A session this process has served is kept in memory; a change made
+/// outside it — straight in the database, as another instance would —
+/// is seen on the very next call, and by every call of a parallel burst
+/// after it: the call's count reads the organisation's version in its own
+/// statement (src/server/store/api_sessions.rs, `SessionCache`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kept_session_sees_a_change_made_elsewhere_on_the_next_call() {
+    const STATUS: &str = "/o/acme/api/v1/status";
+    let app = TestApp::with_settings(|s| {
+        s.api_rate_per_second = 1_000;
+        s.api_rate_per_hour = 100_000;
+    })
+    .await;
+    let org = app.org_id("acme").await;
+    let past = keyport::server::now_ms() - 60_000;
+    let changes: [(&str, Option<i64>, StatusCode, &str); 5] = [
+        // Signed out on another instance.
+        (
+            "DELETE FROM api_sessions",
+            None,
+            StatusCode::UNAUTHORIZED,
+            "SESSION_NOT_VALID",
+        ),
+        // API access taken away, or a role that cannot hold it.
+        (
+            "UPDATE memberships SET api_access = 0 WHERE org_id = $1",
+            Some(org),
+            StatusCode::UNAUTHORIZED,
+            "SESSION_NOT_VALID",
+        ),
+        (
+            "UPDATE memberships SET role = 'read_only_admin' WHERE org_id = $1",
+            Some(org),
+            StatusCode::UNAUTHORIZED,
+            "SESSION_NOT_VALID",
+        ),
+        // The key's restrictions.
+        (
+            "UPDATE api_keys SET ip_allowlist = '203.0.113.9' WHERE org_id = $1",
+            Some(org),
+            StatusCode::FORBIDDEN,
+            "IP_NOT_ALLOWED",
+        ),
+        // Older than the absolute lifetime.
+        (
+            "UPDATE api_sessions SET created_at = $1",
+            Some(past - 12 * 3_600_000),
+            StatusCode::UNAUTHORIZED,
+            "SESSION_NOT_VALID",
+        ),
+    ];
+    let pool = app.state.store.pool();
+    for (sql, bind, status, code) in changes {
+        let session = api_session(&app).await;
+        // Served twice: the second from the kept session.
+        for _ in 0..2 {
+            let r = app.consumer("GET", STATUS, Some(&session), None).await;
+            assert_status(&r, StatusCode::OK, "before the change");
+        }
+        let mut change = sqlx::query(sql);
+        if let Some(value) = bind {
+            change = change.bind(value);
+        }
+        change.execute(pool).await.unwrap();
+        let next = app.consumer("GET", STATUS, Some(&session), None).await;
+        assert_status(&next, status, sql);
+        assert_eq!(next.code(), code, "{sql}");
+        let burst: Vec<_> = (0..32)
+            .map(|_| {
+                let caller = app.caller.clone();
+                let req = axum::http::Request::builder()
+                    .uri(STATUS)
+                    .header(axum::http::header::HOST, crate::common::HOST)
+                    .header(axum::http::header::COOKIE, &session)
+                    .body(axum::body::Body::empty())
+                    .unwrap();
+                tokio::spawn(async move { caller.send(req).await.status })
+            })
+            .collect();
+        for call in burst {
+            assert_eq!(
+                call.await.unwrap(),
+                status,
+                "a call of the burst after: {sql}"
+            );
+        }
+        // Put back for the next change (sessions stay ended).
+        sqlx::query(
+            "UPDATE memberships SET api_access = 1, role = 'api_admin'
+             WHERE org_id = $1 AND admin_id = (SELECT id FROM admins WHERE username = 'api@acme.example')",
+        )
+        .bind(org)
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query("UPDATE api_keys SET ip_allowlist = '' WHERE org_id = $1")
+            .bind(org)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+}

@@ -66,25 +66,46 @@ fn wait_seconds(until: i64, now: i64) -> u64 {
 /// a request whose clock reads a little earlier than the row's is counted in
 /// the newer window, never resets it. A new row counts `$7`, the grant the
 /// caller worked out for empty windows.
-pub(in crate::server::store) static COUNT: LazyLock<String> = LazyLock::new(|| {
+pub(in crate::server::store) static COUNT: LazyLock<String> = LazyLock::new(|| count_sql(None));
+
+/// [`COUNT`] that counts nothing unless the organisation's version
+/// (`org_versions`) is still `$9`, read in the same statement: what the
+/// caller checked from memory is still what the database holds.
+static COUNT_AT_VERSION: LazyLock<String> = LazyLock::new(|| {
+    count_sql(Some(
+        "(SELECT version FROM org_versions WHERE org_id = $1) = $9",
+    ))
+});
+
+fn count_sql(guard: Option<&str>) -> String {
     let second = "(CASE WHEN excluded.second_start > api_rate_limits.second_start THEN 0 ELSE api_rate_limits.second_count END)";
     let hour = "(CASE WHEN excluded.hour_start > api_rate_limits.hour_start THEN 0 ELSE api_rate_limits.hour_count END)";
     let room =
         format!("(CASE WHEN $5 - {second} < $6 - {hour} THEN $5 - {second} ELSE $6 - {hour} END)");
     let grant = format!("(CASE WHEN {room} < $8 THEN {room} ELSE $8 END)");
+    let (row, also) = match guard {
+        None => (
+            "VALUES ($1, $2, $3, $7, $4, $7, $7)".to_owned(),
+            String::new(),
+        ),
+        Some(guard) => (
+            format!("SELECT $1, $2, $3, $7, $4, $7, $7 WHERE {guard}"),
+            format!(" AND {guard}"),
+        ),
+    };
     format!(
         "INSERT INTO api_rate_limits (org_id, class, second_start, second_count, hour_start, hour_count, last_grant)
-         VALUES ($1, $2, $3, $7, $4, $7, $7)
+         {row}
          ON CONFLICT (org_id, class) DO UPDATE SET
            second_count = {second} + {grant},
            second_start = CASE WHEN excluded.second_start > api_rate_limits.second_start THEN excluded.second_start ELSE api_rate_limits.second_start END,
            hour_count = {hour} + {grant},
            hour_start = CASE WHEN excluded.hour_start > api_rate_limits.hour_start THEN excluded.hour_start ELSE api_rate_limits.hour_start END,
            last_grant = {grant}
-         WHERE {room} > 0
+         WHERE {room} > 0{also}
          RETURNING last_grant"
     )
-});
+}
 
 /// The starts of the second and of the hour `now` counts in.
 pub(in crate::server::store) fn windows(now: i64) -> (i64, i64) {
@@ -94,6 +115,16 @@ pub(in crate::server::store) fn windows(now: i64) -> (i64, i64) {
     )
 }
 
+/// What [`Store::count_shared_at`] told one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Shared {
+    Counted,
+    /// Not counted: a window is full until this time (ms).
+    Full(i64),
+    /// Not counted: the organisation's version moved on.
+    Stale,
+}
+
 /// [`count_many`]'s answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Counted {
@@ -101,6 +132,9 @@ pub(super) struct Counted {
     pub granted: i64,
     /// When the full window ends, if not all were counted.
     pub full_until: i64,
+    /// Nothing was counted because the organisation's version was not the
+    /// one asked for ([`count_at_version`]).
+    pub stale: bool,
 }
 
 /// Counts `n` requests at `now` on `conn` (a pooled connection, or the
@@ -113,21 +147,38 @@ pub(super) async fn count_many(
     limit: &RateLimit,
     n: i64,
 ) -> Result<Counted, sqlx::Error> {
+    count_at_version(conn, org_id, now, limit, n, None).await
+}
+
+/// [`count_many`], and with `Some(version)` only while the organisation's
+/// version is still `version` ([`COUNT_AT_VERSION`]); otherwise nothing is
+/// counted and the answer is `stale`.
+pub(super) async fn count_at_version(
+    conn: &mut AnyConnection,
+    org_id: i64,
+    now: i64,
+    limit: &RateLimit,
+    n: i64,
+    version: Option<i64>,
+) -> Result<Counted, sqlx::Error> {
     let (second, hour) = windows(now);
+    let refused = |full_until| Counted {
+        granted: 0,
+        full_until,
+        stale: false,
+    };
     if limit.per_hour <= 0 {
-        return Ok(Counted {
-            granted: 0,
-            full_until: hour + HOUR_MS,
-        });
+        return Ok(refused(hour + HOUR_MS));
     }
     if limit.per_second <= 0 {
-        return Ok(Counted {
-            granted: 0,
-            full_until: second + SECOND_MS,
-        });
+        return Ok(refused(second + SECOND_MS));
     }
     let fresh = n.min(limit.per_second).min(limit.per_hour);
-    let granted: Option<(i64,)> = sqlx::query_as(COUNT.as_str())
+    let sql = match version {
+        None => COUNT.as_str(),
+        Some(_) => COUNT_AT_VERSION.as_str(),
+    };
+    let mut count = sqlx::query_as(sql)
         .bind(org_id)
         .bind(limit.class)
         .bind(second)
@@ -135,15 +186,35 @@ pub(super) async fn count_many(
         .bind(limit.per_second)
         .bind(limit.per_hour)
         .bind(fresh)
-        .bind(n)
-        .fetch_optional(&mut *conn)
-        .await?;
+        .bind(n);
+    if let Some(version) = version {
+        count = count.bind(version);
+    }
+    let granted: Option<(i64,)> = count.fetch_optional(&mut *conn).await?;
     let granted = granted.map_or(0, |(g,)| g);
     if granted >= n {
         return Ok(Counted {
             granted,
             full_until: 0,
+            stale: false,
         });
+    }
+    // Nothing counted: a version that moved on may be why. Versions only
+    // grow, so one still equal now was equal when the count ran (and any
+    // grant at all means it was).
+    if let (Some(version), 0) = (version, granted) {
+        let now_at: Option<(i64,)> =
+            sqlx::query_as("SELECT version FROM org_versions WHERE org_id = $1")
+                .bind(org_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if now_at != Some((version,)) {
+            return Ok(Counted {
+                granted: 0,
+                full_until: 0,
+                stale: true,
+            });
+        }
     }
     // Some refused: which window is full says how long to wait.
     let (row_second, row_hour, hour_count): (i64, i64, i64) = sqlx::query_as(
@@ -161,6 +232,7 @@ pub(super) async fn count_many(
     Ok(Counted {
         granted,
         full_until,
+        stale: false,
     })
 }
 
@@ -190,17 +262,37 @@ impl Store {
         now: i64,
         limit: &RateLimit,
     ) -> Result<Result<(), i64>, sqlx::Error> {
+        Ok(
+            match self.count_shared_at(org_id, now, limit, None).await? {
+                Shared::Counted => Ok(()),
+                Shared::Full(until) => Err(until),
+                // Not asked for a version: never stale.
+                Shared::Stale => Err(now),
+            },
+        )
+    }
+
+    /// [`Store::count_shared`], with `Some(version)` only while the
+    /// organisation's version is still `version` ([`count_at_version`]):
+    /// requests that ask for different versions share no statement.
+    pub(super) async fn count_shared_at(
+        &self,
+        org_id: i64,
+        now: i64,
+        limit: &RateLimit,
+        version: Option<i64>,
+    ) -> Result<Shared, sqlx::Error> {
         let (counted, place) = self
             .flights
             .rate
-            .run((org_id, limit.class), |n| {
+            .run((org_id, limit.class, version), |n| {
                 let (store, limit) = (self.clone(), *limit);
                 // Its own task: a client that hangs up must not cancel the
                 // write half way (on SQLite the writer's statement would stay
                 // open, holding the database's write lock).
                 let count = tokio::spawn(async move {
                     let mut conn = store.writer().await?;
-                    count_many(&mut conn, org_id, now, &limit, n as i64).await
+                    count_at_version(&mut conn, org_id, now, &limit, n as i64, version).await
                 });
                 async move {
                     count
@@ -209,10 +301,12 @@ impl Store {
                 }
             })
             .await?;
-        Ok(if (place as i64) < counted.granted {
-            Ok(())
+        Ok(if counted.stale {
+            Shared::Stale
+        } else if (place as i64) < counted.granted {
+            Shared::Counted
         } else {
-            Err(counted.full_until)
+            Shared::Full(counted.full_until)
         })
     }
 
