@@ -123,8 +123,9 @@ struct HotFlights {
     rate: flight::Flights<(i64, &'static str, Option<i64>), rate::Counted>,
     /// A session's check: its digest and the organisation of the path.
     sessions: flight::Flights<(Vec<u8>, String), Option<api_sessions::SessionCheck>>,
-    /// A sandbox token's check: its digest and the organisation of the path.
-    tokens: flight::Flights<(Vec<u8>, String), Option<sandbox::TokenCheckRow>>,
+    /// A sandbox token's check: its digest, the organisation of the path
+    /// and the UTC day whose submissions it reads with it.
+    tokens: flight::Flights<(Vec<u8>, String, i64), Option<sandbox::TokenCheckRow>>,
     /// An organisation's submissions on a UTC day.
     days: flight::Flights<(i64, i64), i64>,
     /// An organisation's page version (`page_cache`).

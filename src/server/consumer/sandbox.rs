@@ -230,22 +230,21 @@ pub async fn quota(
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, ApiError> {
     let token = q.api_token.as_deref();
+    // The day's count comes with the token, in the same read.
     let TokenCheck {
         org,
         token_id,
         secret_digest,
+        today: (start, used),
         ..
     } = authenticate(&state, &meta, &org, token, Access::Read).await?;
-    let now = now_ms();
     state.store.note_use(
         org.id,
         Credential::SandboxToken(token_id),
         Generation(secret_digest),
-        now,
+        now_ms(),
         &meta.client_ip,
     );
-    let start = day_start(now);
-    let used = state.store.submissions_since(org.id, start).await?;
     let allowed = org.sandbox_daily_allowance;
     Ok(Json(json!({
         "startTime": start / 1000,

@@ -24,6 +24,9 @@ pub struct TokenCheck {
     pub ip_allowlist: String,
     /// The Sandbox subscription at the time of the call.
     pub subscription: Subscription,
+    /// The start of the call's UTC day, and the organisation's submissions
+    /// counted in it, read with the token (the quota call's answer).
+    pub today: (i64, i64),
 }
 
 /// What [`Store::sandbox_call`] reads, in one row.
@@ -38,6 +41,7 @@ pub(super) struct TokenCheckRow {
     ip_allowlist: String,
     subscription_status: Option<String>,
     subscription_expires_at: Option<i64>,
+    used_today: i64,
 }
 
 /// One token as stored (the sealed secret included, for reveal).
@@ -164,8 +168,9 @@ impl Store {
             return Ok(None);
         }
         // Concurrent checks of the same token share one read that began
-        // after each of them arrived (`flight.rs`).
-        let key = (digest.to_vec(), org.to_owned());
+        // after each of them arrived (`flight.rs`), on the same UTC day.
+        let today = crate::server::day_start(now);
+        let key = (digest.to_vec(), org.to_owned(), today);
         let (row, _) = self
             .flights
             .tokens
@@ -174,14 +179,18 @@ impl Store {
                     "SELECT o.id, o.short_name, o.name, o.sandbox_token_limit, o.sandbox_daily_allowance,
                             o.super_admins_manage_connector_key AS connector_self_manage,
                             t.id AS token_id, t.secret_digest, t.disabled_reason, t.expires_at, t.ip_allowlist,
-                            sub.status AS subscription_status, sub.expires_at AS subscription_expires_at
+                            sub.status AS subscription_status, sub.expires_at AS subscription_expires_at,
+                            COALESCE(d.used, 0) AS used_today
                      FROM organisations o
                      JOIN sandbox_tokens t ON t.org_id = o.id AND t.secret_digest = $1
                      LEFT JOIN subscriptions sub ON sub.org_id = o.id AND sub.kind = 'sandbox'
+                     LEFT JOIN submission_days d ON d.org_id = o.id AND d.token_id = $3 AND d.day_start = $4
                      WHERE o.short_name = $2",
                 )
                 .bind(digest)
                 .bind(org)
+                .bind(submissions::ORG_ROW)
+                .bind(today)
                 .fetch_optional(&self.read)
                 .await
             })
@@ -197,6 +206,7 @@ impl Store {
             disabled: row.disabled_reason.is_some(),
             expires_at: row.expires_at,
             ip_allowlist: row.ip_allowlist,
+            today: (today, row.used_today),
         }))
     }
 

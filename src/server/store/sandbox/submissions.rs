@@ -17,7 +17,7 @@ use std::sync::Arc;
 mod at_once;
 
 /// The organisation's own row in `submission_days`.
-const ORG_ROW: i64 = 0;
+pub(in crate::server::store) const ORG_ROW: i64 = 0;
 
 /// A submission to record.
 pub struct NewSubmission<'a> {
