@@ -213,7 +213,8 @@ pub(super) struct SessionCheck {
 /// when the session was last used as far as this process knows. A kept
 /// session is used only within its idle and absolute limits by that
 /// knowledge (past them it is read again: another instance may have used
-/// it since), and only by a count that finds its version current.
+/// it since), only while it is busy ([`BUSY_MS`]), and only by a count
+/// that finds its version current.
 #[derive(Debug, Default)]
 pub(super) struct SessionCache(Mutex<HashMap<Vec<u8>, Kept>>);
 
@@ -221,7 +222,16 @@ pub(super) struct SessionCache(Mutex<HashMap<Vec<u8>, Kept>>);
 struct Kept {
     check: Arc<SessionCheck>,
     last_seen_at: i64,
+    /// When this process last read or counted a call with it.
+    used_at: i64,
 }
+
+/// A kept session is used only while it is busy: within this long of its
+/// last call here. The organisation's version moves on at least every
+/// usage flush (`usage::FLUSH_EVERY`) while it is called, so a session
+/// called more rarely would mostly find it moved on and pay for a count
+/// that counts nothing before its read; it is read straight away instead.
+const BUSY_MS: i64 = 100;
 
 /// A kept session, for one call.
 pub(super) struct KeptCheck {
@@ -245,7 +255,8 @@ impl SessionCache {
         let hit = kept.get(call.id_digest)?;
         let alive = hit.last_seen_at > call.now - call.idle_ms
             && hit.check.created_at > call.now - call.max_age_ms;
-        (alive && hit.check.org.short_name == call.org).then(|| KeptCheck {
+        let busy = hit.used_at > call.now - BUSY_MS;
+        (alive && busy && hit.check.org.short_name == call.org).then(|| KeptCheck {
             check: hit.check.clone(),
             version: hit.check.version,
         })
@@ -265,6 +276,7 @@ impl SessionCache {
             Kept {
                 check: check.clone(),
                 last_seen_at: check.last_seen_at,
+                used_at: call.now,
             },
         );
     }
@@ -273,6 +285,7 @@ impl SessionCache {
     fn seen(&self, digest: &[u8], at: i64) {
         if let Some(k) = self.lock().get_mut(digest) {
             k.last_seen_at = k.last_seen_at.max(at);
+            k.used_at = k.used_at.max(at);
         }
     }
 
