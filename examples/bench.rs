@@ -26,6 +26,13 @@
 //!    calls, 1/s and 400/h for submissions): the same consumer calls spread
 //!    over all the organisations, 429s counted as answers.
 //!
+//! The four measures of (1) are each taken in `BENCH_ROUNDS` (3) pairs:
+//! a run of the middleware baseline, kept running beside the server, then
+//! a run of the measure. Their share of the baseline is the median of the
+//! pairs' shares, each of the run just before: over a bench of twenty
+//! minutes this machine's speed drifts by up to a third, which a share of
+//! one baseline run at the start would carry into every figure.
+//!
 //! For each run: req/s, p50/p99 (wrk's `--latency`), the answers by status,
 //! the server's CPU per request (utime + stime from `/proc`), on PostgreSQL
 //! also the CPU of the database's backends serving it, and the server's
@@ -67,6 +74,12 @@ const WRK_SCRIPT: &str = include_str!("wrk/requests.lua");
 /// `BENCH_SECONDS`: how long each measured run lasts (5 s by default).
 fn seconds_per_run() -> u64 {
     env_number("BENCH_SECONDS").unwrap_or(5).max(1)
+}
+
+/// `BENCH_ROUNDS`: how many baseline/measure pairs each headline measure
+/// takes ([`Paired`]; 3 by default).
+fn rounds() -> usize {
+    env_number("BENCH_ROUNDS").unwrap_or(3).max(1) as usize
 }
 
 /// `BENCH_ORGS`: how many organisations the many-organisation run spreads
@@ -643,6 +656,99 @@ impl Run {
     }
 }
 
+/// A headline measure taken in [`rounds`] pairs: a run of the middleware
+/// baseline (its own process, started beside the server) right before each
+/// run of the measure. This machine's speed drifts by up to a third over a
+/// twenty-minute bench, so a share of a baseline run minutes earlier moves
+/// with the drift; a share of the run just before does not. What is
+/// reported is the round whose share is the median, with every round's.
+struct Paired {
+    /// (baseline, measure), in the order they ran.
+    rounds: Vec<(Run, Run)>,
+}
+
+impl Paired {
+    async fn take(
+        wrk: &Wrk,
+        server: &Server,
+        beside: &Server,
+        pg: Option<&str>,
+        name: &str,
+        request: &Request,
+    ) -> BenchResult<Paired> {
+        let baseline = [Request::get("/", "")];
+        let mut taken = Vec::new();
+        for round in 0..rounds() {
+            let base = wrk
+                .run(beside, None, &format!("{name}-baseline-{round}"), &baseline)
+                .await?;
+            let run = wrk
+                .run(
+                    server,
+                    pg,
+                    &format!("{name}-{round}"),
+                    std::slice::from_ref(request),
+                )
+                .await?;
+            taken.push((base, run));
+        }
+        Ok(Paired { rounds: taken })
+    }
+
+    fn share((base, run): &(Run, Run)) -> f64 {
+        if base.req_per_s > 0.0 {
+            run.req_per_s / base.req_per_s
+        } else {
+            0.0
+        }
+    }
+
+    /// The round with the median share.
+    fn median(&self) -> &(Run, Run) {
+        let mut order: Vec<&(Run, Run)> = self.rounds.iter().collect();
+        order.sort_by(|a, b| Paired::share(a).total_cmp(&Paired::share(b)));
+        order[order.len() / 2]
+    }
+
+    fn line(&self) -> String {
+        let shares: Vec<String> = self
+            .rounds
+            .iter()
+            .map(|r| format!("{:.1} %", Paired::share(r) * 100.0))
+            .collect();
+        format!(
+            "{}  (of the baseline just before: {})",
+            self.median().1.line(),
+            shares.join(", ")
+        )
+    }
+
+    /// The median round as [`Run::measure`] does, except that its share of
+    /// the middleware baseline is of the run paired with it; every round
+    /// listed.
+    fn measure(&self, baselines: &Baselines) -> Value {
+        let (base, run) = self.median();
+        let mut value = run.measure(baselines);
+        value["ratio_to_bare_middleware"] =
+            json!((Paired::share(self.median()) * 10_000.0).round() / 10_000.0);
+        value["paired_baseline"] = base.json();
+        value["rounds"] = self
+            .rounds
+            .iter()
+            .map(|r| {
+                json!({
+                    "baseline_req_per_s": round(r.0.req_per_s),
+                    "req_per_s": round(r.1.req_per_s),
+                    "p99_ms": round(r.1.p99_ms),
+                    "cpu_us_per_request": round(r.1.cpu_us_per_request),
+                    "ratio_to_bare_middleware": (Paired::share(r) * 10_000.0).round() / 10_000.0,
+                })
+            })
+            .collect();
+        value
+    }
+}
+
 /// wrk's durations ("850.00us", "1.23ms", "5.00s", "1.00m") in milliseconds.
 fn duration_ms(d: &str) -> Result<f64, String> {
     let (number, scale) = if let Some(n) = d.strip_suffix("us") {
@@ -842,23 +948,25 @@ async fn bench_backend(
     let rss_idle = server.rss_kib();
 
     let (portal, token, api_session) = sign_in_everything(&server.base).await?;
-    let run = |label: &'static str, key: &'static str, request: Request| {
-        let server = &server;
+    // The middleware baseline again, beside the server, for the pairs.
+    let beside = Server::baseline(Baseline::Middleware)?;
+    wait_ready(&beside.base, "/").await?;
+    let paired = |label: &'static str, key: &'static str, request: Request| {
+        let (server, beside) = (&server, &beside);
         async move {
-            let run = wrk
-                .run(server, pg, &format!("{name}-{key}"), &[request])
-                .await?;
-            println!("{label:<22} {}", run.line());
-            Ok::<_, BenchError>(run)
+            let measure =
+                Paired::take(wrk, server, beside, pg, &format!("{name}-{key}"), &request).await?;
+            println!("{label:<22} {}", measure.line());
+            Ok::<_, BenchError>(measure)
         }
     };
-    let status = run(
+    let status = paired(
         "status (API session):",
         "status",
         Request::get("/o/acme/api/v1/status", &api_session),
     )
     .await?;
-    let token_check = run(
+    let token_check = paired(
         "sandbox token check:",
         "token-check",
         Request::get(
@@ -867,21 +975,23 @@ async fn bench_backend(
         ),
     )
     .await?;
-    let submit = run(
+    let submit = paired(
         "sandbox submit:",
         "submit",
         Request::post(&format!("/o/acme/zscsb/submit?api_token={token}&force=0")),
     )
     .await?;
-    let page = run(
+    let page = paired(
         "Sandbox page (kept):",
         "sandbox-page",
         Request::get(SANDBOX_PAGE, &portal),
     )
     .await?;
+    drop(beside);
     let rss_load = [&status, &token_check, &submit, &page]
         .iter()
-        .map(|r| r.rss_peak_kib)
+        .flat_map(|m| &m.rounds)
+        .map(|(_, r)| r.rss_peak_kib)
         .max()
         .unwrap_or(0);
     let hydration = hydration(&server.base);
@@ -1328,8 +1438,23 @@ fn cell(m: &Value) -> String {
         .as_f64()
         .map(|us| format!(" + PG {us:.0}"))
         .unwrap_or_default();
+    // A paired measure: the share is of the baseline run just before it.
+    let paired = m["rounds"]
+        .as_array()
+        .map(|rounds| {
+            let shares: Vec<String> = rounds
+                .iter()
+                .map(|r| format!("{:.1}", f(&r["ratio_to_bare_middleware"]) * 100.0))
+                .collect();
+            format!(
+                " (median of {} paired rounds: {} %)",
+                rounds.len(),
+                shares.join(", ")
+            )
+        })
+        .unwrap_or_default();
     format!(
-        "{} req/s{answers}{other}, p50 {} ms, p99 {} ms; {:.1} % of bare, {:.1} % of bare+mw; CPU {:.0}{pg} µs/req",
+        "{} req/s{answers}{other}, p50 {} ms, p99 {} ms; {:.1} % of bare, {:.1} % of bare+mw{paired}; CPU {:.0}{pg} µs/req",
         thousands(f(&l["req_per_s"])),
         l["p50_ms"],
         l["p99_ms"],
@@ -1397,7 +1522,7 @@ fn print_table(r: &Value) {
             match (most, ms.get(ms.len() / 2)) {
                 (Some(bytes), Some(ms)) => {
                     format!(
-                        "{} B (most of {} roles), interactive {ms:.0} ms",
+                        "{} B with the HTML (most of {} roles), interactive {ms:.0} ms",
                         thousands(bytes as f64),
                         visits.len()
                     )

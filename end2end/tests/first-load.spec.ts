@@ -5,7 +5,7 @@
 // them; the provider console is another, which never reaches an admin who
 // does not open it. The audit log has no code of its own.
 import type { Page } from '@playwright/test';
-import { expect, openSandbox, signIn, signOut, test, waitForHydration } from './helpers';
+import { expect, openSandbox, SANDBOX, signIn, signOut, test, waitForHydration } from './helpers';
 
 /** The names of the wasm files the page requests from now on. */
 function wasmRequests(page: Page): string[] {
@@ -72,4 +72,39 @@ test('a page needs only the main module; its dialogs come at the first open, the
   await page.goto('/provider');
   await waitForHydration(page);
   expect(island(wasm, 'org_console')).toHaveLength(1);
+});
+
+// The stylesheet comes inside the page (`app::PageStyle`), admitted by the
+// page's Content-Security-Policy through the render's nonce: no request
+// for it, no policy violation, and the page styled, before and after
+// signing in (a kept render's nonce is replaced at every view).
+test('the stylesheet is inline, carries the page nonce, and styles the page', async ({ page }) => {
+  const css: string[] = [];
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname.endsWith('.css')) css.push(r.url());
+  });
+  await page.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { __violations: string[] }).__violations = seen;
+    document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  const expectStyled = async (path: string) => {
+    const response = await page.goto(path);
+    await waitForHydration(page);
+    const csp = response!.headers()['content-security-policy'];
+    const nonce = /'nonce-([^']+)'/.exec(csp)?.[1];
+    expect(csp).toMatch(/style-src 'self' 'nonce-[^']+'/);
+    expect(await page.locator('head style').count()).toBe(1);
+    expect(await page.locator('head style').evaluate((s) => (s as HTMLStyleElement).nonce)).toBe(nonce);
+    await expect(page.locator('link[rel="stylesheet"]')).toHaveCount(0);
+    // main.css: `body { margin: 0 }` and the panel colour of buttons.
+    expect(await page.evaluate(() => getComputedStyle(document.body).margin)).toBe('0px');
+    expect(await page.evaluate(() => (window as unknown as { __violations: string[] }).__violations)).toEqual([]);
+  };
+  await expectStyled('/login');
+  await signIn(page, 'api@acme.example');
+  await expectStyled(SANDBOX);
+  // The same page again: from its kept render, with a new nonce.
+  await expectStyled(SANDBOX);
+  expect(css).toEqual([]);
 });

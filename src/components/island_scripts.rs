@@ -52,6 +52,10 @@ pub fn IslandScripts(options: LeptosOptions) -> impl IntoView {
         );
         let hydrate = format!("({ISLAND_SCRIPT})({js:?}, {wasm:?});");
         view! {
+            // For the preload scanner, which asks for it as soon as the
+            // `<head>` arrives, before the parser can run the script
+            // below; the script's `fetch` takes the preloaded response.
+            <link rel="preload" href=wasm.clone() r#as="fetch" r#type="application/wasm" crossorigin="" />
             <script nonce=nonce.clone()>{compile}</script>
             <link rel="modulepreload" href=js />
             <script type="module" nonce=nonce>{hydrate}</script>

@@ -304,11 +304,13 @@ pub fn preload_island(loader: &str) {
     leptos::prefetch_lazy_fn_on_server(key);
 }
 
-/// The policy for server-rendered pages: scripts only with this render's
-/// nonce (Leptos puts it on its hydration scripts) and WebAssembly compilation.
+/// The policy for server-rendered pages: scripts and the inline stylesheet
+/// only with this render's nonce (Leptos puts it on its hydration scripts,
+/// `app::PageStyle` on the `<style>`) and WebAssembly compilation.
 pub fn page_csp(nonce: &str) -> String {
     format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'nonce-{nonce}'; \
          img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; \
          base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )

@@ -1,6 +1,7 @@
-//! The names of the assets a page's island scripts load
-//! (`components::island_scripts`): the main module's JS and wasm, and the
-//! `--split` build's manifest of lazy islands, as cargo-leptos names them.
+//! The assets a page's `<head>` names: the main module's JS and wasm and
+//! the `--split` build's manifest of lazy islands, which the island scripts
+//! load (`components::island_scripts`), and the stylesheet, which the shell
+//! inlines (`app::PageStyle`), as cargo-leptos names them.
 //! With `hash-files` (Cargo.toml) each name carries a hash of its content,
 //! listed in `hash.txt` beside the binary (`js: …`, `wasm: …`,
 //! `manifest: …`, `split: …`); read once, on the first page.
@@ -18,6 +19,10 @@ pub struct IslandAssets {
     /// The lazy islands' chunks (`None` without a `--split` build): what
     /// `server::http::preload_island` and the split loader's preload read.
     pub split: Option<WasmSplitManifest>,
+    /// The stylesheet's path, and its text when it can be inlined: read
+    /// once, `None` if it cannot be read or could end its `<style>`.
+    pub css: String,
+    pub css_text: Option<String>,
 }
 
 /// The assets of this build, read from `options` and `hash.txt` once.
@@ -52,9 +57,10 @@ fn read(options: &LeptosOptions) -> IslandAssets {
         "split",
         "__wasm_split.______________________",
     );
-    let path = std::path::Path::new(options.site_root.as_ref())
-        .join(options.site_pkg_dir.as_ref())
-        .join(format!("{manifest}.json"));
+    // Where the files are on disk: the site's package directory.
+    let pkg_dir =
+        std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
+    let path = pkg_dir.join(format!("{manifest}.json"));
     let split = std::fs::read_to_string(&path)
         .ok()
         .and_then(|text| match serde_json::from_str::<HashMap<String, Vec<String>>>(&text) {
@@ -71,11 +77,33 @@ fn read(options: &LeptosOptions) -> IslandAssets {
                 format!("{loader}.js"),
             )))
         });
+    let css = format!("{}.css", hashed(&name, "css", &name));
+    let css_path = pkg_dir.join(&css);
+    let css_text = match std::fs::read_to_string(&css_path) {
+        Ok(text) if inlinable(&text) => Some(text),
+        Ok(_) => {
+            tracing::error!(path = %css_path.display(), "the stylesheet could close its <style>: linked, not inlined");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(path = %css_path.display(), error = %e, "the stylesheet cannot be read: linked, not inlined");
+            None
+        }
+    };
     IslandAssets {
         js: format!("{pkg}/{js}.js"),
         wasm: format!("{pkg}/{wasm}.wasm"),
         split,
+        css: format!("{pkg}/{css}"),
+        css_text,
     }
+}
+
+/// Whether `css` can be the text of a `<style>` element as it is: nothing
+/// in it can close the element (`</style`, written with any case), and no
+/// `<!--` can start the HTML parser's escape states.
+fn inlinable(css: &str) -> bool {
+    !css.contains("</") && !css.contains("<!--")
 }
 
 /// `hash.txt` beside the binary, as `key → hash`; empty (and said so) when
@@ -116,5 +144,15 @@ mod tests {
         );
         assert_eq!(hashes.get("manifest").map(String::as_str), Some("t3PG-2p6"));
         assert_eq!(hashes.len(), 3);
+    }
+
+    #[test]
+    fn a_stylesheet_that_could_close_its_style_element_is_not_inlined() {
+        assert!(super::inlinable(".a > .b { color: red }"));
+        assert!(!super::inlinable(
+            ".a { content: \"</style><script>x()</script>\" }"
+        ));
+        assert!(!super::inlinable(".a { content: \"</STYLE>\" }"));
+        assert!(!super::inlinable("<!-- .a {} -->"));
     }
 }
