@@ -13,6 +13,7 @@ use crate::paths::{
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{A, Outlet, Redirect};
+use leptos_router::hooks::use_location;
 
 /// The signed-in admin, loaded once by [`AdminShell`] for every page under
 /// /administration, on the server. Pages get it through [`with_viewer`] and
@@ -84,6 +85,10 @@ pub fn AdminShell() -> impl IntoView {
 /// for the admins who may open them.
 #[component]
 fn SideNav(viewer: ViewerResource) -> impl IntoView {
+    // Read here, not in the Suspend below: its future can still be polled
+    // after a client hung up mid-render, when the request's owner and its
+    // router are gone, and `<A>` there panicked (`make bench` of 7fac7ec).
+    let current = use_location().pathname.get_untracked();
     view! {
         <nav class="sidenav" aria-label="Administration">
             <p class="nav-head">"Administration"</p>
@@ -101,18 +106,30 @@ fn SideNav(viewer: ViewerResource) -> impl IntoView {
                     </ul>
                 </li>
                 <Transition>
-                    {move || Suspend::new(async move {
-                        let viewer = viewer.await.ok().flatten();
-                        let may = |p| viewer.as_ref().is_some_and(|v| v.can(p));
-                        view! {
-                            {may(Permission::ViewAuditLog).then(|| view! { <li><A href=AUDIT_LOGS>"Audit Logs"</A></li> })}
-                            {may(Permission::OperateProvider).then(|| view! { <li><A href=PROVIDER>"Provider Console"</A></li> })}
-                        }
-                    })}
+                    {move || {
+                        let current = current.clone();
+                        Suspend::new(async move {
+                            let viewer = viewer.await.ok().flatten();
+                            let may = |p| viewer.as_ref().is_some_and(|v| v.can(p));
+                            view! {
+                                {may(Permission::ViewAuditLog).then(|| view! { <li>{nav_link(&current, AUDIT_LOGS, "Audit Logs")}</li> })}
+                                {may(Permission::OperateProvider).then(|| view! { <li>{nav_link(&current, PROVIDER, "Provider Console")}</li> })}
+                            }
+                        })
+                    }}
                 </Transition>
             </ul>
         </nav>
     }
+}
+
+/// A link marked `aria-current="page"` on its page and the pages under
+/// it, as `<A>` marks it, without asking the router (see `SideNav`).
+fn nav_link(current: &str, href: &'static str, label: &'static str) -> impl IntoView + use<> {
+    let here = current
+        .strip_prefix(href)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+    view! { <a href=href aria-current=here.then_some("page")>{label}</a> }
 }
 
 /// The organisation, with a switcher when the admin belongs to several.

@@ -79,6 +79,25 @@ async fn the_audit_log_is_refused_to_cloud_connector_admins() {
 }
 
 #[tokio::test]
+async fn the_navigation_marks_the_page_it_is_on() {
+    let app = TestApp::new().await;
+    let provider = app.sign_in("provider@keyport.example").await;
+    let current = |href: &str| format!("<a href=\"{href}\" aria-current=\"page\">");
+    let linked = |href: &str| format!("<a href=\"{href}\">");
+    let audit = app.get(Some(&provider), paths::AUDIT_LOGS).await;
+    assert_status(&audit, StatusCode::OK, "audit log");
+    assert!(audit.text.contains(&current(paths::AUDIT_LOGS)), "{}", audit.text);
+    assert!(audit.text.contains(&linked(paths::PROVIDER)));
+    let console = app.get(Some(&provider), paths::PROVIDER).await;
+    assert_status(&console, StatusCode::OK, "console");
+    assert!(console.text.contains(&current(paths::PROVIDER)));
+    assert!(console.text.contains(&linked(paths::AUDIT_LOGS)));
+    let overview = app.get(Some(&provider), paths::OVERVIEW).await;
+    assert!(overview.text.contains(&linked(paths::AUDIT_LOGS)));
+    assert!(overview.text.contains(&linked(paths::PROVIDER)));
+}
+
+#[tokio::test]
 async fn view_only_roles_are_told_so_at_the_top_of_the_page() {
     let app = TestApp::new().await;
     let pages = [
