@@ -641,13 +641,7 @@ impl Run {
 
     /// The run with its ratios to both baselines.
     fn measure(&self, baselines: &Baselines) -> Value {
-        let ratio = |base: &Run| {
-            if base.req_per_s > 0.0 {
-                (self.req_per_s / base.req_per_s * 10_000.0).round() / 10_000.0
-            } else {
-                0.0
-            }
-        };
+        let ratio = |base: &Run| share(self, base);
         json!({
             "load": self.json(),
             "ratio_to_bare": ratio(&baselines.bare),
@@ -696,11 +690,7 @@ impl Paired {
     }
 
     fn share((base, run): &(Run, Run)) -> f64 {
-        if base.req_per_s > 0.0 {
-            run.req_per_s / base.req_per_s
-        } else {
-            0.0
-        }
+        share(run, base)
     }
 
     /// The round with the median share.
@@ -729,8 +719,7 @@ impl Paired {
     fn measure(&self, baselines: &Baselines) -> Value {
         let (base, run) = self.median();
         let mut value = run.measure(baselines);
-        value["ratio_to_bare_middleware"] =
-            json!((Paired::share(self.median()) * 10_000.0).round() / 10_000.0);
+        value["ratio_to_bare_middleware"] = json!(Paired::share(self.median()));
         value["paired_baseline"] = base.json();
         value["rounds"] = self
             .rounds
@@ -741,7 +730,7 @@ impl Paired {
                     "req_per_s": round(r.1.req_per_s),
                     "p99_ms": round(r.1.p99_ms),
                     "cpu_us_per_request": round(r.1.cpu_us_per_request),
-                    "ratio_to_bare_middleware": (Paired::share(r) * 10_000.0).round() / 10_000.0,
+                    "ratio_to_bare_middleware": Paired::share(r),
                 })
             })
             .collect();
@@ -772,6 +761,16 @@ fn duration_ms(d: &str) -> Result<f64, String> {
 
 fn round(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
+}
+
+/// `run`'s req/s as a share of `base`'s, to four places (0 without a
+/// baseline).
+fn share(run: &Run, base: &Run) -> f64 {
+    if base.req_per_s > 0.0 {
+        (run.req_per_s / base.req_per_s * 10_000.0).round() / 10_000.0
+    } else {
+        0.0
+    }
 }
 
 // --- seeding through the library ----------------------------------------------

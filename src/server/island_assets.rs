@@ -3,7 +3,7 @@
 //! load (`components::island_scripts`), and the stylesheet, which the shell
 //! inlines (`app::PageStyle`), as cargo-leptos names them.
 //! With `hash-files` (Cargo.toml) each name carries a hash of its content,
-//! listed in `hash.txt` beside the binary (`js: …`, `wasm: …`,
+//! listed in `hash.txt` beside the binary (`js: …`, `wasm: …`, `css: …`,
 //! `manifest: …`, `split: …`); read once, on the first page.
 
 use leptos::WasmSplitManifest;
