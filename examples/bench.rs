@@ -36,8 +36,9 @@
 //! For each run: req/s, p50/p99 (wrk's `--latency`), the answers by status,
 //! the server's CPU per request (utime + stime from `/proc`), on PostgreSQL
 //! also the CPU of the database's backends serving it, and the server's
-//! peak RSS. Plus the first-load bytes of the release build (skipped when
-//! `target/site` is not built). It prints a table and writes
+//! peak RSS. Plus the first-load bytes of the release build and each
+//! role's first visit in Chromium (skipped when `target/site` is not
+//! built). It prints a table and writes
 //! `target/bench.json`.
 
 use keyport::model::{CredentialRef, KeyKind, Role, Subscription, SubscriptionKind};
@@ -1294,9 +1295,11 @@ fn hydration(base: &str) -> Value {
     browser_script(&["bench-hydration.mjs", base, "10"])
 }
 
-/// Each role's first signed-in page with an empty cache, in headless
-/// Chromium: the wasm, JS and CSS bytes as sent over the wire, and the time
-/// from navigation to interactive (`end2end/bench-first-load.mjs`).
+/// Per role, in headless Chromium: `/login` with an empty cache, the page
+/// the sign-in lands on, and every page the role can open with an empty
+/// cache; for each, the bytes that came over the wire (wasm, JS, CSS and
+/// the HTML) and the time from navigation to interactive
+/// (`end2end/bench-first-load.mjs`).
 fn first_load_per_role(base: &str) -> Value {
     browser_script(&["bench-first-load.mjs", base])
 }
