@@ -38,8 +38,7 @@
 //! also the CPU of the database's backends serving it, and the server's
 //! peak RSS. Plus the first-load bytes of the release build and each
 //! role's first visit in Chromium (skipped when `target/site` is not
-//! built). It prints a table and writes
-//! `target/bench.json`.
+//! built). It prints a table and writes `target/bench.json`.
 
 use keyport::model::{CredentialRef, KeyKind, Role, Subscription, SubscriptionKind};
 use keyport::server::config::Settings;
